@@ -1,0 +1,329 @@
+//! The mineral catalog: which minerals supplyrisk knows, which HS codes carry
+//! each of them at each supply stage, and how the shipped sources name them.
+//!
+//! The catalog is data (`data/reference/minerals.toml`), embedded at build
+//! time so a binary never starts without it. An HS code belongs to at most
+//! one mineral, which gives every trade flow exactly one home.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::suggest;
+
+const MINERALS_TOML: &str = include_str!("../../../data/reference/minerals.toml");
+
+/// A stage of the supply chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Extraction: ores and concentrates.
+    Mining,
+    /// Processing and refining.
+    Processing,
+}
+
+impl Stage {
+    /// Lower-case name used in files and keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Mining => "mining",
+            Stage::Processing => "processing",
+        }
+    }
+
+    /// Parses `mining` / `processing` (also `extraction`, `refining`).
+    pub fn parse(s: &str) -> Option<Stage> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mining" | "extraction" => Some(Stage::Mining),
+            "processing" | "refining" => Some(Stage::Processing),
+            _ => None,
+        }
+    }
+}
+
+/// HS codes carrying a mineral at one stage.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StageCodes {
+    /// The stage.
+    pub stage: Stage,
+    /// HS92 6-digit codes.
+    pub hs_codes: Vec<String>,
+}
+
+/// How the USGS world production file names a mineral.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UsgsWorldName {
+    /// `COMMODITY` column, trimmed.
+    pub commodity: String,
+    /// Prefix of the `TYPE` column selecting the production series.
+    pub type_prefix: String,
+    /// Stage the series measures.
+    pub stage: Stage,
+}
+
+/// A sourced numeric parameter.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Sourced {
+    /// The value.
+    pub value: f64,
+    /// Where it comes from.
+    pub source: String,
+}
+
+/// A catalog mineral.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Mineral {
+    /// Stable id, e.g. `REE`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Group this mineral belongs to, e.g. `REE` for `DY`.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Other names users and sources use.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Applications served.
+    #[serde(default)]
+    pub applications: Vec<String>,
+    /// HS codes per stage.
+    #[serde(default)]
+    pub stages: Vec<StageCodes>,
+    /// Names in the USGS MCS world production file.
+    #[serde(default)]
+    pub usgs_world: Vec<UsgsWorldName>,
+    /// Code of the USGS MCS salient-statistics file.
+    #[serde(default)]
+    pub usgs_salient: Option<String>,
+    /// World Mining Data sheet name.
+    #[serde(default)]
+    pub wmd_sheet: Option<String>,
+    /// End-of-life recycling input rate.
+    #[serde(default)]
+    pub eol_rir: Option<Sourced>,
+}
+
+impl Mineral {
+    /// Every HS code of the mineral with its stage.
+    pub fn hs_codes(&self) -> impl Iterator<Item = (&str, Stage)> {
+        self.stages.iter().flat_map(|s| s.hs_codes.iter().map(move |c| (c.as_str(), s.stage)))
+    }
+}
+
+#[derive(Deserialize)]
+struct CatalogFile {
+    mineral: Vec<Mineral>,
+}
+
+/// The catalog with its lookup indexes.
+#[derive(Debug)]
+pub struct Catalog {
+    minerals: Vec<Mineral>,
+    by_id: HashMap<String, usize>,
+    by_alias: HashMap<String, usize>,
+    by_hs: HashMap<String, (usize, Stage)>,
+}
+
+impl Catalog {
+    /// The catalog shipped in `data/reference/minerals.toml`.
+    pub fn builtin() -> &'static Catalog {
+        static CATALOG: OnceLock<Catalog> = OnceLock::new();
+        CATALOG.get_or_init(|| Catalog::from_toml(MINERALS_TOML).expect("the bundled catalog is valid"))
+    }
+
+    /// Parses and checks a catalog file.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let file: CatalogFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut catalog = Catalog {
+            minerals: file.mineral,
+            by_id: HashMap::new(),
+            by_alias: HashMap::new(),
+            by_hs: HashMap::new(),
+        };
+        for (i, m) in catalog.minerals.iter().enumerate() {
+            let valid_id = !m.id.is_empty()
+                && m.id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if !valid_id {
+                return Err(format!("mineral id '{}' must be upper-case letters, digits or _", m.id));
+            }
+            if catalog.by_id.insert(m.id.clone(), i).is_some() {
+                return Err(format!("duplicate mineral id {}", m.id));
+            }
+            for (code, stage) in m.hs_codes() {
+                if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(format!("{}: HS code '{code}' is not 6 digits", m.id));
+                }
+                if let Some((other, _)) = catalog.by_hs.insert(code.to_string(), (i, stage)) {
+                    return Err(format!("HS code {code} belongs to both {} and {}", catalog.minerals[other].id, m.id));
+                }
+            }
+        }
+        for (i, m) in catalog.minerals.iter().enumerate() {
+            if let Some(parent) = &m.parent {
+                if !catalog.by_id.contains_key(parent) {
+                    return Err(format!("{}: unknown parent {parent}", m.id));
+                }
+            }
+            for alias in m.aliases.iter().chain([&m.name]) {
+                catalog.by_alias.entry(alias.to_lowercase()).or_insert(i);
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// Every mineral, in catalog order.
+    pub fn minerals(&self) -> &[Mineral] {
+        &self.minerals
+    }
+
+    /// The mineral with this exact id.
+    pub fn get(&self, id: &str) -> Option<&Mineral> {
+        self.by_id.get(id).map(|&i| &self.minerals[i])
+    }
+
+    /// The mineral for an id (any case) or alias (e.g. "rare earths").
+    pub fn resolve(&self, name: &str) -> Option<&Mineral> {
+        let trimmed = name.trim();
+        self.get(&trimmed.to_ascii_uppercase())
+            .or_else(|| self.by_alias.get(&trimmed.to_lowercase()).map(|&i| &self.minerals[i]))
+    }
+
+    /// The mineral and stage an HS code carries.
+    pub fn by_hs_code(&self, code: &str) -> Option<(&Mineral, Stage)> {
+        self.by_hs.get(code).map(|&(i, stage)| (&self.minerals[i], stage))
+    }
+
+    /// The mineral whose trade data `id` uses: itself, or its group when it has no HS codes.
+    pub fn trade_home<'a>(&'a self, mineral: &'a Mineral) -> &'a Mineral {
+        match (&mineral.parent, mineral.stages.is_empty()) {
+            (Some(parent), true) => self.get(parent).unwrap_or(mineral),
+            _ => mineral,
+        }
+    }
+
+    /// Every known application, sorted.
+    pub fn applications(&self) -> Vec<&str> {
+        let mut apps: Vec<&str> =
+            self.minerals.iter().flat_map(|m| m.applications.iter().map(String::as_str)).collect();
+        apps.sort_unstable();
+        apps.dedup();
+        apps
+    }
+
+    /// The mineral ids closest to `input`, for error messages.
+    pub fn suggest(&self, input: &str, n: usize) -> Vec<String> {
+        let candidates = self.minerals.iter().flat_map(|m| {
+            std::iter::once((m.id.as_str(), m.id.as_str()))
+                .chain(std::iter::once((m.id.as_str(), m.name.as_str())))
+                .chain(m.aliases.iter().map(move |a| (m.id.as_str(), a.as_str())))
+        });
+        suggest::closest(input, candidates, n)
+    }
+}
+
+/// A validated catalog mineral id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MineralId(String);
+
+/// Why a mineral was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MineralError {
+    /// Empty input.
+    #[error("is required (a catalog mineral id, e.g. REE)")]
+    Missing,
+    /// Not in the catalog.
+    #[error("unknown mineral '{input}'; did you mean {}?", .suggestions.join(", "))]
+    Unknown {
+        /// The input.
+        input: String,
+        /// Closest catalog ids.
+        suggestions: Vec<String>,
+    },
+}
+
+impl MineralId {
+    /// Resolves an id or alias against the built-in catalog.
+    pub fn parse(input: &str) -> Result<Self, MineralError> {
+        if input.trim().is_empty() {
+            return Err(MineralError::Missing);
+        }
+        let catalog = Catalog::builtin();
+        catalog.resolve(input).map(|m| MineralId(m.id.clone())).ok_or_else(|| MineralError::Unknown {
+            input: input.to_string(),
+            suggestions: catalog.suggest(input, 3),
+        })
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The catalog entry.
+    pub fn mineral(&self) -> &'static Mineral {
+        Catalog::builtin().get(&self.0).expect("a MineralId is always in the catalog")
+    }
+}
+
+impl fmt::Display for MineralId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_covers_the_required_minerals() {
+        let c = Catalog::builtin();
+        for id in [
+            "REE", "NDPR", "DY", "TB", "LI", "CO", "NI", "GRAPHITE", "SYNGRAPHITE", "GA", "GE", "W", "SB", "MG",
+            "MN", "PGM", "PT", "PD", "V", "NB", "TA", "TI", "IN", "FLUORSPAR", "SI",
+        ] {
+            assert!(c.get(id).is_some(), "catalog lacks {id}");
+        }
+    }
+
+    #[test]
+    fn hs_codes_resolve_to_one_mineral_and_stage() {
+        let c = Catalog::builtin();
+        let (m, stage) = c.by_hs_code("284690").expect("rare-earth compounds are mapped");
+        assert_eq!((m.id.as_str(), stage), ("REE", Stage::Processing));
+        let (m, stage) = c.by_hs_code("261100").expect("tungsten ores are mapped");
+        assert_eq!((m.id.as_str(), stage), ("W", Stage::Mining));
+        assert!(c.by_hs_code("999999").is_none());
+    }
+
+    #[test]
+    fn aliases_and_suggestions() {
+        assert_eq!(MineralId::parse("rare earths").map(|m| m.to_string()), Ok("REE".into()));
+        assert_eq!(MineralId::parse("dy").map(|m| m.to_string()), Ok("DY".into()));
+        match MineralId::parse("lithum") {
+            Err(MineralError::Unknown { suggestions, .. }) => assert_eq!(suggestions[0], "LI"),
+            other => panic!("expected unknown, got {other:?}"),
+        }
+        let c = Catalog::builtin();
+        let dy = c.get("DY").expect("DY");
+        assert_eq!(c.trade_home(dy).id, "REE");
+    }
+
+    #[test]
+    fn duplicate_hs_codes_are_refused() {
+        let text = r#"
+[[mineral]]
+id = "A"
+name = "a"
+stages = [{ stage = "mining", hs_codes = ["260400"] }]
+[[mineral]]
+id = "B"
+name = "b"
+stages = [{ stage = "mining", hs_codes = ["260400"] }]
+"#;
+        assert!(Catalog::from_toml(text).unwrap_err().contains("260400"));
+    }
+}
