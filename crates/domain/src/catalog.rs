@@ -62,6 +62,10 @@ pub struct UsgsWorldName {
     pub type_prefix: String,
     /// Stage the series measures.
     pub stage: Stage,
+    /// `COUNTRY` label of the world-total row to use when the commodity has
+    /// several (e.g. titanium: ilmenite, rutile, and both together).
+    #[serde(default)]
+    pub world_total: Option<String>,
 }
 
 /// A sourced numeric parameter.
@@ -101,6 +105,15 @@ pub struct Mineral {
     /// World Mining Data sheet name.
     #[serde(default)]
     pub wmd_sheet: Option<String>,
+    /// Stage the World Mining Data sheet measures (required with `wmd_sheet`).
+    #[serde(default)]
+    pub wmd_stage: Option<Stage>,
+    /// `Commodity` column of the USGS MCS salient-statistics file.
+    #[serde(default)]
+    pub usgs_salient_commodity: Option<String>,
+    /// `Commodity` labels of the USGS MCS net import reliance table (Fig. 2).
+    #[serde(default)]
+    pub usgs_nir: Vec<String>,
     /// End-of-life recycling input rate.
     #[serde(default)]
     pub eol_rir: Option<Sourced>,
@@ -148,6 +161,9 @@ impl Catalog {
                 && m.id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
             if !valid_id {
                 return Err(format!("mineral id '{}' must be upper-case letters, digits or _", m.id));
+            }
+            if m.wmd_sheet.is_some() && m.wmd_stage.is_none() {
+                return Err(format!("{}: wmd_sheet needs wmd_stage (mining or processing)", m.id));
             }
             if catalog.by_id.insert(m.id.clone(), i).is_some() {
                 return Err(format!("duplicate mineral id {}", m.id));
@@ -310,6 +326,31 @@ mod tests {
         let c = Catalog::builtin();
         let dy = c.get("DY").expect("DY");
         assert_eq!(c.trade_home(dy).id, "REE");
+    }
+
+    #[test]
+    fn source_names_are_data() {
+        let c = Catalog::builtin();
+        let ti = c.get("TI").expect("TI");
+        assert_eq!(ti.usgs_world[0].world_total.as_deref(), Some("World total (ilmenite and rutile, rounded)"));
+        assert_eq!(c.get("GA").and_then(|m| m.wmd_stage), Some(Stage::Processing));
+        assert_eq!(c.get("REE").and_then(|m| m.wmd_stage), Some(Stage::Mining));
+        assert_eq!(c.get("LI").and_then(|m| m.usgs_salient_commodity.as_deref()), Some("Lithium"));
+        assert!(c.get("REE").is_some_and(|m| m.usgs_nir.iter().any(|n| n == "RARE EARTHS, compounds and metals")));
+        for m in c.minerals() {
+            assert_eq!(m.wmd_sheet.is_some(), m.wmd_stage.is_some(), "{}", m.id);
+        }
+    }
+
+    #[test]
+    fn wmd_sheet_needs_a_stage() {
+        let text = r#"
+[[mineral]]
+id = "A"
+name = "a"
+wmd_sheet = "A"
+"#;
+        assert!(Catalog::from_toml(text).unwrap_err().contains("wmd_stage"));
     }
 
     #[test]

@@ -1,1 +1,15 @@
-//! placeholder
+//! The shared gRPC kit: every supplyrisk service serves and calls the same
+//! way — health tied to Redis, reflection, bearer-token roles, limits,
+//! deadlines, one error mapping and graceful shutdown.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod edge;
+pub mod error;
+pub mod health;
+pub mod server;
+
+pub use edge::{Caller, EdgeLayer, MethodPolicy, Permission};
+pub use error::{ServiceError, ServiceResult};
+pub use health::HealthMonitor;
+pub use server::{ServeError, bind, serve, shutdown_signal, with_standard_services};

@@ -1,1 +1,148 @@
-//! placeholder
+//! Redis storage and event streams.
+//!
+//! Redis is supplyrisk's store, cache and event log. This crate is the only
+//! code that talks to it: key names live in [`keys`], writes go through one
+//! Lua script ([`upsert`]) that changes data, bumps versions and appends the
+//! change event in one atomic step, so a crash can never leave data without
+//! its event or an event without its data.
+#![forbid(unsafe_code)]
+
+pub mod keys;
+mod stored;
+pub mod upsert;
+mod writes;
+mod reads;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use secrecy::ExposeSecret;
+use supplyrisk_config::RedisSettings;
+use tokio::sync::OnceCell;
+
+pub use reads::{PolicyPage, SnapshotData, StoredGovernance, StoredProduction, StoredTrade};
+pub use writes::WriteOutcome;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Redis is unreachable or timed out; the caller may retry.
+    #[error("redis unavailable: {0}")]
+    Unavailable(String),
+    /// Redis answered with an error or data that does not decode.
+    #[error("redis error: {0}")]
+    Internal(String),
+}
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<prost::DecodeError> for StoreError {
+    fn from(e: prost::DecodeError) -> Self {
+        StoreError::Internal(format!("stored value does not decode: {e}"))
+    }
+}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Store tuning.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Approximate length the data stream is trimmed to.
+    pub stream_maxlen: u64,
+    /// How long an upload's response is kept for idempotent replays.
+    pub upload_ttl: Duration,
+    /// How long a computed snapshot stays cached in Redis.
+    pub snapshot_ttl: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            stream_maxlen: 1_000_000,
+            upload_ttl: Duration::from_secs(7 * 24 * 3600),
+            snapshot_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// A handle on the Redis store; cheap to clone.
+///
+/// The connection is made on first use, not at construction, so a service
+/// can start (and report NOT_SERVING) while Redis is still down; once made,
+/// the connection manager reconnects by itself.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+    conn: OnceCell<ConnectionManager>,
+    options: StoreOptions,
+    upsert: redis::Script,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("options", &self.inner.options).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A store for `settings`; does not connect yet.
+    pub fn new(settings: &RedisSettings, options: StoreOptions) -> StoreResult<Store> {
+        let client = redis::Client::open(settings.url.expose_secret())
+            .map_err(|e| StoreError::Internal(format!("SUPPLYRISK__REDIS__URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)))
+            .set_response_timeout(Some(Duration::from_millis(settings.response_timeout_ms)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        Ok(Store {
+            inner: Arc::new(Inner {
+                client,
+                config,
+                conn: OnceCell::new(),
+                options,
+                upsert: redis::Script::new(include_str!("lua/upsert.lua")),
+            }),
+        })
+    }
+
+    /// Store tuning in force.
+    pub fn options(&self) -> &StoreOptions {
+        &self.inner.options
+    }
+
+    pub(crate) async fn conn(&self) -> StoreResult<ConnectionManager> {
+        let conn = self
+            .inner
+            .conn
+            .get_or_try_init(|| async {
+                ConnectionManager::new_with_config(self.inner.client.clone(), self.inner.config.clone()).await
+            })
+            .await?;
+        Ok(conn.clone())
+    }
+
+    /// True when Redis answers PING within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> bool {
+        let attempt = async {
+            let mut conn = self.conn().await?;
+            let pong: String = redis::cmd("PING").query_async(&mut conn).await?;
+            Ok::<_, StoreError>(pong == "PONG")
+        };
+        matches!(tokio::time::timeout(timeout, attempt).await, Ok(Ok(true)))
+    }
+}

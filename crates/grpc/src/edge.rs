@@ -1,0 +1,258 @@
+//! The server edge: one tower layer in front of every service that opens
+//! the RPC span (with its caller as parent) and enforces bearer-token
+//! authorisation, before any handler runs.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use secrecy::{ExposeSecret, SecretString};
+use supplyrisk_config::Role;
+use supplyrisk_telemetry::{attributes, propagation};
+use tonic::Status;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Instrument;
+use tracing_opentelemetry_ext::SpanAttributes;
+
+/// What a method requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// No token needed (health, reflection).
+    Open,
+    /// Any role.
+    Read,
+    /// ingester or admin.
+    Write,
+    /// admin only.
+    Admin,
+}
+
+impl Permission {
+    /// True when `role` may call a method requiring `self`.
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            Permission::Open | Permission::Read => true,
+            Permission::Write => matches!(role, Role::Ingester | Role::Admin),
+            Permission::Admin => role == Role::Admin,
+        }
+    }
+}
+
+/// The authenticated caller, available to handlers in request extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's role.
+    pub role: Role,
+}
+
+/// Maps a full method path (`/pkg.Service/Method`) to what it requires.
+pub type MethodPolicy = fn(&str) -> Permission;
+
+/// Paths open to everyone: health checks and reflection.
+fn is_open_path(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+}
+
+struct EdgeConfig {
+    tokens: Vec<(Role, SecretString)>,
+    auth_disabled: bool,
+    policy: MethodPolicy,
+    local_addr: SocketAddr,
+}
+
+/// Layer that adds the RPC span and authorisation to a service.
+#[derive(Clone)]
+pub struct EdgeLayer {
+    config: Arc<EdgeConfig>,
+}
+
+impl EdgeLayer {
+    /// An edge for a server at `local_addr` accepting `tokens`, with
+    /// per-method requirements from `policy`.
+    pub fn new(tokens: Vec<(Role, SecretString)>, auth_disabled: bool, policy: MethodPolicy, local_addr: SocketAddr) -> Self {
+        if auth_disabled {
+            tracing::warn!("authentication is DISABLED (auth.disabled=true): every caller is admin; local development only");
+        }
+        Self { config: Arc::new(EdgeConfig { tokens, auth_disabled, policy, local_addr }) }
+    }
+}
+
+impl<S> Layer<S> for EdgeLayer {
+    type Service = Edge<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Edge { inner, config: self.config.clone() }
+    }
+}
+
+/// The service produced by [`EdgeLayer`].
+#[derive(Clone)]
+pub struct Edge<S> {
+    inner: S,
+    config: Arc<EdgeConfig>,
+}
+
+/// Compares without leaking the position of the first difference.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl EdgeConfig {
+    fn authorise(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Role>, Status> {
+        if is_open_path(path) {
+            return Ok(None);
+        }
+        if self.auth_disabled {
+            return Ok(Some(Role::Admin));
+        }
+        let Some(value) = headers.get("authorization") else {
+            return Err(Status::unauthenticated("missing authorization: send 'authorization: Bearer <token>'"));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| Status::unauthenticated("authorization must be 'Bearer <token>'"))?;
+        let mut role = None;
+        for (r, t) in &self.tokens {
+            if constant_time_eq(t.expose_secret().as_bytes(), token.as_bytes()) {
+                role = Some(*r);
+            }
+        }
+        let role = role.ok_or_else(|| Status::unauthenticated("unknown token"))?;
+        let need = (self.policy)(path);
+        if need.allows(role) {
+            Ok(Some(role))
+        } else {
+            Err(Status::permission_denied(format!(
+                "role '{}' may not call {path} (requires {need:?})",
+                role.as_str()
+            )))
+        }
+    }
+}
+
+impl<S, B> Service<http::Request<B>> for Edge<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        let path = req.uri().path().to_string();
+        let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
+        let span = tracing::info_span!("rpc", otel.name = %path.trim_start_matches('/'), otel.kind = "server");
+        span.set_str(attributes::RPC_SYSTEM, "grpc");
+        span.set_str(attributes::RPC_SERVICE, service);
+        span.set_str(attributes::RPC_METHOD, method);
+        span.set_str(attributes::SERVER_ADDRESS, &config.local_addr.ip().to_string());
+        span.set_i64(attributes::SERVER_PORT, i64::from(config.local_addr.port()));
+        propagation::set_parent_from_headers(&span, req.headers());
+        let decision = config.authorise(&path, req.headers());
+        Box::pin(
+            async move {
+                let span = tracing::Span::current();
+                match decision {
+                    Err(status) => {
+                        span.set_i64(attributes::RPC_GRPC_STATUS_CODE, status.code() as i64);
+                        tracing::info!(code = ?status.code(), "call refused");
+                        Ok(status.into_http())
+                    }
+                    Ok(role) => {
+                        if let Some(role) = role {
+                            req.extensions_mut().insert(Caller { role });
+                        }
+                        let resp = inner.call(req).await?;
+                        let code = resp
+                            .headers()
+                            .get("grpc-status")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse::<i64>().ok())
+                            .unwrap_or(0);
+                        span.set_i64(attributes::RPC_GRPC_STATUS_CODE, code);
+                        Ok(resp)
+                    }
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+mod tracing_opentelemetry_ext {
+    //! Typed attribute setters, so call sites use the keys in `attributes`.
+    use supplyrisk_telemetry::SpanExt;
+
+    pub trait SpanAttributes {
+        fn set_str(&self, key: &'static str, value: &str);
+        fn set_i64(&self, key: &'static str, value: i64);
+    }
+
+    impl SpanAttributes for tracing::Span {
+        fn set_str(&self, key: &'static str, value: &str) {
+            SpanExt::set_attribute(self, key, value.to_string());
+        }
+
+        fn set_i64(&self, key: &'static str, value: i64) {
+            SpanExt::set_attribute(self, key, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(path: &str) -> Permission {
+        if path.ends_with("/Write") { Permission::Write } else { Permission::Read }
+    }
+
+    fn config() -> EdgeConfig {
+        EdgeConfig {
+            tokens: vec![(Role::Reader, SecretString::from("reader-token")), (Role::Ingester, SecretString::from("ingest-token"))],
+            auth_disabled: false,
+            policy,
+            local_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
+        }
+    }
+
+    fn headers(token: Option<&str>) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        if let Some(t) = token {
+            h.insert("authorization", format!("Bearer {t}").parse().expect("header"));
+        }
+        h
+    }
+
+    #[test]
+    fn roles_and_tokens() {
+        let c = config();
+        assert_eq!(c.authorise("/x.S/Read", &headers(None)).expect_err("no token").code(), tonic::Code::Unauthenticated);
+        assert_eq!(c.authorise("/x.S/Read", &headers(Some("nope"))).expect_err("bad").code(), tonic::Code::Unauthenticated);
+        assert_eq!(c.authorise("/x.S/Read", &headers(Some("reader-token"))).expect("ok"), Some(Role::Reader));
+        assert_eq!(
+            c.authorise("/x.S/Write", &headers(Some("reader-token"))).expect_err("denied").code(),
+            tonic::Code::PermissionDenied
+        );
+        assert_eq!(c.authorise("/x.S/Write", &headers(Some("ingest-token"))).expect("ok"), Some(Role::Ingester));
+        assert_eq!(c.authorise("/grpc.health.v1.Health/Check", &headers(None)).expect("open"), None);
+    }
+}

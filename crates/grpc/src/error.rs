@@ -1,0 +1,121 @@
+//! The one place where failures become gRPC status codes.
+//!
+//! Handlers return [`ServiceError`]; its `From` impls classify library
+//! errors, and `From<ServiceError> for Status` picks the code and attaches
+//! rich details (`google.rpc.BadRequest`, `ResourceInfo`, `RetryInfo`).
+
+use std::time::Duration;
+
+use supplyrisk_domain::Violations;
+use supplyrisk_store::StoreError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Why a call failed, in terms a client can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request is invalid; every bad field is listed.
+    #[error("invalid request: {0}")]
+    InvalidArgument(Violations),
+    /// A named resource does not exist.
+    #[error("{resource_type} '{name}' not found")]
+    NotFound {
+        /// Kind of resource, e.g. `mineral`.
+        resource_type: &'static str,
+        /// What was asked for.
+        name: String,
+        /// Closest valid names.
+        suggestions: Vec<String>,
+    },
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A dependency (Redis, another service) is unreachable; retry later.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or corrupted data; details are logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<Violations> for ServiceError {
+    fn from(v: Violations) -> Self {
+        ServiceError::InvalidArgument(v)
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => ServiceError::Unavailable(m),
+            StoreError::Internal(m) => ServiceError::Internal(m),
+        }
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(err: ServiceError) -> Status {
+        match err {
+            ServiceError::InvalidArgument(v) => {
+                let mut details = ErrorDetails::new();
+                for fv in &v.0 {
+                    details.add_bad_request_violation(fv.field.clone(), fv.description.clone());
+                }
+                Status::with_error_details(Code::InvalidArgument, format!("invalid request: {v}"), details)
+            }
+            ServiceError::NotFound { resource_type, name, suggestions } => {
+                let hint = if suggestions.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean {}?", suggestions.join(", "))
+                };
+                let details = ErrorDetails::with_resource_info(resource_type, name.clone(), "", hint.trim_start_matches("; "));
+                Status::with_error_details(Code::NotFound, format!("{resource_type} '{name}' not found{hint}"), details)
+            }
+            ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
+            ServiceError::Unavailable(m) => {
+                tracing::warn!(error = %m, "dependency unavailable");
+                let details = ErrorDetails::with_retry_info(Some(Duration::from_secs(1)));
+                Status::with_error_details(Code::Unavailable, "storage temporarily unavailable; retry", details)
+            }
+            ServiceError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+/// Shorthand for handler results.
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use supplyrisk_domain::FieldViolation;
+
+    #[test]
+    fn violations_become_bad_request_details() {
+        let err = ServiceError::InvalidArgument(Violations(vec![FieldViolation::new("flows[2].hs_code", "bad")]));
+        let status: Status = err.into();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let br = details.bad_request().expect("bad request details");
+        assert_eq!(br.field_violations[0].field, "flows[2].hs_code");
+    }
+
+    #[test]
+    fn not_found_names_suggestions() {
+        let status: Status =
+            ServiceError::NotFound { resource_type: "mineral", name: "lithum".into(), suggestions: vec!["LI".into()] }
+                .into();
+        assert_eq!(status.code(), Code::NotFound);
+        assert!(status.message().contains("did you mean LI"));
+    }
+
+    #[test]
+    fn unavailable_store_maps_to_unavailable() {
+        let status: Status = ServiceError::from(StoreError::Unavailable("down".into())).into();
+        assert_eq!(status.code(), Code::Unavailable);
+    }
+}

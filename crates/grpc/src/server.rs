@@ -1,0 +1,135 @@
+//! Running a server: limits, TLS, health, reflection, the edge layer and
+//! graceful shutdown, the same way for every service.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use supplyrisk_config::GrpcSettings;
+use tokio::net::TcpListener;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::RoutesBuilder;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+use crate::edge::EdgeLayer;
+use crate::health::HealthMonitor;
+
+/// The server could not start or failed while running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Binding or I/O failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// TLS or transport setup failed.
+    #[error("{0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Reflection could not be built.
+    #[error("reflection: {0}")]
+    Reflection(String),
+    /// TLS files could not be read.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Binds `addr`; port 0 picks a free port. Returns the bound address.
+pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServeError> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Adds health and reflection (v1 and v1alpha: grpcurl 1.8 speaks only
+/// v1alpha) to `routes`.
+pub fn with_standard_services(
+    mut routes: RoutesBuilder,
+    health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) -> Result<RoutesBuilder, ServeError> {
+    let v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(supplyrisk_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServeError::Reflection(e.to_string()))?;
+    let v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(supplyrisk_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| ServeError::Reflection(e.to_string()))?;
+    routes.add_service(health).add_service(v1).add_service(v1alpha);
+    Ok(routes)
+}
+
+/// Serves `routes` on `listener` until `shutdown` completes, then marks
+/// health NOT_SERVING, stops accepting, and lets in-flight calls finish for
+/// up to the configured grace period.
+pub async fn serve(
+    settings: &GrpcSettings,
+    listener: TcpListener,
+    routes: RoutesBuilder,
+    edge: EdgeLayer,
+    health: HealthMonitor,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let mut builder = Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(settings.keepalive_interval_secs)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(settings.keepalive_timeout_secs)))
+        .max_connection_age(Duration::from_secs(settings.max_connection_age_secs))
+        .timeout(Duration::from_secs(settings.request_timeout_secs));
+    if let Some((cert, key)) = settings.tls().map_err(|e| ServeError::Config(e.to_string()))? {
+        let cert = std::fs::read(&cert).map_err(|e| ServeError::Config(format!("tls_cert {}: {e}", cert.display())))?;
+        let key = std::fs::read(&key).map_err(|e| ServeError::Config(format!("tls_key {}: {e}", key.display())))?;
+        builder = builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
+    }
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        if let Ok(stream) = &conn {
+            // Small unary replies must not wait for Nagle.
+            let _ = stream.set_nodelay(true);
+        }
+        conn
+    });
+    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: NOT_SERVING, draining in-flight calls");
+        health.shutting_down().await;
+        let _ = stopped_tx.send(());
+    };
+    let server = builder.layer(edge).add_routes(routes.routes()).serve_with_incoming_shutdown(incoming, signal);
+    tokio::pin!(server);
+    let grace = settings.shutdown_grace();
+    tokio::select! {
+        result = &mut server => result?,
+        _ = async {
+            let _ = stopped_rx.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "grace period over; closing remaining calls");
+        }
+    }
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received"),
+        _ = term => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,109 @@
+//! Every Redis key supplyrisk uses, and nothing else builds one.
+//!
+//! Keys carry a version prefix (`sr:v1:`) so a future layout can live beside
+//! this one during a migration, and a hash tag per mineral (`{REE}`) so that
+//! everything one write touches for a mineral lands in one Redis Cluster
+//! slot. Governance (`{gov}`) and the policy-event index (`{policy}`) have
+//! their own tags because they are not per mineral.
+
+/// Prefix of every key.
+pub const PREFIX: &str = "sr:v1";
+/// Stream of `DataChanged` events.
+pub const DATA_STREAM: &str = "sr:v1:events:data";
+/// Stream of `ScoreChanged` events.
+pub const SCORE_STREAM: &str = "sr:v1:events:scores";
+
+/// Data version of a mineral: the id of the last event that changed it.
+pub fn mineral_version(mineral: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:version")
+}
+
+/// Trade flows of `mineral` reported by `reporter` in `year`:
+/// hash `partner|hs|month|flow|source` → value.
+pub fn trade(mineral: &str, year: u16, reporter: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:trade:{year}:{reporter}")
+}
+
+/// Set of reporters with trade data for `mineral` in `year`.
+pub fn trade_reporters(mineral: &str, year: u16) -> String {
+    format!("{PREFIX}:{{{mineral}}}:trade-reporters:{year}")
+}
+
+/// Set of years with trade data for `mineral`.
+pub fn trade_years(mineral: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:trade-years")
+}
+
+/// Production of `mineral` in `year`: hash `stage|country|source` → value.
+pub fn production(mineral: &str, year: u16) -> String {
+    format!("{PREFIX}:{{{mineral}}}:production:{year}")
+}
+
+/// Set of years with production data for `mineral`.
+pub fn production_years(mineral: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:production-years")
+}
+
+/// Stockpiles of `mineral`: hash country → stockpile.
+pub fn stockpiles(mineral: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:stockpiles")
+}
+
+/// Policy events touching `mineral`: hash id → event.
+pub fn mineral_policies(mineral: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:policies")
+}
+
+/// Cached snapshot of `mineral`, `year`, `importer` at data `version`.
+pub fn snapshot_cache(mineral: &str, year: u16, importer: &str, version: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:snapshot:{year}:{importer}:{version}")
+}
+
+/// Governance estimates of `year`: hash `ISO3|DIM` → estimate.
+pub fn governance(year: u16) -> String {
+    format!("{PREFIX}:{{gov}}:wgi:{year}")
+}
+
+/// Set of years with governance data.
+pub fn governance_years() -> String {
+    format!("{PREFIX}:{{gov}}:years")
+}
+
+/// Governance data version.
+pub fn governance_version() -> String {
+    format!("{PREFIX}:{{gov}}:version")
+}
+
+/// Every policy event: hash id → event.
+pub fn policy_events() -> String {
+    format!("{PREFIX}:{{policy}}:events")
+}
+
+/// Policy event ids in lexical order (sorted set, score 0) for paging.
+pub fn policy_index() -> String {
+    format!("{PREFIX}:{{policy}}:index")
+}
+
+/// Stored response of a finished upload.
+pub fn upload(upload_id: &str) -> String {
+    format!("{PREFIX}:upload:{upload_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_mineral_keys_share_a_hash_tag() {
+        for key in [
+            mineral_version("REE"),
+            trade("REE", 2024, "JPN"),
+            production("REE", 2024),
+            stockpiles("REE"),
+            mineral_policies("REE"),
+            snapshot_cache("REE", 2024, "JPN", "1-0"),
+        ] {
+            assert!(key.starts_with("sr:v1:{REE}:"), "{key}");
+        }
+    }
+}

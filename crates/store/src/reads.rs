@@ -1,0 +1,326 @@
+//! Reads. Every read is bounded: one mineral-year hash, one importer's
+//! trade hash, governance fields fetched by name; nothing scans the keyspace.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use prost::Message;
+use redis::AsyncCommands;
+use supplyrisk_api::convert;
+use supplyrisk_api::ingest::v1 as pb;
+use supplyrisk_domain::{Countries, FlowDirection, GovernanceDimension, PolicyEvent, Stage, Stockpile};
+
+use crate::stored::{ProductionValue, TradeValue};
+use crate::{Store, StoreError, StoreResult, keys};
+
+/// One stored production figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredProduction {
+    /// Stage.
+    pub stage: Stage,
+    /// Producer ISO3.
+    pub country: String,
+    /// Source label.
+    pub source: String,
+    /// Quantity, `None` = withheld.
+    pub quantity: Option<f64>,
+    /// Unit.
+    pub unit: String,
+}
+
+/// One stored trade flow of the snapshot's importer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTrade {
+    /// Partner ISO3.
+    pub partner: String,
+    /// HS code.
+    pub hs_code: String,
+    /// Month, 0 = annual.
+    pub month: u8,
+    /// Direction.
+    pub flow: FlowDirection,
+    /// Source label.
+    pub source: String,
+    /// Value in USD.
+    pub value_usd: f64,
+    /// Net weight in kg, `None` = unknown.
+    pub net_weight_kg: Option<f64>,
+}
+
+/// Governance estimates found for one country.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredGovernance {
+    /// The country asked about.
+    pub country: String,
+    /// Year of the estimates used.
+    pub year: u16,
+    /// Estimates by dimension.
+    pub estimates: Vec<(GovernanceDimension, f64)>,
+    /// The country whose estimates stand in, when not the country's own.
+    pub fallback_from: Option<String>,
+}
+
+/// Raw inputs of a supply snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotData {
+    /// Data version the inputs were read at.
+    pub version: String,
+    /// Year resolved; `None` when the mineral has no data at all.
+    pub year: Option<u16>,
+    /// Years with production data.
+    pub available_years: Vec<u16>,
+    /// Production figures of the year.
+    pub production: Vec<StoredProduction>,
+    /// The importer's flows of the year.
+    pub trade: Vec<StoredTrade>,
+    /// Governance of producers and partners.
+    pub governance: Vec<StoredGovernance>,
+    /// Policy events touching the mineral.
+    pub policies: Vec<PolicyEvent>,
+    /// Stockpiles of the mineral.
+    pub stockpiles: Vec<Stockpile>,
+}
+
+/// A page of policy events.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyPage {
+    /// Events in id order.
+    pub events: Vec<PolicyEvent>,
+    /// Id to continue after, when more may follow.
+    pub next_after: Option<String>,
+}
+
+fn decode_policy(bytes: &[u8]) -> StoreResult<PolicyEvent> {
+    let msg = pb::PolicyEvent::decode(bytes)?;
+    convert::policy_event(&msg).map_err(|v| StoreError::Internal(format!("stored policy event is invalid: {v}")))
+}
+
+fn years_of(members: Vec<String>) -> Vec<u16> {
+    let mut years: Vec<u16> = members.iter().filter_map(|y| y.parse().ok()).collect();
+    years.sort_unstable();
+    years
+}
+
+/// How many earlier years governance may come from when the snapshot year has none.
+const GOVERNANCE_LOOKBACK: usize = 5;
+
+impl Store {
+    /// The data version of `minerals` and governance, as one opaque string.
+    pub async fn data_version(&self, minerals: &[&str]) -> StoreResult<String> {
+        let mut conn = self.conn().await?;
+        let mut pipe = redis::pipe();
+        for m in minerals {
+            pipe.get(keys::mineral_version(m));
+        }
+        pipe.get(keys::governance_version());
+        let versions: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
+        let mut parts: Vec<String> = minerals
+            .iter()
+            .zip(&versions)
+            .map(|(m, v)| format!("{m}@{}", v.as_deref().unwrap_or("0")))
+            .collect();
+        parts.push(format!("gov@{}", versions.last().cloned().flatten().unwrap_or_else(|| "0".into())));
+        Ok(parts.join(";"))
+    }
+
+    /// A stored policy event by id.
+    pub async fn policy_event(&self, id: &str) -> StoreResult<Option<PolicyEvent>> {
+        let mut conn = self.conn().await?;
+        let raw: Option<Vec<u8>> = conn.hget(keys::policy_events(), id).await?;
+        raw.map(|b| decode_policy(&b)).transpose()
+    }
+
+    /// Up to `limit` policy events with ids after `after`, in id order.
+    pub async fn list_policy_events(&self, after: Option<&str>, limit: usize) -> StoreResult<PolicyPage> {
+        let mut conn = self.conn().await?;
+        let start = match after {
+            Some(id) => format!("({id}"),
+            None => "-".to_string(),
+        };
+        let ids: Vec<String> = redis::cmd("ZRANGEBYLEX")
+            .arg(keys::policy_index())
+            .arg(start)
+            .arg("+")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut conn)
+            .await?;
+        if ids.is_empty() {
+            return Ok(PolicyPage::default());
+        }
+        let raw: Vec<Option<Vec<u8>>> = redis::cmd("HMGET").arg(keys::policy_events()).arg(&ids).query_async(&mut conn).await?;
+        let events = raw.iter().flatten().map(|b| decode_policy(b)).collect::<StoreResult<Vec<_>>>()?;
+        let next_after = (ids.len() == limit).then(|| ids.last().cloned()).flatten();
+        Ok(PolicyPage { events, next_after })
+    }
+
+    /// Reads a cached snapshot.
+    pub async fn cached_snapshot(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        let mut conn = self.conn().await?;
+        Ok(conn.get(key).await?)
+    }
+
+    /// Caches a snapshot under its versioned key.
+    pub async fn cache_snapshot(&self, key: &str, bytes: &[u8]) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let ttl = self.options().snapshot_ttl.as_secs().max(1);
+        let _: () = conn.set_ex(key, bytes, ttl).await?;
+        Ok(())
+    }
+
+    /// Reads everything a snapshot of `mineral` needs. `trade_home` is the
+    /// mineral whose trade data applies (a group for its members); `year`
+    /// `None` means the latest year with production (else trade) data.
+    pub async fn snapshot_data(
+        &self,
+        mineral: &str,
+        trade_home: &str,
+        year: Option<u16>,
+        importer: Option<&str>,
+    ) -> StoreResult<SnapshotData> {
+        let mut minerals = vec![mineral];
+        if trade_home != mineral {
+            minerals.push(trade_home);
+        }
+        let version = self.data_version(&minerals).await?;
+        let mut conn = self.conn().await?;
+        let (prod_years, trade_years, gov_years): (Vec<String>, Vec<String>, Vec<String>) = redis::pipe()
+            .smembers(keys::production_years(mineral))
+            .smembers(keys::trade_years(trade_home))
+            .smembers(keys::governance_years())
+            .query_async(&mut conn)
+            .await?;
+        let available_years = years_of(prod_years);
+        let trade_years = years_of(trade_years);
+        let year = year.or_else(|| available_years.last().copied()).or_else(|| trade_years.last().copied());
+        let Some(year) = year else {
+            return Ok(SnapshotData { version, available_years, ..Default::default() });
+        };
+        let mut pipe = redis::pipe();
+        pipe.hgetall(keys::production(mineral, year));
+        pipe.hgetall(keys::mineral_policies(mineral));
+        pipe.hgetall(keys::stockpiles(mineral));
+        if let Some(imp) = importer {
+            pipe.hgetall(keys::trade(trade_home, year, imp));
+        }
+        type Fields = BTreeMap<String, Vec<u8>>;
+        let mut results: Vec<Fields> = pipe.query_async(&mut conn).await?;
+        let trade_raw = if importer.is_some() { results.pop().unwrap_or_default() } else { Fields::new() };
+        let stock_raw = results.pop().unwrap_or_default();
+        let policy_raw = results.pop().unwrap_or_default();
+        let prod_raw = results.pop().unwrap_or_default();
+
+        let mut production = Vec::new();
+        for (field, value) in prod_raw {
+            let mut parts = field.splitn(3, '|');
+            let (Some(stage), Some(country), Some(source)) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            let Some(stage) = Stage::parse(stage) else { continue };
+            let v = ProductionValue::decode(value.as_slice())?;
+            production.push(StoredProduction {
+                stage,
+                country: country.to_string(),
+                source: source.to_string(),
+                quantity: v.quantity,
+                unit: v.unit,
+            });
+        }
+        let mut trade = Vec::new();
+        for (field, value) in trade_raw {
+            let parts: Vec<&str> = field.splitn(5, '|').collect();
+            let [partner, hs, month, flow, source] = parts.as_slice() else { continue };
+            let Some(flow) = FlowDirection::from_code(flow) else { continue };
+            let v = TradeValue::decode(value.as_slice())?;
+            trade.push(StoredTrade {
+                partner: partner.to_string(),
+                hs_code: hs.to_string(),
+                month: month.parse().unwrap_or(0),
+                flow,
+                source: source.to_string(),
+                value_usd: v.value_usd,
+                net_weight_kg: v.net_weight_kg,
+            });
+        }
+        let policies = policy_raw.values().map(|b| decode_policy(b)).collect::<StoreResult<Vec<_>>>()?;
+        let stockpiles = stock_raw
+            .values()
+            .map(|b| {
+                let msg = pb::Stockpile::decode(b.as_slice())?;
+                convert::stockpile(&msg).map_err(|v| StoreError::Internal(format!("stored stockpile is invalid: {v}")))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
+        let mut countries: BTreeSet<String> = production.iter().map(|p| p.country.clone()).collect();
+        countries.extend(trade.iter().map(|t| t.partner.clone()));
+        if let Some(imp) = importer {
+            countries.insert(imp.to_string());
+        }
+        let gov_years: Vec<u16> = years_of(gov_years).into_iter().rev().filter(|y| *y <= year).take(GOVERNANCE_LOOKBACK).collect();
+        let governance = self.governance_for(&countries, &gov_years).await?;
+        Ok(SnapshotData {
+            version,
+            year: Some(year),
+            available_years,
+            production,
+            trade,
+            governance,
+            policies,
+            stockpiles,
+        })
+    }
+
+    /// Governance of `countries` from the first of `years` (newest first)
+    /// that has any estimate; a country with none uses its registry fallback.
+    async fn governance_for(&self, countries: &BTreeSet<String>, years: &[u16]) -> StoreResult<Vec<StoredGovernance>> {
+        let registry = Countries::builtin();
+        let mut lookup: BTreeSet<String> = countries.clone();
+        for c in countries {
+            if let Some(fb) = registry.get(c).and_then(|c| c.governance_fallback.clone()) {
+                lookup.insert(fb);
+            }
+        }
+        let mut found: BTreeMap<String, (u16, Vec<(GovernanceDimension, f64)>)> = BTreeMap::new();
+        let mut conn = self.conn().await?;
+        for &year in years {
+            let pending: Vec<&String> = lookup.iter().filter(|c| !found.contains_key(*c)).collect();
+            if pending.is_empty() {
+                break;
+            }
+            let fields: Vec<String> = pending
+                .iter()
+                .flat_map(|c| GovernanceDimension::ALL.iter().map(move |d| format!("{c}|{}", d.code())))
+                .collect();
+            let values: Vec<Option<String>> =
+                redis::cmd("HMGET").arg(keys::governance(year)).arg(&fields).query_async(&mut conn).await?;
+            for (i, c) in pending.iter().enumerate() {
+                let estimates: Vec<(GovernanceDimension, f64)> = GovernanceDimension::ALL
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, d)| {
+                        values.get(i * 6 + j).cloned().flatten().and_then(|v| v.parse().ok()).map(|v| (*d, v))
+                    })
+                    .collect();
+                if !estimates.is_empty() {
+                    found.insert((*c).clone(), (year, estimates));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for c in countries {
+            if let Some((year, estimates)) = found.get(c) {
+                out.push(StoredGovernance { country: c.clone(), year: *year, estimates: estimates.clone(), fallback_from: None });
+            } else if let Some(fb) = registry.get(c).and_then(|x| x.governance_fallback.clone()) {
+                if let Some((year, estimates)) = found.get(&fb) {
+                    out.push(StoredGovernance {
+                        country: c.clone(),
+                        year: *year,
+                        estimates: estimates.clone(),
+                        fallback_from: Some(fb),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}

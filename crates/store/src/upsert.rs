@@ -1,0 +1,136 @@
+//! Builder for one atomic write through `lua/upsert.lua`.
+
+use std::collections::HashMap;
+
+use crate::keys;
+
+/// Most fields sent to the script in one hash group (Lua's `unpack` limit
+/// is about 8,000 values; HSET needs two per field).
+const MAX_GROUP_FIELDS: usize = 2000;
+
+/// One atomic write: hash fields to upsert, index operations, and the
+/// versions it bumps. Build it, then run it with `Store::apply`.
+#[derive(Debug, Default)]
+pub struct UpsertBatch {
+    versions: Vec<(String, String)>,
+    version_index: HashMap<String, usize>,
+    keys: Vec<String>,
+    key_index: HashMap<String, usize>,
+    groups: Vec<(usize, usize, Vec<(String, Vec<u8>)>)>,
+    group_index: HashMap<String, usize>,
+    ops: Vec<(&'static str, usize, String, usize)>,
+    records: usize,
+}
+
+impl UpsertBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn key(&mut self, key: String) -> usize {
+        let next = self.keys.len();
+        *self.key_index.entry(key.clone()).or_insert_with(|| {
+            self.keys.push(key);
+            next
+        })
+    }
+
+    /// Version slot (1-based) for a mineral, or `None` for `""` meaning governance.
+    fn version(&mut self, mineral: Option<&str>) -> usize {
+        let (key, id) = match mineral {
+            Some(m) => (keys::mineral_version(m), m.to_string()),
+            None => (keys::governance_version(), String::new()),
+        };
+        let next = self.versions.len() + 1;
+        *self.version_index.entry(key.clone()).or_insert_with(|| {
+            self.versions.push((key, id));
+            next
+        })
+    }
+
+    /// Sets `field` of hash `key` to `value`; a change bumps the version of
+    /// `mineral` (`None` = the governance version).
+    pub fn hset(&mut self, key: String, field: String, value: Vec<u8>, mineral: Option<&str>) {
+        let v = self.version(mineral);
+        let group = match self.group_index.get(&key) {
+            Some(&g) if self.groups[g].2.len() < MAX_GROUP_FIELDS => g,
+            _ => {
+                let k = self.key(key.clone());
+                self.groups.push((k, v, Vec::new()));
+                self.group_index.insert(key, self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        self.groups[group].2.push((field, value));
+    }
+
+    /// Hash field upserts added so far.
+    pub fn len(&self) -> usize {
+        self.groups.iter().map(|g| g.2.len()).sum()
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty() && self.ops.is_empty()
+    }
+
+    /// Adds `member` to set `key`.
+    pub fn sadd(&mut self, key: String, member: String) {
+        let k = self.key(key);
+        if !self.ops.iter().any(|(kind, kk, m, _)| *kind == "S" && *kk == k && *m == member) {
+            self.ops.push(("S", k, member, 0));
+        }
+    }
+
+    /// Adds `member` with score 0 to sorted set `key`.
+    pub fn zadd(&mut self, key: String, member: String) {
+        let k = self.key(key);
+        self.ops.push(("Z", k, member, 0));
+    }
+
+    /// Deletes `field` from hash `key`; a deletion bumps `mineral`'s version.
+    pub fn hdel(&mut self, key: String, field: String, mineral: &str) {
+        let v = self.version(Some(mineral));
+        let k = self.key(key);
+        self.ops.push(("D", k, field, v));
+    }
+
+    /// Records logical records represented (for callers' accounting).
+    pub fn count_record(&mut self) {
+        self.records += 1;
+    }
+
+    /// Builds the script invocation: KEYS and ARGV.
+    pub(crate) fn invocation(&self, stream_maxlen: u64, payload: &[u8]) -> (Vec<String>, Vec<Vec<u8>>) {
+        let nv = self.versions.len();
+        let mut keys = Vec::with_capacity(1 + nv + self.keys.len());
+        keys.push(keys::DATA_STREAM.to_string());
+        keys.extend(self.versions.iter().map(|(k, _)| k.clone()));
+        keys.extend(self.keys.iter().cloned());
+        let key_pos = |i: usize| (i + 2 + nv).to_string().into_bytes();
+        let mut argv: Vec<Vec<u8>> = Vec::with_capacity(8 + self.len() * 2);
+        argv.push(stream_maxlen.to_string().into_bytes());
+        argv.push(payload.to_vec());
+        argv.push(nv.to_string().into_bytes());
+        argv.extend(self.versions.iter().map(|(_, id)| id.clone().into_bytes()));
+        argv.push(self.groups.len().to_string().into_bytes());
+        for (k, v, fields) in &self.groups {
+            argv.push(key_pos(*k));
+            argv.push(v.to_string().into_bytes());
+            argv.push(fields.len().to_string().into_bytes());
+            for (f, val) in fields {
+                argv.push(f.clone().into_bytes());
+                argv.push(val.clone());
+            }
+        }
+        argv.push(self.ops.len().to_string().into_bytes());
+        for (kind, k, member, v) in &self.ops {
+            argv.push(kind.as_bytes().to_vec());
+            argv.push(key_pos(*k));
+            argv.push(member.clone().into_bytes());
+            argv.push(v.to_string().into_bytes());
+        }
+        (keys, argv)
+    }
+}

@@ -1,0 +1,165 @@
+//! Writes: each public function validates nothing (callers pass domain
+//! records, already valid) and turns records into one atomic upsert.
+
+use std::collections::BTreeSet;
+
+use prost::Message;
+use redis::AsyncCommands;
+use supplyrisk_api::common::v1::TraceContext;
+use supplyrisk_api::convert;
+use supplyrisk_api::events::v1::{DataChanged, DataKind};
+use supplyrisk_domain::{GovernanceIndicator, PolicyEvent, ProductionStat, Stockpile, TradeFlow};
+use supplyrisk_telemetry::propagation::current_carrier;
+
+use crate::stored::{ProductionValue, TradeValue};
+use crate::upsert::UpsertBatch;
+use crate::{Store, StoreResult, keys};
+
+/// What a write changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Stored fields that were new or different (deletions included).
+    pub changed: u64,
+    /// Id of the `DataChanged` event appended, i.e. the new data version;
+    /// `None` when nothing changed.
+    pub version: Option<String>,
+}
+
+fn trace() -> Option<TraceContext> {
+    let c = current_carrier();
+    (!c.traceparent.is_empty()).then(|| TraceContext { traceparent: c.traceparent, tracestate: c.tracestate })
+}
+
+fn event(kind: DataKind) -> DataChanged {
+    DataChanged { kind: kind as i32, trace: trace(), ..Default::default() }
+}
+
+impl Store {
+    /// Runs one atomic upsert; the script appends the changed minerals and
+    /// the change count to `event` before adding it to the data stream.
+    pub async fn apply(&self, batch: &UpsertBatch, event: &DataChanged) -> StoreResult<WriteOutcome> {
+        if batch.is_empty() {
+            return Ok(WriteOutcome::default());
+        }
+        let payload = event.encode_to_vec();
+        let (keys, argv) = batch.invocation(self.options().stream_maxlen, &payload);
+        let mut invocation = self.inner.upsert.prepare_invoke();
+        for k in keys {
+            invocation.key(k);
+        }
+        for a in argv {
+            invocation.arg(a);
+        }
+        let mut conn = self.conn().await?;
+        let (changed, version): (u64, Option<String>) = invocation.invoke_async(&mut conn).await?;
+        tracing::debug!(db.system = "redis", db.operation.name = "EVALSHA", changed, "upsert applied");
+        Ok(WriteOutcome { changed, version })
+    }
+
+    /// Upserts trade flows keyed by their natural key. Flows with the same
+    /// key in `flows` are applied in order, the last one winning.
+    pub async fn write_trade_flows(&self, flows: &[TradeFlow], upload_id: &str) -> StoreResult<WriteOutcome> {
+        let mut batch = UpsertBatch::new();
+        let mut ev = event(DataKind::TradeFlows);
+        ev.upload_id = upload_id.to_string();
+        let mut years = BTreeSet::new();
+        let mut reporters = BTreeSet::new();
+        for f in flows {
+            let m = f.mineral.as_str();
+            let year = f.period.year;
+            let field = format!(
+                "{}|{}|{}|{}|{}",
+                f.partner,
+                f.hs_code,
+                f.period.month,
+                f.flow.code(),
+                f.source
+            );
+            let value = TradeValue { value_usd: f.value_usd, net_weight_kg: f.net_weight_kg }.encode_to_vec();
+            batch.hset(keys::trade(m, year, f.reporter.as_str()), field, value, Some(m));
+            batch.sadd(keys::trade_years(m), year.to_string());
+            batch.sadd(keys::trade_reporters(m, year), f.reporter.to_string());
+            years.insert(u32::from(year));
+            reporters.insert(f.reporter.to_string());
+        }
+        ev.years = years.into_iter().collect();
+        ev.importers = reporters.into_iter().collect();
+        self.apply(&batch, &ev).await
+    }
+
+    /// Upserts production statistics keyed by (mineral, stage, country, year, source).
+    pub async fn write_production(&self, stats: &[ProductionStat]) -> StoreResult<WriteOutcome> {
+        let mut batch = UpsertBatch::new();
+        let mut ev = event(DataKind::Production);
+        let mut years = BTreeSet::new();
+        for s in stats {
+            let m = s.mineral.as_str();
+            let field = format!("{}|{}|{}", s.stage.as_str(), s.country, s.source);
+            let value = ProductionValue { quantity: s.quantity, unit: s.unit.clone() }.encode_to_vec();
+            batch.hset(keys::production(m, s.year), field, value, Some(m));
+            batch.sadd(keys::production_years(m), s.year.to_string());
+            years.insert(u32::from(s.year));
+        }
+        ev.years = years.into_iter().collect();
+        self.apply(&batch, &ev).await
+    }
+
+    /// Upserts governance estimates keyed by (country, year, dimension).
+    pub async fn write_governance(&self, indicators: &[GovernanceIndicator]) -> StoreResult<WriteOutcome> {
+        let mut batch = UpsertBatch::new();
+        let mut ev = event(DataKind::Governance);
+        let mut years = BTreeSet::new();
+        for g in indicators {
+            let field = format!("{}|{}", g.country, g.dimension.code());
+            batch.hset(keys::governance(g.year), field, g.estimate.to_string().into_bytes(), None);
+            batch.sadd(keys::governance_years(), g.year.to_string());
+            years.insert(u32::from(g.year));
+        }
+        ev.years = years.into_iter().collect();
+        self.apply(&batch, &ev).await
+    }
+
+    /// Records a policy event, replacing an earlier one with the same id
+    /// (and removing it from minerals it no longer touches).
+    pub async fn write_policy_event(&self, e: &PolicyEvent) -> StoreResult<WriteOutcome> {
+        let previous = self.policy_event(&e.id).await?;
+        let value = convert::policy_event_to_pb(e).encode_to_vec();
+        let mut batch = UpsertBatch::new();
+        batch.hset(keys::policy_events(), e.id.clone(), value.clone(), None);
+        batch.zadd(keys::policy_index(), e.id.clone());
+        for m in &e.minerals {
+            batch.hset(keys::mineral_policies(m.as_str()), e.id.clone(), value.clone(), Some(m.as_str()));
+        }
+        if let Some(prev) = previous {
+            for m in prev.minerals.iter().filter(|m| !e.minerals.contains(m)) {
+                batch.hdel(keys::mineral_policies(m.as_str()), e.id.clone(), m.as_str());
+            }
+        }
+        let mut ev = event(DataKind::PolicyEvents);
+        ev.policy_event_ids = vec![e.id.clone()];
+        ev.years = (u32::from(e.effective_from.year)..=u32::from(e.effective_from.year)).collect();
+        self.apply(&batch, &ev).await
+    }
+
+    /// Upserts a country's stockpile of a mineral.
+    pub async fn write_stockpile(&self, s: &Stockpile) -> StoreResult<WriteOutcome> {
+        let mut batch = UpsertBatch::new();
+        let m = s.mineral.as_str();
+        batch.hset(keys::stockpiles(m), s.country.to_string(), convert::stockpile_to_pb(s).encode_to_vec(), Some(m));
+        self.apply(&batch, &event(DataKind::Stockpiles)).await
+    }
+
+    /// Stores the response of a finished upload for idempotent replays.
+    pub async fn put_upload_response(&self, upload_id: &str, response: &[u8]) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let ttl = self.options().upload_ttl.as_secs().max(1);
+        let _: () = conn.set_ex(keys::upload(upload_id), response, ttl).await?;
+        Ok(())
+    }
+
+    /// The stored response of a finished upload, if any.
+    pub async fn upload_response(&self, upload_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        let mut conn = self.conn().await?;
+        Ok(conn.get(keys::upload(upload_id)).await?)
+    }
+}

@@ -1,0 +1,341 @@
+//! gRPC handlers of `IngestService`.
+
+use std::sync::Arc;
+
+use prost::Message;
+use supplyrisk_api::convert;
+use supplyrisk_api::ingest::v1 as pb;
+use supplyrisk_api::ingest::v1::ingest_service_server::IngestService;
+use supplyrisk_domain::{Catalog, Date, Iso3, MineralId, TradeFlow, Violations};
+use supplyrisk_grpc::{ServiceError, ServiceResult};
+use supplyrisk_store::Store;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
+
+use crate::settings::IngestSection;
+use crate::snapshot::SnapshotService;
+
+/// Longest accepted upload id.
+const MAX_UPLOAD_ID_LEN: usize = 128;
+/// Default and largest page sizes of list calls (AIP-158).
+const DEFAULT_PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 500;
+
+/// Implements `IngestService` over the store.
+#[derive(Clone)]
+pub struct IngestHandler {
+    store: Store,
+    settings: Arc<IngestSection>,
+    snapshots: SnapshotService,
+}
+
+impl IngestHandler {
+    /// A handler over `store`.
+    pub fn new(store: Store, settings: IngestSection) -> Self {
+        let snapshots = SnapshotService::new(store.clone(), settings.snapshot_cache_entries);
+        Self { store, settings: Arc::new(settings), snapshots }
+    }
+}
+
+fn check_upload_id(id: &str) -> Result<(), Violations> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_UPLOAD_ID_LEN
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        let mut v = Violations::new();
+        v.push(
+            "upload_id",
+            format!("is required on the first message: 1-{MAX_UPLOAD_ID_LEN} characters of A-Z a-z 0-9 - _ . :"),
+        );
+        Err(v)
+    }
+}
+
+/// Accumulates per-record outcomes of a batch.
+struct Tally {
+    accepted: u64,
+    unchanged: u64,
+    rejected: Vec<pb::RejectedRecord>,
+    rejected_count: u64,
+    listed: usize,
+}
+
+impl Tally {
+    fn new(listed: usize) -> Self {
+        Self { accepted: 0, unchanged: 0, rejected: Vec::new(), rejected_count: 0, listed }
+    }
+
+    fn reject(&mut self, index: u64, violations: Violations) {
+        self.rejected_count += 1;
+        for v in violations.0 {
+            if self.rejected.len() < self.listed {
+                self.rejected.push(pb::RejectedRecord { index, field: v.field, reason: v.description });
+            }
+        }
+    }
+
+    fn written(&mut self, valid: usize, changed: u64) {
+        let changed = changed.min(valid as u64);
+        self.accepted += changed;
+        self.unchanged += valid as u64 - changed;
+    }
+
+    fn response(self) -> pb::UpsertResponse {
+        pb::UpsertResponse {
+            accepted: self.accepted,
+            unchanged: self.unchanged,
+            rejected: self.rejected,
+            rejected_count: self.rejected_count,
+        }
+    }
+}
+
+fn batch_size_check(len: usize, max: usize, field: &str) -> ServiceResult<()> {
+    let mut v = Violations::new();
+    if len == 0 {
+        v.push(field, "at least one record is required");
+    } else if len > max {
+        v.push(field, format!("{len} records exceed the limit of {max} per call"));
+    }
+    if v.is_empty() { Ok(()) } else { Err(v.into()) }
+}
+
+/// Validates every record of a batch, returning the valid ones and tallying the rest.
+fn validate_all<P, D>(
+    items: &[P],
+    tally: &mut Tally,
+    validate: impl Fn(&P) -> Result<D, Violations>,
+) -> Vec<D> {
+    let mut valid = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match validate(item) {
+            Ok(d) => valid.push(d),
+            Err(v) => tally.reject(i as u64, v),
+        }
+    }
+    valid
+}
+
+impl IngestHandler {
+    async fn ingest_trade_flows_inner(
+        &self,
+        mut stream: Streaming<pb::IngestTradeFlowsRequest>,
+    ) -> ServiceResult<pb::IngestTradeFlowsResponse> {
+        let first = stream.message().await.map_err(|s| ServiceError::FailedPrecondition(s.message().to_string()))?;
+        let Some(first) = first else {
+            let mut v = Violations::new();
+            v.push("upload_id", "the stream was empty; send upload_id and flows");
+            return Err(v.into());
+        };
+        check_upload_id(&first.upload_id)?;
+        let upload_id = first.upload_id.clone();
+        if let Some(stored) = self.store.upload_response(&upload_id).await? {
+            let mut resp = pb::IngestTradeFlowsResponse::decode(stored.as_slice())
+                .map_err(|e| ServiceError::Internal(format!("stored upload response: {e}")))?;
+            resp.replayed = true;
+            tracing::info!(upload_id, "upload already finished; replaying its response");
+            return Ok(resp);
+        }
+        let mut tally = Tally::new(self.settings.max_rejected_listed);
+        let chunk_size = self.settings.write_chunk_records;
+        let mut chunk: Vec<TradeFlow> = Vec::with_capacity(chunk_size);
+        let mut index: u64 = 0;
+        // One write in flight while the next chunk is decoded and validated;
+        // writes stay in order, so a later flow with the same key wins.
+        let mut in_flight: Option<tokio::task::JoinHandle<(usize, Result<u64, ServiceError>)>> = None;
+        let mut next = Some(first);
+        loop {
+            let msg = match next.take() {
+                Some(m) => Some(m),
+                None => stream.message().await.map_err(|s| ServiceError::FailedPrecondition(format!("upload stream broke: {}", s.message())))?,
+            };
+            let done = msg.is_none();
+            if let Some(msg) = msg {
+                for flow in &msg.flows {
+                    match convert::trade_flow(flow) {
+                        Ok(f) => chunk.push(f),
+                        Err(v) => tally.reject(index, v),
+                    }
+                    index += 1;
+                }
+            }
+            if chunk.len() >= chunk_size || (done && !chunk.is_empty()) {
+                if let Some(prev) = in_flight.take() {
+                    let (n, changed) = prev.await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+                    tally.written(n, changed?);
+                }
+                let batch = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
+                let store = self.store.clone();
+                let upload = upload_id.clone();
+                in_flight = Some(tokio::spawn(
+                    async move {
+                        let n = batch.len();
+                        let r = store.write_trade_flows(&batch, &upload).await.map(|o| o.changed).map_err(ServiceError::from);
+                        (n, r)
+                    }
+                    .in_current_span(),
+                ));
+            }
+            if done {
+                break;
+            }
+        }
+        if let Some(prev) = in_flight.take() {
+            let (n, changed) = prev.await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+            tally.written(n, changed?);
+        }
+        let summary = tally.response();
+        let resp = pb::IngestTradeFlowsResponse {
+            upload_id: upload_id.clone(),
+            accepted: summary.accepted,
+            unchanged: summary.unchanged,
+            rejected: summary.rejected,
+            rejected_count: summary.rejected_count,
+            replayed: false,
+        };
+        self.store.put_upload_response(&upload_id, &resp.encode_to_vec()).await?;
+        tracing::info!(upload_id, accepted = resp.accepted, unchanged = resp.unchanged, rejected = resp.rejected_count, "upload finished");
+        Ok(resp)
+    }
+
+    async fn list_policy_events_inner(&self, req: pb::ListPolicyEventsRequest) -> ServiceResult<pb::ListPolicyEventsResponse> {
+        let mut v = Violations::new();
+        let mineral = if req.mineral.is_empty() { None } else { v.check("mineral", MineralId::parse(&req.mineral)) };
+        let country = if req.country.is_empty() { None } else { v.check("country", Iso3::parse(&req.country)) };
+        let active_at = match &req.active_at {
+            Some(d) => v.check("active_at", convert::date(d)),
+            None => None,
+        };
+        if req.page_size < 0 {
+            v.push("page_size", "must not be negative");
+        }
+        let mut after = None;
+        if !req.page_token.is_empty() {
+            match hex::decode(&req.page_token).ok().and_then(|b| String::from_utf8(b).ok()) {
+                Some(id) => after = Some(id),
+                None => v.push("page_token", "is not a token returned by this call"),
+            }
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let page_size = match req.page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            n => (n as usize).min(MAX_PAGE_SIZE),
+        };
+        let mut events = Vec::new();
+        let mut next_token = String::new();
+        loop {
+            let page = self.store.list_policy_events(after.as_deref(), page_size).await?;
+            for e in &page.events {
+                after = Some(e.id.clone());
+                let keep = mineral.as_ref().is_none_or(|m| e.minerals.contains(m))
+                    && country.as_ref().is_none_or(|c| &e.country == c)
+                    && active_at.is_none_or(|d: Date| e.active_on(d));
+                if keep {
+                    events.push(convert::policy_event_to_pb(e));
+                    if events.len() == page_size {
+                        break;
+                    }
+                }
+            }
+            if events.len() == page_size {
+                if let Some(last) = &after {
+                    next_token = hex::encode(last);
+                }
+                break;
+            }
+            if page.next_after.is_none() {
+                break;
+            }
+        }
+        Ok(pb::ListPolicyEventsResponse { events, next_page_token: next_token })
+    }
+}
+
+#[tonic::async_trait]
+impl IngestService for IngestHandler {
+    async fn ingest_trade_flows(
+        &self,
+        request: Request<Streaming<pb::IngestTradeFlowsRequest>>,
+    ) -> Result<Response<pb::IngestTradeFlowsResponse>, Status> {
+        Ok(Response::new(self.ingest_trade_flows_inner(request.into_inner()).await?))
+    }
+
+    async fn upsert_production(&self, request: Request<pb::UpsertProductionRequest>) -> Result<Response<pb::UpsertResponse>, Status> {
+        let req = request.into_inner();
+        batch_size_check(req.stats.len(), self.settings.max_batch_records, "stats")?;
+        let mut tally = Tally::new(self.settings.max_rejected_listed);
+        let valid = validate_all(&req.stats, &mut tally, convert::production_stat);
+        if !valid.is_empty() {
+            let out = self.store.write_production(&valid).await.map_err(ServiceError::from)?;
+            tally.written(valid.len(), out.changed);
+        }
+        Ok(Response::new(tally.response()))
+    }
+
+    async fn upsert_governance(&self, request: Request<pb::UpsertGovernanceRequest>) -> Result<Response<pb::UpsertResponse>, Status> {
+        let req = request.into_inner();
+        batch_size_check(req.indicators.len(), self.settings.max_batch_records, "indicators")?;
+        let mut tally = Tally::new(self.settings.max_rejected_listed);
+        let valid = validate_all(&req.indicators, &mut tally, convert::governance);
+        if !valid.is_empty() {
+            let out = self.store.write_governance(&valid).await.map_err(ServiceError::from)?;
+            tally.written(valid.len(), out.changed);
+        }
+        Ok(Response::new(tally.response()))
+    }
+
+    async fn record_policy_event(
+        &self,
+        request: Request<pb::RecordPolicyEventRequest>,
+    ) -> Result<Response<pb::RecordPolicyEventResponse>, Status> {
+        let Some(event) = request.into_inner().event else {
+            let mut v = Violations::new();
+            v.push("event", "is required");
+            return Err(ServiceError::from(v).into());
+        };
+        let event = convert::policy_event(&event).map_err(|v| ServiceError::from(v.nested("event")))?;
+        let out = self.store.write_policy_event(&event).await.map_err(ServiceError::from)?;
+        tracing::info!(id = %event.id, changed = out.changed > 0, "policy event recorded");
+        Ok(Response::new(pb::RecordPolicyEventResponse {
+            event: Some(convert::policy_event_to_pb(&event)),
+            changed: out.changed > 0,
+        }))
+    }
+
+    async fn list_policy_events(
+        &self,
+        request: Request<pb::ListPolicyEventsRequest>,
+    ) -> Result<Response<pb::ListPolicyEventsResponse>, Status> {
+        Ok(Response::new(self.list_policy_events_inner(request.into_inner()).await?))
+    }
+
+    async fn upsert_stockpile(
+        &self,
+        request: Request<pb::UpsertStockpileRequest>,
+    ) -> Result<Response<pb::UpsertStockpileResponse>, Status> {
+        let Some(s) = request.into_inner().stockpile else {
+            let mut v = Violations::new();
+            v.push("stockpile", "is required");
+            return Err(ServiceError::from(v).into());
+        };
+        let s = convert::stockpile(&s).map_err(|v| ServiceError::from(v.nested("stockpile")))?;
+        let out = self.store.write_stockpile(&s).await.map_err(ServiceError::from)?;
+        Ok(Response::new(pb::UpsertStockpileResponse { stockpile: Some(convert::stockpile_to_pb(&s)), changed: out.changed > 0 }))
+    }
+
+    async fn list_minerals(&self, _request: Request<pb::ListMineralsRequest>) -> Result<Response<pb::ListMineralsResponse>, Status> {
+        let minerals = Catalog::builtin().minerals().iter().map(convert::mineral_to_pb).collect();
+        Ok(Response::new(pb::ListMineralsResponse { minerals }))
+    }
+
+    async fn get_supply_snapshot(
+        &self,
+        request: Request<pb::GetSupplySnapshotRequest>,
+    ) -> Result<Response<pb::SupplySnapshot>, Status> {
+        Ok(Response::new(self.snapshots.get(request.into_inner()).await?))
+    }
+}

@@ -1,0 +1,89 @@
+//! Settings of the ingest service.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use supplyrisk_config::{AuthSettings, ConfigError, GrpcSettings, RedisSettings, TelemetrySettings};
+
+/// Ingest-specific tuning (`[ingest]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSection {
+    /// Largest batch accepted by the unary upsert calls.
+    pub max_batch_records: usize,
+    /// Valid trade flows written per atomic store write.
+    pub write_chunk_records: usize,
+    /// Rejected records listed in a response (counts stay exact).
+    pub max_rejected_listed: usize,
+    /// How long an upload's response is kept for replays, seconds.
+    pub upload_ttl_secs: u64,
+    /// Approximate length the data stream is trimmed to.
+    pub stream_maxlen: u64,
+    /// Snapshots kept in the in-process cache.
+    pub snapshot_cache_entries: usize,
+    /// How long a snapshot stays cached in Redis, seconds.
+    pub snapshot_ttl_secs: u64,
+}
+
+/// All settings of the ingest service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// gRPC server.
+    pub grpc: GrpcSettings,
+    /// Redis.
+    pub redis: RedisSettings,
+    /// Bearer tokens.
+    pub auth: AuthSettings,
+    /// Logs and traces.
+    pub telemetry: TelemetrySettings,
+    /// Ingest tuning.
+    pub ingest: IngestSection,
+}
+
+const INGEST_DEFAULTS: &str = r#"
+[ingest]
+max_batch_records = 10000
+write_chunk_records = 5000
+max_rejected_listed = 1000
+upload_ttl_secs = 604800
+stream_maxlen = 1000000
+snapshot_cache_entries = 4096
+snapshot_ttl_secs = 86400
+"#;
+
+impl Settings {
+    /// Loads defaults, the optional file, then `SUPPLYRISK__…` variables, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// As [`Settings::load`] with an explicit environment.
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let defaults = format!("{}{INGEST_DEFAULTS}", supplyrisk_config::COMMON_DEFAULTS);
+        let s: Settings = supplyrisk_config::load_with_env(&defaults, file, env)?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.grpc.validate()?;
+        self.redis.validate()?;
+        self.auth.parsed_tokens()?;
+        self.telemetry.validate()?;
+        let i = &self.ingest;
+        for (key, v) in [
+            ("ingest.max_batch_records", i.max_batch_records),
+            ("ingest.write_chunk_records", i.write_chunk_records),
+            ("ingest.snapshot_cache_entries", i.snapshot_cache_entries),
+        ] {
+            if v == 0 {
+                return Err(ConfigError(format!("{}: must be at least 1", supplyrisk_config::env_name(key))));
+            }
+        }
+        Ok(())
+    }
+}

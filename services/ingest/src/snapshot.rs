@@ -1,0 +1,233 @@
+//! `GetSupplySnapshot`: everything a scorer needs for one mineral and year,
+//! cached by data version in Redis and in process.
+//!
+//! The cache key carries the data version (the id of the last event that
+//! changed the mineral or governance), so a write invalidates by making a
+//! new key; nothing ever scans for stale entries.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use prost::Message;
+use supplyrisk_api::convert;
+use supplyrisk_api::ingest::v1 as pb;
+use supplyrisk_domain::country::CountryError;
+use supplyrisk_domain::snapshot::{ProducerRow, concentration};
+use supplyrisk_domain::{Catalog, Iso3, MineralId, Violations, records};
+use supplyrisk_grpc::{ServiceError, ServiceResult};
+use supplyrisk_store::{SnapshotData, Store, keys};
+
+/// Marker country code for a source's published world total.
+pub const WORLD: &str = "WLD";
+
+/// Serves snapshots with a bounded in-process cache in front of Redis.
+#[derive(Clone)]
+pub struct SnapshotService {
+    store: Store,
+    local: Arc<Mutex<HashMap<String, Arc<pb::SupplySnapshot>>>>,
+    capacity: usize,
+}
+
+impl SnapshotService {
+    /// A service over `store` keeping up to `capacity` snapshots in memory.
+    pub fn new(store: Store, capacity: usize) -> Self {
+        Self { store, local: Arc::new(Mutex::new(HashMap::new())), capacity }
+    }
+
+    /// The snapshot for a request, validated.
+    pub async fn get(&self, req: pb::GetSupplySnapshotRequest) -> ServiceResult<pb::SupplySnapshot> {
+        let mut v = Violations::new();
+        let mineral = match MineralId::parse(&req.mineral) {
+            Ok(m) => Some(m),
+            Err(supplyrisk_domain::catalog::MineralError::Unknown { input, suggestions }) => {
+                return Err(ServiceError::NotFound { resource_type: "mineral", name: input, suggestions });
+            }
+            Err(e) => {
+                v.push("mineral", e.to_string());
+                None
+            }
+        };
+        if req.year != 0 && !(records::MIN_YEAR..=records::MAX_YEAR).contains(&req.year) {
+            v.push("year", format!("must be 0 (latest) or within {}..={}", records::MIN_YEAR, records::MAX_YEAR));
+        }
+        let importer = if req.importer.is_empty() {
+            None
+        } else {
+            match Iso3::parse(&req.importer) {
+                Ok(c) => Some(c),
+                Err(CountryError::Unknown { code, suggestions }) => {
+                    return Err(ServiceError::NotFound { resource_type: "country", name: code, suggestions });
+                }
+                Err(e) => {
+                    v.push("importer", e.to_string());
+                    None
+                }
+            }
+        };
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let mineral = mineral.ok_or_else(|| ServiceError::Internal("mineral checked".into()))?;
+        let entry = mineral.mineral();
+        let home = Catalog::builtin().trade_home(entry).id.clone();
+        let year = (req.year != 0).then_some(req.year as u16);
+        let importer_code = importer.as_ref().map(Iso3::as_str);
+
+        let mut minerals = vec![mineral.as_str()];
+        if home != mineral.as_str() {
+            minerals.push(home.as_str());
+        }
+        let version = self.store.data_version(&minerals).await?;
+        let key = keys::snapshot_cache(mineral.as_str(), year.unwrap_or(0), importer_code.unwrap_or("-"), &version);
+        if let Some(hit) = self.local.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok((*hit).clone());
+        }
+        if let Some(bytes) = self.store.cached_snapshot(&key).await? {
+            if let Ok(snap) = pb::SupplySnapshot::decode(bytes.as_slice()) {
+                self.remember(key, &snap);
+                return Ok(snap);
+            }
+        }
+        let data = self.store.snapshot_data(mineral.as_str(), &home, year, importer_code).await?;
+        let mut snap = assemble(mineral.as_str(), importer_code.unwrap_or(""), data);
+        snap.data_version = version;
+        self.store.cache_snapshot(&key, &snap.encode_to_vec()).await?;
+        self.remember(key, &snap);
+        Ok(snap)
+    }
+
+    fn remember(&self, key: String, snap: &pb::SupplySnapshot) {
+        if let Ok(mut map) = self.local.lock() {
+            if map.len() >= self.capacity {
+                // Keys embed the data version, so old entries are dead weight: start afresh.
+                map.clear();
+            }
+            map.insert(key, Arc::new(snap.clone()));
+        }
+    }
+}
+
+/// Builds the wire snapshot from stored inputs (pure).
+pub fn assemble(mineral: &str, importer: &str, data: SnapshotData) -> pb::SupplySnapshot {
+    let mut gaps = Vec::new();
+    let Some(year) = data.year else {
+        gaps.push(format!("no production or trade data for {mineral}"));
+        return pb::SupplySnapshot {
+            mineral: mineral.to_string(),
+            importer: importer.to_string(),
+            gaps,
+            ..Default::default()
+        };
+    };
+    let mut by_source: BTreeMap<(String, supplyrisk_domain::Stage), Vec<&supplyrisk_store::StoredProduction>> =
+        BTreeMap::new();
+    for p in &data.production {
+        by_source.entry((p.source.clone(), p.stage)).or_default().push(p);
+    }
+    let mut production = Vec::new();
+    for ((source, stage), rows) in by_source {
+        let published = rows.iter().find(|r| r.country == WORLD).and_then(|r| r.quantity);
+        let named: Vec<ProducerRow> = rows
+            .iter()
+            .filter(|r| r.country != WORLD)
+            .map(|r| ProducerRow { country: r.country.clone(), quantity: r.quantity })
+            .collect();
+        let mut units: Vec<&str> = rows.iter().map(|r| r.unit.as_str()).collect();
+        units.sort_unstable();
+        units.dedup();
+        if units.len() > 1 {
+            gaps.push(format!("{source} {} rows mix units {}; shares may be wrong", stage.as_str(), units.join(", ")));
+        }
+        let c = concentration(&named, published);
+        if c.hhi.is_none() {
+            gaps.push(format!("{source} {}: no usable production figure in {year}", stage.as_str()));
+        }
+        if !c.withheld.is_empty() {
+            gaps.push(format!("{source} {}: withheld for {}", stage.as_str(), c.withheld.join(", ")));
+        }
+        production.push(pb::ProductionBySource {
+            source,
+            stage: convert::stage_to_pb(stage) as i32,
+            unit: units.first().map(|u| u.to_string()).unwrap_or_default(),
+            world_total: c.world_total,
+            world_total_published: c.world_total_published,
+            producers: c
+                .producers
+                .iter()
+                .map(|p| pb::ProducerShare { country: p.country.clone(), quantity: p.quantity, share: p.share })
+                .collect(),
+            hhi: c.hhi,
+            unattributed_share: c.unattributed_share,
+            withheld_countries: c.withheld,
+        });
+    }
+    if production.is_empty() {
+        gaps.push(format!("no production data for {mineral} in {year}"));
+    }
+    let catalog = Catalog::builtin();
+    let trade: Vec<pb::PartnerTrade> = data
+        .trade
+        .iter()
+        .map(|t| pb::PartnerTrade {
+            partner: t.partner.clone(),
+            hs_code: t.hs_code.clone(),
+            stage: catalog.by_hs_code(&t.hs_code).map(|(_, s)| convert::stage_to_pb(s) as i32).unwrap_or(0),
+            flow: convert::flow_to_pb(t.flow) as i32,
+            value_usd: t.value_usd,
+            net_weight_kg: t.net_weight_kg,
+            source: t.source.clone(),
+        })
+        .collect();
+    if !importer.is_empty() && trade.is_empty() {
+        gaps.push(format!("no trade data for {importer} in {year}"));
+    }
+    let governance: Vec<pb::CountryGovernance> = data
+        .governance
+        .iter()
+        .map(|g| pb::CountryGovernance {
+            country: g.country.clone(),
+            year: u32::from(g.year),
+            indicators: g
+                .estimates
+                .iter()
+                .map(|(d, e)| pb::GovernanceIndicator {
+                    country: g.country.clone(),
+                    year: u32::from(g.year),
+                    dimension: convert::dimension_to_pb(*d) as i32,
+                    estimate: *e,
+                })
+                .collect(),
+            fallback_from: g.fallback_from.clone().unwrap_or_default(),
+        })
+        .collect();
+    let mut without: Vec<String> = data
+        .production
+        .iter()
+        .map(|p| p.country.clone())
+        .chain(data.trade.iter().map(|t| t.partner.clone()))
+        .filter(|c| c != WORLD && !data.governance.iter().any(|g| &g.country == c))
+        .collect();
+    without.sort();
+    without.dedup();
+    if !without.is_empty() {
+        gaps.push(format!("no governance estimates for {}", without.join(", ")));
+    }
+    pb::SupplySnapshot {
+        mineral: mineral.to_string(),
+        year: u32::from(year),
+        importer: importer.to_string(),
+        data_version: data.version,
+        production,
+        trade,
+        governance,
+        policy_events: data
+            .policies
+            .iter()
+            .filter(|p| p.active_in_year(year))
+            .map(convert::policy_event_to_pb)
+            .collect(),
+        stockpiles: data.stockpiles.iter().map(convert::stockpile_to_pb).collect(),
+        gaps,
+        available_years: data.available_years.iter().map(|y| u32::from(*y)).collect(),
+    }
+}
