@@ -119,3 +119,21 @@ mod tests {
         assert_eq!(status.code(), Code::Unavailable);
     }
 }
+
+/// Runs an idempotent read, retrying once after a short pause when the store
+/// was unavailable: the first command after Redis restarts meets the dead
+/// connection, and the connection manager has reconnected by the retry.
+pub async fn retry_read<T, F, Fut>(mut read: F) -> ServiceResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ServiceResult<T>>,
+{
+    match read().await {
+        Err(ServiceError::Unavailable(first)) => {
+            tracing::debug!(error = %first, "read failed; retrying once");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            read().await
+        }
+        other => other,
+    }
+}

@@ -10,6 +10,6 @@ pub mod health;
 pub mod server;
 
 pub use edge::{Caller, EdgeLayer, MethodPolicy, Permission};
-pub use error::{ServiceError, ServiceResult};
+pub use error::{ServiceError, ServiceResult, retry_read};
 pub use health::HealthMonitor;
 pub use server::{ServeError, bind, serve, shutdown_signal, with_standard_services};

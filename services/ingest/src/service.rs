@@ -310,7 +310,8 @@ impl IngestService for IngestHandler {
         &self,
         request: Request<pb::ListPolicyEventsRequest>,
     ) -> Result<Response<pb::ListPolicyEventsResponse>, Status> {
-        Ok(Response::new(self.list_policy_events_inner(request.into_inner()).await?))
+        let req = request.into_inner();
+        Ok(Response::new(supplyrisk_grpc::retry_read(|| self.list_policy_events_inner(req.clone())).await?))
     }
 
     async fn upsert_stockpile(
@@ -336,6 +337,7 @@ impl IngestService for IngestHandler {
         &self,
         request: Request<pb::GetSupplySnapshotRequest>,
     ) -> Result<Response<pb::SupplySnapshot>, Status> {
-        Ok(Response::new(self.snapshots.get(request.into_inner()).await?))
+        let req = request.into_inner();
+        Ok(Response::new(supplyrisk_grpc::retry_read(|| self.snapshots.get(req.clone())).await?))
     }
 }

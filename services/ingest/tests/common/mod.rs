@@ -1,0 +1,63 @@
+//! Shared set-up for ingest integration tests.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use supplyrisk_api::common::v1 as common;
+use supplyrisk_api::ingest::v1 as pb;
+use supplyrisk_testkit::{RedisServer, ServiceProcess};
+
+pub struct Cluster {
+    pub redis: RedisServer,
+    pub ingest: ServiceProcess,
+}
+
+pub fn start() -> Cluster {
+    start_with(&[])
+}
+
+pub fn start_with(extra: &[(&str, &str)]) -> Cluster {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let mut env = vec![("SUPPLYRISK__REDIS__URL", url.as_str())];
+    env.extend_from_slice(extra);
+    let ingest = ServiceProcess::spawn(&supplyrisk_testkit::binary("supplyrisk-ingest"), &env);
+    Cluster { redis, ingest }
+}
+
+pub fn flow(reporter: &str, partner: &str, hs: &str, year: u32, value: f64, weight: Option<f64>) -> pb::TradeFlow {
+    pb::TradeFlow {
+        reporter: reporter.into(),
+        partner: partner.into(),
+        hs_code: hs.into(),
+        period: Some(common::Period { year, month: 0 }),
+        flow: pb::FlowDirection::Import as i32,
+        value_usd: value,
+        net_weight_kg: weight,
+        source: "TEST".into(),
+    }
+}
+
+pub fn production(mineral: &str, country: &str, year: u32, qty: Option<f64>) -> pb::ProductionStat {
+    pb::ProductionStat {
+        mineral: mineral.into(),
+        stage: common::SupplyStage::Mining as i32,
+        country: country.into(),
+        year,
+        quantity: qty,
+        unit: "t".into(),
+        source: "TEST".into(),
+    }
+}
+
+pub fn request(upload_id: &str, flows: Vec<pb::TradeFlow>) -> pb::IngestTradeFlowsRequest {
+    pb::IngestTradeFlowsRequest { upload_id: upload_id.into(), flows }
+}
+
+/// Field paths of the BadRequest violations in a status.
+pub fn violations(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
