@@ -141,7 +141,11 @@ fn date_triple(d: &Option<common::Date>) -> Option<(i32, i32, i32)> {
 
 /// Domain date → wire.
 pub fn date_to_pb(d: domain::Date) -> common::Date {
-    common::Date { year: i32::from(d.year), month: i32::from(d.month), day: i32::from(d.day) }
+    common::Date {
+        year: i32::from(d.year),
+        month: i32::from(d.month),
+        day: i32::from(d.day),
+    }
 }
 
 /// Wire date → domain date.
@@ -236,7 +240,10 @@ pub fn mineral_to_pb(m: &domain::Mineral) -> pb::Mineral {
         stages: m
             .stages
             .iter()
-            .map(|s| pb::StageCodes { stage: stage_to_pb(s.stage) as i32, hs_codes: s.hs_codes.clone() })
+            .map(|s| pb::StageCodes {
+                stage: stage_to_pb(s.stage) as i32,
+                hs_codes: s.hs_codes.clone(),
+            })
             .collect(),
         applications: m.applications.clone(),
         parent: m.parent.clone().unwrap_or_default(),

@@ -52,7 +52,9 @@ pub fn config_file_from_args() -> Option<PathBuf> {
             return Some(PathBuf::from(path));
         }
     }
-    std::env::var_os(CONFIG_FILE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(CONFIG_FILE_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// Loads settings of type `S` from `defaults` (TOML), the optional `file`,
@@ -67,8 +69,7 @@ pub fn load_with_env<S: DeserializeOwned>(
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<S, ConfigError> {
-    let mut builder =
-        config::Config::builder().add_source(config::File::from_str(defaults, config::FileFormat::Toml));
+    let mut builder = config::Config::builder().add_source(config::File::from_str(defaults, config::FileFormat::Toml));
     if let Some(path) = file {
         if !path.exists() {
             return Err(ConfigError(format!("config file {} does not exist", path.display())));
@@ -84,7 +85,7 @@ pub fn load_with_env<S: DeserializeOwned>(
             .source(Some(vars)),
     );
     let cfg = builder.build().map_err(|e| ConfigError(e.to_string()))?;
-    cfg.try_deserialize().map_err(|e| describe(e))
+    cfg.try_deserialize().map_err(describe)
 }
 
 fn describe(err: config::ConfigError) -> ConfigError {
@@ -96,7 +97,9 @@ fn describe(err: config::ConfigError) -> ConfigError {
             return ConfigError(format!("{}: {text}", env_name(&rest[..end])));
         }
     }
-    ConfigError(format!("{text} (settings are SUPPLYRISK__SECTION__KEY variables; unknown keys are refused)"))
+    ConfigError(format!(
+        "{text} (settings are SUPPLYRISK__SECTION__KEY variables; unknown keys are refused)"
+    ))
 }
 
 /// gRPC server settings (`[grpc]`).
@@ -140,7 +143,10 @@ impl GrpcSettings {
     pub fn tls(&self) -> Result<Option<(PathBuf, PathBuf)>, ConfigError> {
         match (self.tls_cert.trim(), self.tls_key.trim()) {
             ("", "") => Ok(None),
-            (cert, "") => Err(invalid("grpc.tls_key", format!("is required when grpc.tls_cert ({cert}) is set"))),
+            (cert, "") => Err(invalid(
+                "grpc.tls_key",
+                format!("is required when grpc.tls_cert ({cert}) is set"),
+            )),
             ("", _) => Err(invalid("grpc.tls_cert", "is required when grpc.tls_key is set")),
             (cert, key) => Ok(Some((PathBuf::from(cert), PathBuf::from(key)))),
         }
@@ -260,17 +266,27 @@ impl AuthSettings {
             let Some(role) = Role::parse(role) else {
                 return Err(invalid(
                     "auth.tokens",
-                    format!("entry {}: unknown role '{}' (reader, ingester, admin)", i + 1, role.trim()),
+                    format!(
+                        "entry {}: unknown role '{}' (reader, ingester, admin)",
+                        i + 1,
+                        role.trim()
+                    ),
                 ));
             };
             let token = token.trim();
             if token.len() < 8 {
-                return Err(invalid("auth.tokens", format!("entry {}: token must be at least 8 characters", i + 1)));
+                return Err(invalid(
+                    "auth.tokens",
+                    format!("entry {}: token must be at least 8 characters", i + 1),
+                ));
             }
             out.push((role, SecretString::from(token)));
         }
         if out.is_empty() && !self.disabled {
-            return Err(invalid("auth.tokens", "no tokens configured (set role=token pairs, or auth.disabled=true for local development)"));
+            return Err(invalid(
+                "auth.tokens",
+                "no tokens configured (set role=token pairs, or auth.disabled=true for local development)",
+            ));
         }
         Ok(out)
     }
@@ -301,7 +317,8 @@ impl TelemetrySettings {
             return Err(invalid("telemetry.log_format", "must be text or json"));
         }
         let ep = self.otlp_endpoint.trim();
-        if !ep.is_empty() && !(ep.starts_with("http://") || ep.starts_with("https://")) {
+        let is_url = ep.starts_with("http://") || ep.starts_with("https://");
+        if !ep.is_empty() && !is_url {
             return Err(invalid("telemetry.otlp_endpoint", "must be empty or an http(s):// URL"));
         }
         Ok(())
@@ -326,7 +343,10 @@ impl EndpointSettings {
     pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
         let ep = self.endpoint.trim();
         if !(ep.starts_with("http://") || ep.starts_with("https://")) {
-            return Err(invalid(&format!("{section}.endpoint"), "must be an http(s)://host:port URL"));
+            return Err(invalid(
+                &format!("{section}.endpoint"),
+                "must be an http(s)://host:port URL",
+            ));
         }
         if self.timeout_ms == 0 {
             return Err(invalid(&format!("{section}.timeout_ms"), "must be at least 1"));
@@ -384,12 +404,16 @@ mod tests {
         let s: Settings = load_with_env(
             COMMON_DEFAULTS,
             None,
-            env(&[("SUPPLYRISK__GRPC__LISTEN", "0.0.0.0:0"), ("SUPPLYRISK__GRPC__MAX_MESSAGE_BYTES", "2048")]),
+            env(&[
+                ("SUPPLYRISK__GRPC__LISTEN", "0.0.0.0:0"),
+                ("SUPPLYRISK__GRPC__MAX_MESSAGE_BYTES", "2048"),
+            ]),
         )
         .expect("valid");
         assert_eq!(s.grpc.listen, "0.0.0.0:0");
         assert_eq!(s.grpc.max_message_bytes, 2048);
         assert_eq!(s.telemetry.log_format, "text");
+        assert!(s.redis.validate().is_ok());
     }
 
     #[test]
@@ -398,9 +422,12 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("tmp");
         let path = dir.join("c.toml");
         std::fs::write(&path, "[grpc]\nlisten = \"127.0.0.1:7000\"\nshutdown_grace_secs = 3\n").expect("write");
-        let s: Settings =
-            load_with_env(COMMON_DEFAULTS, Some(&path), env(&[("SUPPLYRISK__GRPC__LISTEN", "127.0.0.1:7001")]))
-                .expect("valid");
+        let s: Settings = load_with_env(
+            COMMON_DEFAULTS,
+            Some(&path),
+            env(&[("SUPPLYRISK__GRPC__LISTEN", "127.0.0.1:7001")]),
+        )
+        .expect("valid");
         assert_eq!(s.grpc.listen, "127.0.0.1:7001");
         assert_eq!(s.grpc.shutdown_grace_secs, 3);
     }
@@ -438,10 +465,24 @@ mod tests {
         let tokens = s.auth.parsed_tokens().expect("valid tokens");
         assert_eq!(tokens.len(), 2);
         assert_eq!(tokens[1].0, Role::Admin);
-        assert!(!format!("{s:?}").contains("admin-token-1"), "secrets must not appear in Debug output");
-        let bad = AuthSettings { tokens: SecretString::from("root=abcdefgh"), disabled: false };
-        assert!(bad.parsed_tokens().expect_err("bad role").to_string().contains("SUPPLYRISK__AUTH__TOKENS"));
-        let none = AuthSettings { tokens: SecretString::from(""), disabled: false };
+        assert!(
+            !format!("{s:?}").contains("admin-token-1"),
+            "secrets must not appear in Debug output"
+        );
+        let bad = AuthSettings {
+            tokens: SecretString::from("root=abcdefgh"),
+            disabled: false,
+        };
+        assert!(
+            bad.parsed_tokens()
+                .expect_err("bad role")
+                .to_string()
+                .contains("SUPPLYRISK__AUTH__TOKENS")
+        );
+        let none = AuthSettings {
+            tokens: SecretString::from(""),
+            disabled: false,
+        };
         assert!(none.parsed_tokens().is_err());
     }
 }

@@ -122,7 +122,9 @@ pub struct Mineral {
 impl Mineral {
     /// Every HS code of the mineral with its stage.
     pub fn hs_codes(&self) -> impl Iterator<Item = (&str, Stage)> {
-        self.stages.iter().flat_map(|s| s.hs_codes.iter().map(move |c| (c.as_str(), s.stage)))
+        self.stages
+            .iter()
+            .flat_map(|s| s.hs_codes.iter().map(move |c| (c.as_str(), s.stage)))
     }
 }
 
@@ -158,7 +160,9 @@ impl Catalog {
         };
         for (i, m) in catalog.minerals.iter().enumerate() {
             let valid_id = !m.id.is_empty()
-                && m.id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                && m.id
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
             if !valid_id {
                 return Err(format!("mineral id '{}' must be upper-case letters, digits or _", m.id));
             }
@@ -173,15 +177,18 @@ impl Catalog {
                     return Err(format!("{}: HS code '{code}' is not 6 digits", m.id));
                 }
                 if let Some((other, _)) = catalog.by_hs.insert(code.to_string(), (i, stage)) {
-                    return Err(format!("HS code {code} belongs to both {} and {}", catalog.minerals[other].id, m.id));
+                    return Err(format!(
+                        "HS code {code} belongs to both {} and {}",
+                        catalog.minerals[other].id, m.id
+                    ));
                 }
             }
         }
         for (i, m) in catalog.minerals.iter().enumerate() {
-            if let Some(parent) = &m.parent {
-                if !catalog.by_id.contains_key(parent) {
-                    return Err(format!("{}: unknown parent {parent}", m.id));
-                }
+            if let Some(parent) = &m.parent
+                && !catalog.by_id.contains_key(parent)
+            {
+                return Err(format!("{}: unknown parent {parent}", m.id));
             }
             for alias in m.aliases.iter().chain([&m.name]) {
                 catalog.by_alias.entry(alias.to_lowercase()).or_insert(i);
@@ -222,8 +229,11 @@ impl Catalog {
 
     /// Every known application, sorted.
     pub fn applications(&self) -> Vec<&str> {
-        let mut apps: Vec<&str> =
-            self.minerals.iter().flat_map(|m| m.applications.iter().map(String::as_str)).collect();
+        let mut apps: Vec<&str> = self
+            .minerals
+            .iter()
+            .flat_map(|m| m.applications.iter().map(String::as_str))
+            .collect();
         apps.sort_unstable();
         apps.dedup();
         apps
@@ -267,10 +277,13 @@ impl MineralId {
             return Err(MineralError::Missing);
         }
         let catalog = Catalog::builtin();
-        catalog.resolve(input).map(|m| MineralId(m.id.clone())).ok_or_else(|| MineralError::Unknown {
-            input: input.to_string(),
-            suggestions: catalog.suggest(input, 3),
-        })
+        catalog
+            .resolve(input)
+            .map(|m| MineralId(m.id.clone()))
+            .ok_or_else(|| MineralError::Unknown {
+                input: input.to_string(),
+                suggestions: catalog.suggest(input, 3),
+            })
     }
 
     /// The id.
@@ -280,7 +293,9 @@ impl MineralId {
 
     /// The catalog entry.
     pub fn mineral(&self) -> &'static Mineral {
-        Catalog::builtin().get(&self.0).expect("a MineralId is always in the catalog")
+        Catalog::builtin()
+            .get(&self.0)
+            .expect("a MineralId is always in the catalog")
     }
 }
 
@@ -298,8 +313,31 @@ mod tests {
     fn builtin_catalog_covers_the_required_minerals() {
         let c = Catalog::builtin();
         for id in [
-            "REE", "NDPR", "DY", "TB", "LI", "CO", "NI", "GRAPHITE", "SYNGRAPHITE", "GA", "GE", "W", "SB", "MG",
-            "MN", "PGM", "PT", "PD", "V", "NB", "TA", "TI", "IN", "FLUORSPAR", "SI",
+            "REE",
+            "NDPR",
+            "DY",
+            "TB",
+            "LI",
+            "CO",
+            "NI",
+            "GRAPHITE",
+            "SYNGRAPHITE",
+            "GA",
+            "GE",
+            "W",
+            "SB",
+            "MG",
+            "MN",
+            "PGM",
+            "PT",
+            "PD",
+            "V",
+            "NB",
+            "TA",
+            "TI",
+            "IN",
+            "FLUORSPAR",
+            "SI",
         ] {
             assert!(c.get(id).is_some(), "catalog lacks {id}");
         }
@@ -332,11 +370,20 @@ mod tests {
     fn source_names_are_data() {
         let c = Catalog::builtin();
         let ti = c.get("TI").expect("TI");
-        assert_eq!(ti.usgs_world[0].world_total.as_deref(), Some("World total (ilmenite and rutile, rounded)"));
+        assert_eq!(
+            ti.usgs_world[0].world_total.as_deref(),
+            Some("World total (ilmenite and rutile, rounded)")
+        );
         assert_eq!(c.get("GA").and_then(|m| m.wmd_stage), Some(Stage::Processing));
         assert_eq!(c.get("REE").and_then(|m| m.wmd_stage), Some(Stage::Mining));
-        assert_eq!(c.get("LI").and_then(|m| m.usgs_salient_commodity.as_deref()), Some("Lithium"));
-        assert!(c.get("REE").is_some_and(|m| m.usgs_nir.iter().any(|n| n == "RARE EARTHS, compounds and metals")));
+        assert_eq!(
+            c.get("LI").and_then(|m| m.usgs_salient_commodity.as_deref()),
+            Some("Lithium")
+        );
+        assert!(
+            c.get("REE")
+                .is_some_and(|m| m.usgs_nir.iter().any(|n| n == "RARE EARTHS, compounds and metals"))
+        );
         for m in c.minerals() {
             assert_eq!(m.wmd_sheet.is_some(), m.wmd_stage.is_some(), "{}", m.id);
         }

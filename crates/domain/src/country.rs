@@ -79,9 +79,7 @@ impl Countries {
     /// The registry shipped in `data/reference/countries.csv`.
     pub fn builtin() -> &'static Countries {
         static REGISTRY: OnceLock<Countries> = OnceLock::new();
-        REGISTRY.get_or_init(|| {
-            Countries::from_csv(COUNTRIES_CSV).expect("the bundled country registry is valid")
-        })
+        REGISTRY.get_or_init(|| Countries::from_csv(COUNTRIES_CSV).expect("the bundled country registry is valid"))
     }
 
     /// Parses a registry in the `countries.csv` layout.
@@ -111,7 +109,12 @@ impl Countries {
                 name: row.name,
                 kind,
                 governance_fallback: Some(row.governance_fallback).filter(|s| !s.is_empty()),
-                aliases: row.aliases.split('|').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+                aliases: row
+                    .aliases
+                    .split('|')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
             });
         }
         let mut registry = Countries {
@@ -217,7 +220,10 @@ impl Iso3 {
         match registry.get(&upper) {
             Some(c) if matches!(c.kind, CountryKind::Country | CountryKind::Territory) => Ok(Iso3(upper)),
             Some(_) => Err(CountryError::NotACountry(upper)),
-            None => Err(CountryError::Unknown { suggestions: registry.suggest(&upper, 3), code: upper }),
+            None => Err(CountryError::Unknown {
+                suggestions: registry.suggest(&upper, 3),
+                code: upper,
+            }),
         }
     }
 
@@ -245,6 +251,28 @@ mod tests {
         assert_eq!(r.by_baci_code(490).map(|c| c.iso3.as_str()), Some("TWN"));
         assert_eq!(r.by_name("  china  ").map(|c| c.iso3.as_str()), Some("CHN"));
         assert_eq!(r.get("NCL").and_then(|c| c.governance_fallback.as_deref()), Some("FRA"));
+    }
+
+    #[test]
+    fn source_names_and_aggregates() {
+        let r = Countries::builtin();
+        let iso = |n: &str| r.by_name(n).map(|c| c.iso3.as_str());
+        assert_eq!(iso("Congo (Kinshasa)"), Some("COD"));
+        assert_eq!(iso("Congo, Rep."), Some("COG"));
+        assert_eq!(iso("Burma"), Some("MMR"));
+        assert_eq!(iso("Korea, Rep."), Some("KOR"));
+        assert_eq!(iso("Korea, North"), Some("PRK"));
+        assert_eq!(iso("Russia "), Some("RUS"));
+        assert_eq!(iso("Other Asia, nes"), Some("TWN"));
+        assert_eq!(iso("TÃ¼rkiye"), Some("TUR"));
+        assert_eq!(r.by_name("World").map(|c| c.kind), Some(CountryKind::Aggregate));
+        assert_eq!(r.by_name("High income").map(|c| c.kind), Some(CountryKind::Aggregate));
+        assert!(matches!(Iso3::parse("WLD"), Err(CountryError::NotACountry(_))));
+        let codes: Vec<&str> = r.iter().map(|c| c.iso3.as_str()).collect();
+        assert!(
+            codes.windows(2).all(|w| w[0] < w[1]),
+            "registry rows stay in ISO3 order"
+        );
     }
 
     #[test]

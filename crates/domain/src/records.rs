@@ -32,7 +32,10 @@ fn check_source(v: &mut Violations, field: &str, source: &str) -> Option<String>
         v.push(field, "is required (e.g. BACI, COMTRADE, USGS_MCS_2025)");
         None
     } else if s.len() > MAX_SOURCE_LEN || s.contains('|') || s.chars().any(char::is_control) {
-        v.push(field, format!("must be at most {MAX_SOURCE_LEN} printable characters without '|'"));
+        v.push(
+            field,
+            format!("must be at most {MAX_SOURCE_LEN} printable characters without '|'"),
+        );
         None
     } else {
         Some(s.to_string())
@@ -188,10 +191,10 @@ impl TradeFlow {
         let mut v = Violations::new();
         let reporter = check_country(&mut v, "reporter", &raw.reporter);
         let partner = check_country(&mut v, "partner", &raw.partner);
-        if let (Some(r), Some(p)) = (&reporter, &partner) {
-            if r == p {
-                v.push("partner", "must differ from reporter");
-            }
+        if let (Some(r), Some(p)) = (&reporter, &partner)
+            && r == p
+        {
+            v.push("partner", "must differ from reporter");
         }
         let hs = v.check("hs_code", HsCode::parse(&raw.hs_code));
         let year = check_year(&mut v, "period.year", raw.year);
@@ -217,7 +220,10 @@ impl TradeFlow {
             hs_code,
             mineral,
             stage,
-            period: Period { year: year.expect("checked"), month: raw.month as u8 },
+            period: Period {
+                year: year.expect("checked"),
+                month: raw.month as u8,
+            },
             flow: raw.flow.expect("checked"),
             value_usd: value_usd.expect("checked"),
             net_weight_kg: weight.expect("checked"),
@@ -294,7 +300,10 @@ impl ProductionStat {
         };
         let unit = raw.unit.trim();
         if unit.is_empty() || unit.len() > 32 || unit.contains('|') {
-            v.push("unit", "is required (at most 32 characters without '|', e.g. t, kg, t REO)");
+            v.push(
+                "unit",
+                "is required (at most 32 characters without '|', e.g. t, kg, t REO)",
+            );
         }
         let source = check_source(&mut v, "source", &raw.source);
         if !v.is_empty() {
@@ -354,7 +363,9 @@ impl GovernanceDimension {
 
     /// Parses a WGI code.
     pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.code().eq_ignore_ascii_case(code.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|d| d.code().eq_ignore_ascii_case(code.trim()))
     }
 }
 
@@ -399,7 +410,13 @@ impl GovernanceIndicator {
             v.push("dimension", "is required (CC, GE, PV, RQ, RL or VA)");
         }
         if !(raw.estimate.is_finite() && (WGI_MIN..=WGI_MAX).contains(&raw.estimate)) {
-            v.push("estimate", format!("must be a WGI estimate within {WGI_MIN}..={WGI_MAX}, got {}", raw.estimate));
+            v.push(
+                "estimate",
+                format!(
+                    "must be a WGI estimate within {WGI_MIN}..={WGI_MAX}, got {}",
+                    raw.estimate
+                ),
+            );
         }
         if !v.is_empty() {
             return Err(v);
@@ -443,7 +460,11 @@ impl Date {
         if !(1..=days).contains(&day) {
             return Err(format!("day {day} is not in 1..={days} for {year}-{month:02}"));
         }
-        Ok(Date { year: year as u16, month: month as u8, day: day as u8 })
+        Ok(Date {
+            year: year as u16,
+            month: month as u8,
+            day: day as u8,
+        })
     }
 
     /// Parses `YYYY-MM-DD`.
@@ -607,10 +628,10 @@ impl PolicyEvent {
             Some((y, m, d)) => v.check("effective_until", Date::new(y, m, d)).map(Some),
             None => Some(None),
         };
-        if let (Some(f), Some(Some(u))) = (from, until) {
-            if u < f {
-                v.push("effective_until", format!("{u} is before effective_from {f}"));
-            }
+        if let (Some(f), Some(Some(u))) = (from, until)
+            && u < f
+        {
+            v.push("effective_until", format!("{u} is before effective_from {f}"));
         }
         if !(raw.severity.is_finite() && (0.0..=1.0).contains(&raw.severity)) {
             v.push("severity", format!("must be within 0..=1, got {}", raw.severity));
@@ -623,9 +644,14 @@ impl PolicyEvent {
         }
         let id = raw.id.trim();
         if id.len() > MAX_POLICY_ID_LEN
-            || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
-            v.push("id", format!("must be at most {MAX_POLICY_ID_LEN} characters of A-Z, a-z, 0-9, '-', '_', '.'"));
+            v.push(
+                "id",
+                format!("must be at most {MAX_POLICY_ID_LEN} characters of A-Z, a-z, 0-9, '-', '_', '.'"),
+            );
         }
         if !v.is_empty() {
             return Err(v);
@@ -840,7 +866,10 @@ mod tests {
     fn dates_are_checked() {
         assert!(Date::new(2024, 2, 29).is_ok());
         assert!(Date::new(2023, 2, 29).is_err());
-        assert_eq!(Date::parse("2025-04-04").map(|d| d.to_string()), Ok("2025-04-04".into()));
+        assert_eq!(
+            Date::parse("2025-04-04").map(|d| d.to_string()),
+            Ok("2025-04-04".into())
+        );
         assert!(Date::parse("2025-4").is_err());
     }
 }

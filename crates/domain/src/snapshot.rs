@@ -67,13 +67,33 @@ pub fn concentration(rows: &[ProducerRow], published_world_total: Option<f64>) -
             .then_with(|| a.country.cmp(&b.country))
     });
     let usable = producers.iter().any(|p| p.share.is_some());
-    let hhi = usable.then(|| producers.iter().filter_map(|p| p.share).map(|s| (s * 100.0).powi(2)).sum());
+    let hhi = usable.then(|| {
+        producers
+            .iter()
+            .filter_map(|p| p.share)
+            .map(|s| (s * 100.0).powi(2))
+            .sum()
+    });
     let attributed: f64 = producers.iter().filter_map(|p| p.share).sum();
-    let unattributed_share = if world_total > 0.0 { (1.0 - attributed).clamp(0.0, 1.0) } else { 0.0 };
-    let mut withheld: Vec<String> =
-        producers.iter().filter(|p| p.quantity.is_none()).map(|p| p.country.clone()).collect();
+    let unattributed_share = if world_total > 0.0 {
+        (1.0 - attributed).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let mut withheld: Vec<String> = producers
+        .iter()
+        .filter(|p| p.quantity.is_none())
+        .map(|p| p.country.clone())
+        .collect();
     withheld.sort();
-    Concentration { producers, world_total, world_total_published: published, hhi, unattributed_share, withheld }
+    Concentration {
+        producers,
+        world_total,
+        world_total_published: published,
+        hhi,
+        unattributed_share,
+        withheld,
+    }
 }
 
 #[cfg(test)]
@@ -81,7 +101,10 @@ mod tests {
     use super::*;
 
     fn row(c: &str, q: Option<f64>) -> ProducerRow {
-        ProducerRow { country: c.into(), quantity: q }
+        ProducerRow {
+            country: c.into(),
+            quantity: q,
+        }
     }
 
     #[test]
@@ -104,7 +127,10 @@ mod tests {
     fn withheld_is_missing_not_zero() {
         let c = concentration(&[row("USA", None), row("CHN", Some(10.0))], Some(10.0));
         assert_eq!(c.withheld, vec!["USA"]);
-        assert_eq!(c.producers.iter().find(|p| p.country == "USA").and_then(|p| p.share), None);
+        assert_eq!(
+            c.producers.iter().find(|p| p.country == "USA").and_then(|p| p.share),
+            None
+        );
     }
 
     #[test]

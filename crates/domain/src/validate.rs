@@ -19,7 +19,10 @@ pub struct FieldViolation {
 impl FieldViolation {
     /// A violation of `field` for `description`.
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
     }
 
     /// The same violation with its field nested under `prefix`.

@@ -72,11 +72,25 @@ pub struct EdgeLayer {
 impl EdgeLayer {
     /// An edge for a server at `local_addr` accepting `tokens`, with
     /// per-method requirements from `policy`.
-    pub fn new(tokens: Vec<(Role, SecretString)>, auth_disabled: bool, policy: MethodPolicy, local_addr: SocketAddr) -> Self {
+    pub fn new(
+        tokens: Vec<(Role, SecretString)>,
+        auth_disabled: bool,
+        policy: MethodPolicy,
+        local_addr: SocketAddr,
+    ) -> Self {
         if auth_disabled {
-            tracing::warn!("authentication is DISABLED (auth.disabled=true): every caller is admin; local development only");
+            tracing::warn!(
+                "authentication is DISABLED (auth.disabled=true): every caller is admin; local development only"
+            );
         }
-        Self { config: Arc::new(EdgeConfig { tokens, auth_disabled, policy, local_addr }) }
+        Self {
+            config: Arc::new(EdgeConfig {
+                tokens,
+                auth_disabled,
+                policy,
+                local_addr,
+            }),
+        }
     }
 }
 
@@ -84,7 +98,10 @@ impl<S> Layer<S> for EdgeLayer {
     type Service = Edge<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Edge { inner, config: self.config.clone() }
+        Edge {
+            inner,
+            config: self.config.clone(),
+        }
     }
 }
 
@@ -112,7 +129,9 @@ impl EdgeConfig {
             return Ok(Some(Role::Admin));
         }
         let Some(value) = headers.get("authorization") else {
-            return Err(Status::unauthenticated("missing authorization: send 'authorization: Bearer <token>'"));
+            return Err(Status::unauthenticated(
+                "missing authorization: send 'authorization: Bearer <token>'",
+            ));
         };
         let token = value
             .to_str()
@@ -222,12 +241,19 @@ mod tests {
     use super::*;
 
     fn policy(path: &str) -> Permission {
-        if path.ends_with("/Write") { Permission::Write } else { Permission::Read }
+        if path.ends_with("/Write") {
+            Permission::Write
+        } else {
+            Permission::Read
+        }
     }
 
     fn config() -> EdgeConfig {
         EdgeConfig {
-            tokens: vec![(Role::Reader, SecretString::from("reader-token")), (Role::Ingester, SecretString::from("ingest-token"))],
+            tokens: vec![
+                (Role::Reader, SecretString::from("reader-token")),
+                (Role::Ingester, SecretString::from("ingest-token")),
+            ],
             auth_disabled: false,
             policy,
             local_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
@@ -245,14 +271,34 @@ mod tests {
     #[test]
     fn roles_and_tokens() {
         let c = config();
-        assert_eq!(c.authorise("/x.S/Read", &headers(None)).expect_err("no token").code(), tonic::Code::Unauthenticated);
-        assert_eq!(c.authorise("/x.S/Read", &headers(Some("nope"))).expect_err("bad").code(), tonic::Code::Unauthenticated);
-        assert_eq!(c.authorise("/x.S/Read", &headers(Some("reader-token"))).expect("ok"), Some(Role::Reader));
         assert_eq!(
-            c.authorise("/x.S/Write", &headers(Some("reader-token"))).expect_err("denied").code(),
+            c.authorise("/x.S/Read", &headers(None)).expect_err("no token").code(),
+            tonic::Code::Unauthenticated
+        );
+        assert_eq!(
+            c.authorise("/x.S/Read", &headers(Some("nope")))
+                .expect_err("bad")
+                .code(),
+            tonic::Code::Unauthenticated
+        );
+        assert_eq!(
+            c.authorise("/x.S/Read", &headers(Some("reader-token"))).expect("ok"),
+            Some(Role::Reader)
+        );
+        assert_eq!(
+            c.authorise("/x.S/Write", &headers(Some("reader-token")))
+                .expect_err("denied")
+                .code(),
             tonic::Code::PermissionDenied
         );
-        assert_eq!(c.authorise("/x.S/Write", &headers(Some("ingest-token"))).expect("ok"), Some(Role::Ingester));
-        assert_eq!(c.authorise("/grpc.health.v1.Health/Check", &headers(None)).expect("open"), None);
+        assert_eq!(
+            c.authorise("/x.S/Write", &headers(Some("ingest-token"))).expect("ok"),
+            Some(Role::Ingester)
+        );
+        assert_eq!(
+            c.authorise("/grpc.health.v1.Health/Check", &headers(None))
+                .expect("open"),
+            None
+        );
     }
 }

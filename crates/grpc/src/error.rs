@@ -63,14 +63,23 @@ impl From<ServiceError> for Status {
                 }
                 Status::with_error_details(Code::InvalidArgument, format!("invalid request: {v}"), details)
             }
-            ServiceError::NotFound { resource_type, name, suggestions } => {
+            ServiceError::NotFound {
+                resource_type,
+                name,
+                suggestions,
+            } => {
                 let hint = if suggestions.is_empty() {
                     String::new()
                 } else {
                     format!("; did you mean {}?", suggestions.join(", "))
                 };
-                let details = ErrorDetails::with_resource_info(resource_type, name.clone(), "", hint.trim_start_matches("; "));
-                Status::with_error_details(Code::NotFound, format!("{resource_type} '{name}' not found{hint}"), details)
+                let details =
+                    ErrorDetails::with_resource_info(resource_type, name.clone(), "", hint.trim_start_matches("; "));
+                Status::with_error_details(
+                    Code::NotFound,
+                    format!("{resource_type} '{name}' not found{hint}"),
+                    details,
+                )
             }
             ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
             ServiceError::Unavailable(m) => {
@@ -89,6 +98,24 @@ impl From<ServiceError> for Status {
 /// Shorthand for handler results.
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// Runs an idempotent read, retrying once after a short pause when the store
+/// was unavailable: the first command after Redis restarts meets the dead
+/// connection, and the connection manager has reconnected by the retry.
+pub async fn retry_read<T, F, Fut>(mut read: F) -> ServiceResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ServiceResult<T>>,
+{
+    match read().await {
+        Err(ServiceError::Unavailable(first)) => {
+            tracing::debug!(error = %first, "read failed; retrying once");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            read().await
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,9 +133,12 @@ mod tests {
 
     #[test]
     fn not_found_names_suggestions() {
-        let status: Status =
-            ServiceError::NotFound { resource_type: "mineral", name: "lithum".into(), suggestions: vec!["LI".into()] }
-                .into();
+        let status: Status = ServiceError::NotFound {
+            resource_type: "mineral",
+            name: "lithum".into(),
+            suggestions: vec!["LI".into()],
+        }
+        .into();
         assert_eq!(status.code(), Code::NotFound);
         assert!(status.message().contains("did you mean LI"));
     }
@@ -117,23 +147,5 @@ mod tests {
     fn unavailable_store_maps_to_unavailable() {
         let status: Status = ServiceError::from(StoreError::Unavailable("down".into())).into();
         assert_eq!(status.code(), Code::Unavailable);
-    }
-}
-
-/// Runs an idempotent read, retrying once after a short pause when the store
-/// was unavailable: the first command after Redis restarts meets the dead
-/// connection, and the connection manager has reconnected by the retry.
-pub async fn retry_read<T, F, Fut>(mut read: F) -> ServiceResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ServiceResult<T>>,
-{
-    match read().await {
-        Err(ServiceError::Unavailable(first)) => {
-            tracing::debug!(error = %first, "read failed; retrying once");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            read().await
-        }
-        other => other,
     }
 }

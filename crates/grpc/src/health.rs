@@ -28,7 +28,11 @@ impl HealthMonitor {
         let mut names = vec![String::new()];
         names.extend(service_names.iter().map(|s| s.to_string()));
         let (stopping, _) = watch::channel(false);
-        let monitor = Self { reporter, names: Arc::new(names), stopping };
+        let monitor = Self {
+            reporter,
+            names: Arc::new(names),
+            stopping,
+        };
         monitor.set(ServingStatus::NotServing).await;
         monitor
     }

@@ -94,7 +94,10 @@ pub async fn serve(
         health.shutting_down().await;
         let _ = stopped_tx.send(());
     };
-    let server = builder.layer(edge).add_routes(routes.routes()).serve_with_incoming_shutdown(incoming, signal);
+    let server = builder
+        .layer(edge)
+        .add_routes(routes.routes())
+        .serve_with_incoming_shutdown(incoming, signal);
     tokio::pin!(server);
     let grace = settings.shutdown_grace();
     tokio::select! {

@@ -8,10 +8,10 @@
 #![forbid(unsafe_code)]
 
 pub mod keys;
+mod reads;
 mod stored;
 pub mod upsert;
 mod writes;
-mod reads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,7 +95,9 @@ struct Inner {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("options", &self.inner.options).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
     }
 }
 

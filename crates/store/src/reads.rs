@@ -118,7 +118,10 @@ impl Store {
             .zip(&versions)
             .map(|(m, v)| format!("{m}@{}", v.as_deref().unwrap_or("0")))
             .collect();
-        parts.push(format!("gov@{}", versions.last().cloned().flatten().unwrap_or_else(|| "0".into())));
+        parts.push(format!(
+            "gov@{}",
+            versions.last().cloned().flatten().unwrap_or_else(|| "0".into())
+        ));
         Ok(parts.join(";"))
     }
 
@@ -148,8 +151,16 @@ impl Store {
         if ids.is_empty() {
             return Ok(PolicyPage::default());
         }
-        let raw: Vec<Option<Vec<u8>>> = redis::cmd("HMGET").arg(keys::policy_events()).arg(&ids).query_async(&mut conn).await?;
-        let events = raw.iter().flatten().map(|b| decode_policy(b)).collect::<StoreResult<Vec<_>>>()?;
+        let raw: Vec<Option<Vec<u8>>> = redis::cmd("HMGET")
+            .arg(keys::policy_events())
+            .arg(&ids)
+            .query_async(&mut conn)
+            .await?;
+        let events = raw
+            .iter()
+            .flatten()
+            .map(|b| decode_policy(b))
+            .collect::<StoreResult<Vec<_>>>()?;
         let next_after = (ids.len() == limit).then(|| ids.last().cloned()).flatten();
         Ok(PolicyPage { events, next_after })
     }
@@ -192,9 +203,15 @@ impl Store {
             .await?;
         let available_years = years_of(prod_years);
         let trade_years = years_of(trade_years);
-        let year = year.or_else(|| available_years.last().copied()).or_else(|| trade_years.last().copied());
+        let year = year
+            .or_else(|| available_years.last().copied())
+            .or_else(|| trade_years.last().copied());
         let Some(year) = year else {
-            return Ok(SnapshotData { version, available_years, ..Default::default() });
+            return Ok(SnapshotData {
+                version,
+                available_years,
+                ..Default::default()
+            });
         };
         let mut pipe = redis::pipe();
         pipe.hgetall(keys::production(mineral, year));
@@ -205,7 +222,11 @@ impl Store {
         }
         type Fields = BTreeMap<String, Vec<u8>>;
         let mut results: Vec<Fields> = pipe.query_async(&mut conn).await?;
-        let trade_raw = if importer.is_some() { results.pop().unwrap_or_default() } else { Fields::new() };
+        let trade_raw = if importer.is_some() {
+            results.pop().unwrap_or_default()
+        } else {
+            Fields::new()
+        };
         let stock_raw = results.pop().unwrap_or_default();
         let policy_raw = results.pop().unwrap_or_default();
         let prod_raw = results.pop().unwrap_or_default();
@@ -229,8 +250,12 @@ impl Store {
         let mut trade = Vec::new();
         for (field, value) in trade_raw {
             let parts: Vec<&str> = field.splitn(5, '|').collect();
-            let [partner, hs, month, flow, source] = parts.as_slice() else { continue };
-            let Some(flow) = FlowDirection::from_code(flow) else { continue };
+            let [partner, hs, month, flow, source] = parts.as_slice() else {
+                continue;
+            };
+            let Some(flow) = FlowDirection::from_code(flow) else {
+                continue;
+            };
             let v = TradeValue::decode(value.as_slice())?;
             trade.push(StoredTrade {
                 partner: partner.to_string(),
@@ -242,7 +267,10 @@ impl Store {
                 net_weight_kg: v.net_weight_kg,
             });
         }
-        let policies = policy_raw.values().map(|b| decode_policy(b)).collect::<StoreResult<Vec<_>>>()?;
+        let policies = policy_raw
+            .values()
+            .map(|b| decode_policy(b))
+            .collect::<StoreResult<Vec<_>>>()?;
         let stockpiles = stock_raw
             .values()
             .map(|b| {
@@ -256,7 +284,12 @@ impl Store {
         if let Some(imp) = importer {
             countries.insert(imp.to_string());
         }
-        let gov_years: Vec<u16> = years_of(gov_years).into_iter().rev().filter(|y| *y <= year).take(GOVERNANCE_LOOKBACK).collect();
+        let gov_years: Vec<u16> = years_of(gov_years)
+            .into_iter()
+            .rev()
+            .filter(|y| *y <= year)
+            .take(GOVERNANCE_LOOKBACK)
+            .collect();
         let governance = self.governance_for(&countries, &gov_years).await?;
         Ok(SnapshotData {
             version,
@@ -289,16 +322,28 @@ impl Store {
             }
             let fields: Vec<String> = pending
                 .iter()
-                .flat_map(|c| GovernanceDimension::ALL.iter().map(move |d| format!("{c}|{}", d.code())))
+                .flat_map(|c| {
+                    GovernanceDimension::ALL
+                        .iter()
+                        .map(move |d| format!("{c}|{}", d.code()))
+                })
                 .collect();
-            let values: Vec<Option<String>> =
-                redis::cmd("HMGET").arg(keys::governance(year)).arg(&fields).query_async(&mut conn).await?;
+            let values: Vec<Option<String>> = redis::cmd("HMGET")
+                .arg(keys::governance(year))
+                .arg(&fields)
+                .query_async(&mut conn)
+                .await?;
             for (i, c) in pending.iter().enumerate() {
                 let estimates: Vec<(GovernanceDimension, f64)> = GovernanceDimension::ALL
                     .iter()
                     .enumerate()
                     .filter_map(|(j, d)| {
-                        values.get(i * 6 + j).cloned().flatten().and_then(|v| v.parse().ok()).map(|v| (*d, v))
+                        values
+                            .get(i * 6 + j)
+                            .cloned()
+                            .flatten()
+                            .and_then(|v| v.parse().ok())
+                            .map(|v| (*d, v))
                     })
                     .collect();
                 if !estimates.is_empty() {
@@ -309,16 +354,21 @@ impl Store {
         let mut out = Vec::new();
         for c in countries {
             if let Some((year, estimates)) = found.get(c) {
-                out.push(StoredGovernance { country: c.clone(), year: *year, estimates: estimates.clone(), fallback_from: None });
-            } else if let Some(fb) = registry.get(c).and_then(|x| x.governance_fallback.clone()) {
-                if let Some((year, estimates)) = found.get(&fb) {
-                    out.push(StoredGovernance {
-                        country: c.clone(),
-                        year: *year,
-                        estimates: estimates.clone(),
-                        fallback_from: Some(fb),
-                    });
-                }
+                out.push(StoredGovernance {
+                    country: c.clone(),
+                    year: *year,
+                    estimates: estimates.clone(),
+                    fallback_from: None,
+                });
+            } else if let Some(fb) = registry.get(c).and_then(|x| x.governance_fallback.clone())
+                && let Some((year, estimates)) = found.get(&fb)
+            {
+                out.push(StoredGovernance {
+                    country: c.clone(),
+                    year: *year,
+                    estimates: estimates.clone(),
+                    fallback_from: Some(fb),
+                });
             }
         }
         Ok(out)

@@ -8,6 +8,9 @@ use crate::keys;
 /// is about 8,000 values; HSET needs two per field).
 const MAX_GROUP_FIELDS: usize = 2000;
 
+/// A hash group: key index, version index, fields and values.
+type Group = (usize, usize, Vec<(String, Vec<u8>)>);
+
 /// One atomic write: hash fields to upsert, index operations, and the
 /// versions it bumps. Build it, then run it with `Store::apply`.
 #[derive(Debug, Default)]
@@ -16,7 +19,7 @@ pub struct UpsertBatch {
     version_index: HashMap<String, usize>,
     keys: Vec<String>,
     key_index: HashMap<String, usize>,
-    groups: Vec<(usize, usize, Vec<(String, Vec<u8>)>)>,
+    groups: Vec<Group>,
     group_index: HashMap<String, usize>,
     ops: Vec<(&'static str, usize, String, usize)>,
     records: usize,
@@ -78,7 +81,11 @@ impl UpsertBatch {
     /// Adds `member` to set `key`.
     pub fn sadd(&mut self, key: String, member: String) {
         let k = self.key(key);
-        if !self.ops.iter().any(|(kind, kk, m, _)| *kind == "S" && *kk == k && *m == member) {
+        if !self
+            .ops
+            .iter()
+            .any(|(kind, kk, m, _)| *kind == "S" && *kk == k && *m == member)
+        {
             self.ops.push(("S", k, member, 0));
         }
     }

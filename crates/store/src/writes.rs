@@ -27,11 +27,18 @@ pub struct WriteOutcome {
 
 fn trace() -> Option<TraceContext> {
     let c = current_carrier();
-    (!c.traceparent.is_empty()).then(|| TraceContext { traceparent: c.traceparent, tracestate: c.tracestate })
+    (!c.traceparent.is_empty()).then_some(TraceContext {
+        traceparent: c.traceparent,
+        tracestate: c.tracestate,
+    })
 }
 
 fn event(kind: DataKind) -> DataChanged {
-    DataChanged { kind: kind as i32, trace: trace(), ..Default::default() }
+    DataChanged {
+        kind: kind as i32,
+        trace: trace(),
+        ..Default::default()
+    }
 }
 
 impl Store {
@@ -52,7 +59,12 @@ impl Store {
         }
         let mut conn = self.conn().await?;
         let (changed, version): (u64, Option<String>) = invocation.invoke_async(&mut conn).await?;
-        tracing::debug!(db.system = "redis", db.operation.name = "EVALSHA", changed, "upsert applied");
+        tracing::debug!(
+            db.system = "redis",
+            db.operation.name = "EVALSHA",
+            changed,
+            "upsert applied"
+        );
         Ok(WriteOutcome { changed, version })
     }
 
@@ -75,7 +87,11 @@ impl Store {
                 f.flow.code(),
                 f.source
             );
-            let value = TradeValue { value_usd: f.value_usd, net_weight_kg: f.net_weight_kg }.encode_to_vec();
+            let value = TradeValue {
+                value_usd: f.value_usd,
+                net_weight_kg: f.net_weight_kg,
+            }
+            .encode_to_vec();
             batch.hset(keys::trade(m, year, f.reporter.as_str()), field, value, Some(m));
             batch.sadd(keys::trade_years(m), year.to_string());
             batch.sadd(keys::trade_reporters(m, year), f.reporter.to_string());
@@ -95,7 +111,11 @@ impl Store {
         for s in stats {
             let m = s.mineral.as_str();
             let field = format!("{}|{}|{}", s.stage.as_str(), s.country, s.source);
-            let value = ProductionValue { quantity: s.quantity, unit: s.unit.clone() }.encode_to_vec();
+            let value = ProductionValue {
+                quantity: s.quantity,
+                unit: s.unit.clone(),
+            }
+            .encode_to_vec();
             batch.hset(keys::production(m, s.year), field, value, Some(m));
             batch.sadd(keys::production_years(m), s.year.to_string());
             years.insert(u32::from(s.year));
@@ -111,7 +131,12 @@ impl Store {
         let mut years = BTreeSet::new();
         for g in indicators {
             let field = format!("{}|{}", g.country, g.dimension.code());
-            batch.hset(keys::governance(g.year), field, g.estimate.to_string().into_bytes(), None);
+            batch.hset(
+                keys::governance(g.year),
+                field,
+                g.estimate.to_string().into_bytes(),
+                None,
+            );
             batch.sadd(keys::governance_years(), g.year.to_string());
             years.insert(u32::from(g.year));
         }
@@ -128,7 +153,12 @@ impl Store {
         batch.hset(keys::policy_events(), e.id.clone(), value.clone(), None);
         batch.zadd(keys::policy_index(), e.id.clone());
         for m in &e.minerals {
-            batch.hset(keys::mineral_policies(m.as_str()), e.id.clone(), value.clone(), Some(m.as_str()));
+            batch.hset(
+                keys::mineral_policies(m.as_str()),
+                e.id.clone(),
+                value.clone(),
+                Some(m.as_str()),
+            );
         }
         if let Some(prev) = previous {
             for m in prev.minerals.iter().filter(|m| !e.minerals.contains(m)) {
@@ -145,7 +175,12 @@ impl Store {
     pub async fn write_stockpile(&self, s: &Stockpile) -> StoreResult<WriteOutcome> {
         let mut batch = UpsertBatch::new();
         let m = s.mineral.as_str();
-        batch.hset(keys::stockpiles(m), s.country.to_string(), convert::stockpile_to_pb(s).encode_to_vec(), Some(m));
+        batch.hset(
+            keys::stockpiles(m),
+            s.country.to_string(),
+            convert::stockpile_to_pb(s).encode_to_vec(),
+            Some(m),
+        );
         self.apply(&batch, &event(DataKind::Stockpiles)).await
     }
 

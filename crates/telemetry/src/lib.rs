@@ -46,10 +46,10 @@ impl TelemetryGuard {
 
     /// Flushes and stops the exporter. Call after the server has drained.
     pub fn shutdown(self) {
-        if let Some(provider) = self.provider {
-            if let Err(e) = provider.shutdown() {
-                eprintln!("telemetry shutdown: {e}");
-            }
+        if let Some(provider) = self.provider
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("telemetry shutdown: {e}");
         }
     }
 }
@@ -68,22 +68,37 @@ pub fn init(settings: &TelemetrySettings, service_name: &'static str) -> Result<
             .with_endpoint(settings.otlp_endpoint.trim())
             .build()
             .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
-        let resource = opentelemetry_sdk::Resource::builder().with_service_name(service_name).build();
+        let resource = opentelemetry_sdk::Resource::builder()
+            .with_service_name(service_name)
+            .build();
         Some(
             SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
-                .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(settings.sample_ratio))))
+                .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+                    settings.sample_ratio,
+                ))))
                 .with_resource(resource)
                 .build(),
         )
     };
-    let otel_layer =
-        provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service_name)));
+    let otel_layer = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service_name)));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let (text, json) = if settings.log_format == "json" {
-        (None, Some(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)))
+        (
+            None,
+            Some(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)),
+        )
     } else {
-        (Some(tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(std::io::stderr)), None)
+        (
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(ansi)
+                    .with_writer(std::io::stderr),
+            ),
+            None,
+        )
     };
     tracing_subscriber::registry()
         .with(filter)

@@ -20,7 +20,10 @@ struct MetadataInjector<'a>(&'a mut MetadataMap);
 
 impl Injector for MetadataInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(key), Ok(value)) = (MetadataKey::from_bytes(key.as_bytes()), MetadataValue::try_from(value.as_str())) {
+        if let (Ok(key), Ok(value)) = (
+            MetadataKey::from_bytes(key.as_bytes()),
+            MetadataValue::try_from(value.as_str()),
+        ) {
             self.0.insert(key, value);
         }
     }
@@ -113,6 +116,27 @@ pub fn set_parent_from_carrier(span: &tracing::Span, carrier: &TraceCarrier) {
     }
 }
 
+struct HeaderExtractor<'a>(&'a tonic::codegen::http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// Makes `span` a child of the caller whose context is in raw HTTP/2 headers
+/// (used by the server edge layer, before tonic decodes metadata).
+pub fn set_parent_from_headers(span: &tracing::Span, headers: &tonic::codegen::http::HeaderMap) {
+    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+    if cx.span().span_context().is_valid() {
+        let _ = span.set_parent(cx);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,27 +156,9 @@ mod tests {
             Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
         );
         let back = extract_metadata(&md);
-        assert_eq!(back.span().span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
-    }
-}
-
-struct HeaderExtractor<'a>(&'a tonic::codegen::http::HeaderMap);
-
-impl Extractor for HeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
-    }
-}
-
-/// Makes `span` a child of the caller whose context is in raw HTTP/2 headers
-/// (used by the server edge layer, before tonic decodes metadata).
-pub fn set_parent_from_headers(span: &tracing::Span, headers: &tonic::codegen::http::HeaderMap) {
-    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
-    if cx.span().span_context().is_valid() {
-        let _ = span.set_parent(cx);
+        assert_eq!(
+            back.span().span_context().trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
     }
 }

@@ -34,7 +34,10 @@ pub fn auth_tokens() -> String {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
 }
 
 /// A `redis-server` owned by a test.
@@ -48,7 +51,11 @@ impl RedisServer {
     /// Starts a server on a free port with AOF (`appendfsync always`).
     pub fn start() -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = RedisServer { port: free_port(), dir, child: None };
+        let mut server = RedisServer {
+            port: free_port(),
+            dir,
+            child: None,
+        };
         server.launch();
         server
     }
@@ -76,7 +83,9 @@ impl RedisServer {
 
     /// True when the server answers PING.
     pub fn ping(&self) -> bool {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else { return false };
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
         let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
         if s.write_all(b"PING\r\n").is_err() {
             return false;
@@ -132,7 +141,11 @@ pub fn binary(name: &str) -> PathBuf {
     // target/<profile>/deps/test-xxxx → target/<profile>/<name>
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let path = dir.join(name);
-    assert!(path.exists(), "{} not built; run the tests with cargo (scripts/test)", path.display());
+    assert!(
+        path.exists(),
+        "{} not built; run the tests with cargo (scripts/test)",
+        path.display()
+    );
     path
 }
 
@@ -177,7 +190,11 @@ impl ServiceProcess {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn service");
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn service");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = mpsc::channel();
         let logs = self.logs.clone();
@@ -196,7 +213,11 @@ impl ServiceProcess {
         self.child = Some(child);
         match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(addr) => self.addr = addr,
-            Err(_) => panic!("{} did not report its address; logs:\n{}", self.binary.display(), self.logs()),
+            Err(_) => panic!(
+                "{} did not report its address; logs:\n{}",
+                self.binary.display(),
+                self.logs()
+            ),
         }
     }
 
@@ -258,7 +279,10 @@ pub struct Bearer(pub Option<String>);
 impl tonic::service::Interceptor for Bearer {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(t) = &self.0 {
-            req.metadata_mut().insert("authorization", MetadataValue::try_from(format!("Bearer {t}")).expect("ascii"));
+            req.metadata_mut().insert(
+                "authorization",
+                MetadataValue::try_from(format!("Bearer {t}")).expect("ascii"),
+            );
         }
         Ok(req)
     }
@@ -266,11 +290,18 @@ impl tonic::service::Interceptor for Bearer {
 
 /// A channel to `endpoint`, connected now.
 pub async fn channel(endpoint: &str) -> Channel {
-    Channel::from_shared(endpoint.to_string()).expect("endpoint").connect().await.expect("connect")
+    Channel::from_shared(endpoint.to_string())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect")
 }
 
 /// An ingest client presenting `token`.
-pub async fn ingest_client(endpoint: &str, token: Option<&str>) -> IngestServiceClient<InterceptedService<Channel, Bearer>> {
+pub async fn ingest_client(
+    endpoint: &str,
+    token: Option<&str>,
+) -> IngestServiceClient<InterceptedService<Channel, Bearer>> {
     IngestServiceClient::with_interceptor(channel(endpoint).await, Bearer(token.map(str::to_string)))
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20)
@@ -279,7 +310,11 @@ pub async fn ingest_client(endpoint: &str, token: Option<&str>) -> IngestService
 /// The health status of `service` ("" = whole server).
 pub async fn health(endpoint: &str, service: &str) -> Result<i32, tonic::Status> {
     let mut client = tonic_health::pb::health_client::HealthClient::new(channel(endpoint).await);
-    let resp = client.check(tonic_health::pb::HealthCheckRequest { service: service.to_string() }).await?;
+    let resp = client
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: service.to_string(),
+        })
+        .await?;
     Ok(resp.into_inner().status)
 }
 

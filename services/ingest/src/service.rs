@@ -33,14 +33,20 @@ impl IngestHandler {
     /// A handler over `store`.
     pub fn new(store: Store, settings: IngestSection) -> Self {
         let snapshots = SnapshotService::new(store.clone(), settings.snapshot_cache_entries);
-        Self { store, settings: Arc::new(settings), snapshots }
+        Self {
+            store,
+            settings: Arc::new(settings),
+            snapshots,
+        }
     }
 }
 
 fn check_upload_id(id: &str) -> Result<(), Violations> {
     let ok = !id.is_empty()
         && id.len() <= MAX_UPLOAD_ID_LEN
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
     if ok {
         Ok(())
     } else {
@@ -64,14 +70,24 @@ struct Tally {
 
 impl Tally {
     fn new(listed: usize) -> Self {
-        Self { accepted: 0, unchanged: 0, rejected: Vec::new(), rejected_count: 0, listed }
+        Self {
+            accepted: 0,
+            unchanged: 0,
+            rejected: Vec::new(),
+            rejected_count: 0,
+            listed,
+        }
     }
 
     fn reject(&mut self, index: u64, violations: Violations) {
         self.rejected_count += 1;
         for v in violations.0 {
             if self.rejected.len() < self.listed {
-                self.rejected.push(pb::RejectedRecord { index, field: v.field, reason: v.description });
+                self.rejected.push(pb::RejectedRecord {
+                    index,
+                    field: v.field,
+                    reason: v.description,
+                });
             }
         }
     }
@@ -103,11 +119,7 @@ fn batch_size_check(len: usize, max: usize, field: &str) -> ServiceResult<()> {
 }
 
 /// Validates every record of a batch, returning the valid ones and tallying the rest.
-fn validate_all<P, D>(
-    items: &[P],
-    tally: &mut Tally,
-    validate: impl Fn(&P) -> Result<D, Violations>,
-) -> Vec<D> {
+fn validate_all<P, D>(items: &[P], tally: &mut Tally, validate: impl Fn(&P) -> Result<D, Violations>) -> Vec<D> {
     let mut valid = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         match validate(item) {
@@ -123,7 +135,10 @@ impl IngestHandler {
         &self,
         mut stream: Streaming<pb::IngestTradeFlowsRequest>,
     ) -> ServiceResult<pb::IngestTradeFlowsResponse> {
-        let first = stream.message().await.map_err(|s| ServiceError::FailedPrecondition(s.message().to_string()))?;
+        let first = stream
+            .message()
+            .await
+            .map_err(|s| ServiceError::FailedPrecondition(s.message().to_string()))?;
         let Some(first) = first else {
             let mut v = Violations::new();
             v.push("upload_id", "the stream was empty; send upload_id and flows");
@@ -149,7 +164,10 @@ impl IngestHandler {
         loop {
             let msg = match next.take() {
                 Some(m) => Some(m),
-                None => stream.message().await.map_err(|s| ServiceError::FailedPrecondition(format!("upload stream broke: {}", s.message())))?,
+                None => stream
+                    .message()
+                    .await
+                    .map_err(|s| ServiceError::FailedPrecondition(format!("upload stream broke: {}", s.message())))?,
             };
             let done = msg.is_none();
             if let Some(msg) = msg {
@@ -172,7 +190,11 @@ impl IngestHandler {
                 in_flight = Some(tokio::spawn(
                     async move {
                         let n = batch.len();
-                        let r = store.write_trade_flows(&batch, &upload).await.map(|o| o.changed).map_err(ServiceError::from);
+                        let r = store
+                            .write_trade_flows(&batch, &upload)
+                            .await
+                            .map(|o| o.changed)
+                            .map_err(ServiceError::from);
                         (n, r)
                     }
                     .in_current_span(),
@@ -195,15 +217,34 @@ impl IngestHandler {
             rejected_count: summary.rejected_count,
             replayed: false,
         };
-        self.store.put_upload_response(&upload_id, &resp.encode_to_vec()).await?;
-        tracing::info!(upload_id, accepted = resp.accepted, unchanged = resp.unchanged, rejected = resp.rejected_count, "upload finished");
+        self.store
+            .put_upload_response(&upload_id, &resp.encode_to_vec())
+            .await?;
+        tracing::info!(
+            upload_id,
+            accepted = resp.accepted,
+            unchanged = resp.unchanged,
+            rejected = resp.rejected_count,
+            "upload finished"
+        );
         Ok(resp)
     }
 
-    async fn list_policy_events_inner(&self, req: pb::ListPolicyEventsRequest) -> ServiceResult<pb::ListPolicyEventsResponse> {
+    async fn list_policy_events_inner(
+        &self,
+        req: pb::ListPolicyEventsRequest,
+    ) -> ServiceResult<pb::ListPolicyEventsResponse> {
         let mut v = Violations::new();
-        let mineral = if req.mineral.is_empty() { None } else { v.check("mineral", MineralId::parse(&req.mineral)) };
-        let country = if req.country.is_empty() { None } else { v.check("country", Iso3::parse(&req.country)) };
+        let mineral = if req.mineral.is_empty() {
+            None
+        } else {
+            v.check("mineral", MineralId::parse(&req.mineral))
+        };
+        let country = if req.country.is_empty() {
+            None
+        } else {
+            v.check("country", Iso3::parse(&req.country))
+        };
         let active_at = match &req.active_at {
             Some(d) => v.check("active_at", convert::date(d)),
             None => None,
@@ -213,7 +254,10 @@ impl IngestHandler {
         }
         let mut after = None;
         if !req.page_token.is_empty() {
-            match hex::decode(&req.page_token).ok().and_then(|b| String::from_utf8(b).ok()) {
+            match hex::decode(&req.page_token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+            {
                 Some(id) => after = Some(id),
                 None => v.push("page_token", "is not a token returned by this call"),
             }
@@ -251,7 +295,10 @@ impl IngestHandler {
                 break;
             }
         }
-        Ok(pb::ListPolicyEventsResponse { events, next_page_token: next_token })
+        Ok(pb::ListPolicyEventsResponse {
+            events,
+            next_page_token: next_token,
+        })
     }
 }
 
@@ -261,10 +308,15 @@ impl IngestService for IngestHandler {
         &self,
         request: Request<Streaming<pb::IngestTradeFlowsRequest>>,
     ) -> Result<Response<pb::IngestTradeFlowsResponse>, Status> {
-        Ok(Response::new(self.ingest_trade_flows_inner(request.into_inner()).await?))
+        Ok(Response::new(
+            self.ingest_trade_flows_inner(request.into_inner()).await?,
+        ))
     }
 
-    async fn upsert_production(&self, request: Request<pb::UpsertProductionRequest>) -> Result<Response<pb::UpsertResponse>, Status> {
+    async fn upsert_production(
+        &self,
+        request: Request<pb::UpsertProductionRequest>,
+    ) -> Result<Response<pb::UpsertResponse>, Status> {
         let req = request.into_inner();
         batch_size_check(req.stats.len(), self.settings.max_batch_records, "stats")?;
         let mut tally = Tally::new(self.settings.max_rejected_listed);
@@ -276,7 +328,10 @@ impl IngestService for IngestHandler {
         Ok(Response::new(tally.response()))
     }
 
-    async fn upsert_governance(&self, request: Request<pb::UpsertGovernanceRequest>) -> Result<Response<pb::UpsertResponse>, Status> {
+    async fn upsert_governance(
+        &self,
+        request: Request<pb::UpsertGovernanceRequest>,
+    ) -> Result<Response<pb::UpsertResponse>, Status> {
         let req = request.into_inner();
         batch_size_check(req.indicators.len(), self.settings.max_batch_records, "indicators")?;
         let mut tally = Tally::new(self.settings.max_rejected_listed);
@@ -298,7 +353,11 @@ impl IngestService for IngestHandler {
             return Err(ServiceError::from(v).into());
         };
         let event = convert::policy_event(&event).map_err(|v| ServiceError::from(v.nested("event")))?;
-        let out = self.store.write_policy_event(&event).await.map_err(ServiceError::from)?;
+        let out = self
+            .store
+            .write_policy_event(&event)
+            .await
+            .map_err(ServiceError::from)?;
         tracing::info!(id = %event.id, changed = out.changed > 0, "policy event recorded");
         Ok(Response::new(pb::RecordPolicyEventResponse {
             event: Some(convert::policy_event_to_pb(&event)),
@@ -311,7 +370,9 @@ impl IngestService for IngestHandler {
         request: Request<pb::ListPolicyEventsRequest>,
     ) -> Result<Response<pb::ListPolicyEventsResponse>, Status> {
         let req = request.into_inner();
-        Ok(Response::new(supplyrisk_grpc::retry_read(|| self.list_policy_events_inner(req.clone())).await?))
+        Ok(Response::new(
+            supplyrisk_grpc::retry_read(|| self.list_policy_events_inner(req.clone())).await?,
+        ))
     }
 
     async fn upsert_stockpile(
@@ -325,11 +386,21 @@ impl IngestService for IngestHandler {
         };
         let s = convert::stockpile(&s).map_err(|v| ServiceError::from(v.nested("stockpile")))?;
         let out = self.store.write_stockpile(&s).await.map_err(ServiceError::from)?;
-        Ok(Response::new(pb::UpsertStockpileResponse { stockpile: Some(convert::stockpile_to_pb(&s)), changed: out.changed > 0 }))
+        Ok(Response::new(pb::UpsertStockpileResponse {
+            stockpile: Some(convert::stockpile_to_pb(&s)),
+            changed: out.changed > 0,
+        }))
     }
 
-    async fn list_minerals(&self, _request: Request<pb::ListMineralsRequest>) -> Result<Response<pb::ListMineralsResponse>, Status> {
-        let minerals = Catalog::builtin().minerals().iter().map(convert::mineral_to_pb).collect();
+    async fn list_minerals(
+        &self,
+        _request: Request<pb::ListMineralsRequest>,
+    ) -> Result<Response<pb::ListMineralsResponse>, Status> {
+        let minerals = Catalog::builtin()
+            .minerals()
+            .iter()
+            .map(convert::mineral_to_pb)
+            .collect();
         Ok(Response::new(pb::ListMineralsResponse { minerals }))
     }
 
@@ -338,6 +409,8 @@ impl IngestService for IngestHandler {
         request: Request<pb::GetSupplySnapshotRequest>,
     ) -> Result<Response<pb::SupplySnapshot>, Status> {
         let req = request.into_inner();
-        Ok(Response::new(supplyrisk_grpc::retry_read(|| self.snapshots.get(req.clone())).await?))
+        Ok(Response::new(
+            supplyrisk_grpc::retry_read(|| self.snapshots.get(req.clone())).await?,
+        ))
     }
 }

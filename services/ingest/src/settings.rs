@@ -81,7 +81,10 @@ impl Settings {
             ("ingest.snapshot_cache_entries", i.snapshot_cache_entries),
         ] {
             if v == 0 {
-                return Err(ConfigError(format!("{}: must be at least 1", supplyrisk_config::env_name(key))));
+                return Err(ConfigError(format!(
+                    "{}: must be at least 1",
+                    supplyrisk_config::env_name(key)
+                )));
             }
         }
         Ok(())

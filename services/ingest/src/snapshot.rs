@@ -31,7 +31,11 @@ pub struct SnapshotService {
 impl SnapshotService {
     /// A service over `store` keeping up to `capacity` snapshots in memory.
     pub fn new(store: Store, capacity: usize) -> Self {
-        Self { store, local: Arc::new(Mutex::new(HashMap::new())), capacity }
+        Self {
+            store,
+            local: Arc::new(Mutex::new(HashMap::new())),
+            capacity,
+        }
     }
 
     /// The snapshot for a request, validated.
@@ -40,7 +44,11 @@ impl SnapshotService {
         let mineral = match MineralId::parse(&req.mineral) {
             Ok(m) => Some(m),
             Err(supplyrisk_domain::catalog::MineralError::Unknown { input, suggestions }) => {
-                return Err(ServiceError::NotFound { resource_type: "mineral", name: input, suggestions });
+                return Err(ServiceError::NotFound {
+                    resource_type: "mineral",
+                    name: input,
+                    suggestions,
+                });
             }
             Err(e) => {
                 v.push("mineral", e.to_string());
@@ -48,7 +56,14 @@ impl SnapshotService {
             }
         };
         if req.year != 0 && !(records::MIN_YEAR..=records::MAX_YEAR).contains(&req.year) {
-            v.push("year", format!("must be 0 (latest) or within {}..={}", records::MIN_YEAR, records::MAX_YEAR));
+            v.push(
+                "year",
+                format!(
+                    "must be 0 (latest) or within {}..={}",
+                    records::MIN_YEAR,
+                    records::MAX_YEAR
+                ),
+            );
         }
         let importer = if req.importer.is_empty() {
             None
@@ -56,7 +71,11 @@ impl SnapshotService {
             match Iso3::parse(&req.importer) {
                 Ok(c) => Some(c),
                 Err(CountryError::Unknown { code, suggestions }) => {
-                    return Err(ServiceError::NotFound { resource_type: "country", name: code, suggestions });
+                    return Err(ServiceError::NotFound {
+                        resource_type: "country",
+                        name: code,
+                        suggestions,
+                    });
                 }
                 Err(e) => {
                     v.push("importer", e.to_string());
@@ -78,17 +97,25 @@ impl SnapshotService {
             minerals.push(home.as_str());
         }
         let version = self.store.data_version(&minerals).await?;
-        let key = keys::snapshot_cache(mineral.as_str(), year.unwrap_or(0), importer_code.unwrap_or("-"), &version);
+        let key = keys::snapshot_cache(
+            mineral.as_str(),
+            year.unwrap_or(0),
+            importer_code.unwrap_or("-"),
+            &version,
+        );
         if let Some(hit) = self.local.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok((*hit).clone());
         }
-        if let Some(bytes) = self.store.cached_snapshot(&key).await? {
-            if let Ok(snap) = pb::SupplySnapshot::decode(bytes.as_slice()) {
-                self.remember(key, &snap);
-                return Ok(snap);
-            }
+        if let Some(bytes) = self.store.cached_snapshot(&key).await?
+            && let Ok(snap) = pb::SupplySnapshot::decode(bytes.as_slice())
+        {
+            self.remember(key, &snap);
+            return Ok(snap);
         }
-        let data = self.store.snapshot_data(mineral.as_str(), &home, year, importer_code).await?;
+        let data = self
+            .store
+            .snapshot_data(mineral.as_str(), &home, year, importer_code)
+            .await?;
         let mut snap = assemble(mineral.as_str(), importer_code.unwrap_or(""), data);
         snap.data_version = version;
         self.store.cache_snapshot(&key, &snap.encode_to_vec()).await?;
@@ -130,20 +157,34 @@ pub fn assemble(mineral: &str, importer: &str, data: SnapshotData) -> pb::Supply
         let named: Vec<ProducerRow> = rows
             .iter()
             .filter(|r| r.country != WORLD)
-            .map(|r| ProducerRow { country: r.country.clone(), quantity: r.quantity })
+            .map(|r| ProducerRow {
+                country: r.country.clone(),
+                quantity: r.quantity,
+            })
             .collect();
         let mut units: Vec<&str> = rows.iter().map(|r| r.unit.as_str()).collect();
         units.sort_unstable();
         units.dedup();
         if units.len() > 1 {
-            gaps.push(format!("{source} {} rows mix units {}; shares may be wrong", stage.as_str(), units.join(", ")));
+            gaps.push(format!(
+                "{source} {} rows mix units {}; shares may be wrong",
+                stage.as_str(),
+                units.join(", ")
+            ));
         }
         let c = concentration(&named, published);
         if c.hhi.is_none() {
-            gaps.push(format!("{source} {}: no usable production figure in {year}", stage.as_str()));
+            gaps.push(format!(
+                "{source} {}: no usable production figure in {year}",
+                stage.as_str()
+            ));
         }
         if !c.withheld.is_empty() {
-            gaps.push(format!("{source} {}: withheld for {}", stage.as_str(), c.withheld.join(", ")));
+            gaps.push(format!(
+                "{source} {}: withheld for {}",
+                stage.as_str(),
+                c.withheld.join(", ")
+            ));
         }
         production.push(pb::ProductionBySource {
             source,
@@ -154,7 +195,11 @@ pub fn assemble(mineral: &str, importer: &str, data: SnapshotData) -> pb::Supply
             producers: c
                 .producers
                 .iter()
-                .map(|p| pb::ProducerShare { country: p.country.clone(), quantity: p.quantity, share: p.share })
+                .map(|p| pb::ProducerShare {
+                    country: p.country.clone(),
+                    quantity: p.quantity,
+                    share: p.share,
+                })
                 .collect(),
             hhi: c.hhi,
             unattributed_share: c.unattributed_share,
@@ -171,7 +216,10 @@ pub fn assemble(mineral: &str, importer: &str, data: SnapshotData) -> pb::Supply
         .map(|t| pb::PartnerTrade {
             partner: t.partner.clone(),
             hs_code: t.hs_code.clone(),
-            stage: catalog.by_hs_code(&t.hs_code).map(|(_, s)| convert::stage_to_pb(s) as i32).unwrap_or(0),
+            stage: catalog
+                .by_hs_code(&t.hs_code)
+                .map(|(_, s)| convert::stage_to_pb(s) as i32)
+                .unwrap_or(0),
             flow: convert::flow_to_pb(t.flow) as i32,
             value_usd: t.value_usd,
             net_weight_kg: t.net_weight_kg,

@@ -60,7 +60,12 @@ impl Application {
             snapshot_ttl: Duration::from_secs(settings.ingest.snapshot_ttl_secs),
         };
         let store = Store::new(&settings.redis, options)?;
-        Ok(Application { settings, listener, addr, store })
+        Ok(Application {
+            settings,
+            listener,
+            addr,
+            store,
+        })
     }
 
     /// The bound address.
@@ -69,7 +74,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then drains.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let health = HealthMonitor::new(reporter, &[SERVICE_NAME]).await;
         let probe = health.spawn_probe(self.store.clone(), Duration::from_secs(1));
@@ -77,7 +85,9 @@ impl Application {
         let max = self.settings.grpc.max_message_bytes;
         let mut routes = RoutesBuilder::default();
         routes.add_service(
-            IngestServiceServer::new(handler).max_decoding_message_size(max).max_encoding_message_size(max),
+            IngestServiceServer::new(handler)
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
         );
         let routes = supplyrisk_grpc::with_standard_services(routes, health_service)?;
         let edge = EdgeLayer::new(

@@ -25,17 +25,47 @@ async fn uploads_flows_and_serves_a_snapshot_with_shares_and_hhi() {
         .into_inner();
     assert_eq!((resp.accepted, resp.unchanged, resp.rejected_count), (3, 0, 0));
 
-    let prod = vec![production("REE", "CHN", 2023, Some(240_000.0)), production("REE", "USA", 2023, Some(43_000.0)), production("REE", "MMR", 2023, None)];
-    let r = client.upsert_production(pb::UpsertProductionRequest { stats: prod }).await.unwrap().into_inner();
+    let prod = vec![
+        production("REE", "CHN", 2023, Some(240_000.0)),
+        production("REE", "USA", 2023, Some(43_000.0)),
+        production("REE", "MMR", 2023, None),
+    ];
+    let r = client
+        .upsert_production(pb::UpsertProductionRequest { stats: prod })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(r.accepted, 3);
     let gov = vec![
-        pb::GovernanceIndicator { country: "CHN".into(), year: 2022, dimension: pb::GovernanceDimension::Pv as i32, estimate: -0.4 },
-        pb::GovernanceIndicator { country: "USA".into(), year: 2023, dimension: pb::GovernanceDimension::Pv as i32, estimate: 0.1 },
+        pb::GovernanceIndicator {
+            country: "CHN".into(),
+            year: 2022,
+            dimension: pb::GovernanceDimension::Pv as i32,
+            estimate: -0.4,
+        },
+        pb::GovernanceIndicator {
+            country: "USA".into(),
+            year: 2023,
+            dimension: pb::GovernanceDimension::Pv as i32,
+            estimate: 0.1,
+        },
     ];
-    assert_eq!(client.upsert_governance(pb::UpsertGovernanceRequest { indicators: gov }).await.unwrap().into_inner().accepted, 2);
+    assert_eq!(
+        client
+            .upsert_governance(pb::UpsertGovernanceRequest { indicators: gov })
+            .await
+            .unwrap()
+            .into_inner()
+            .accepted,
+        2
+    );
 
     let snap = client
-        .get_supply_snapshot(pb::GetSupplySnapshotRequest { mineral: "rare earths".into(), year: 0, importer: "JPN".into() })
+        .get_supply_snapshot(pb::GetSupplySnapshotRequest {
+            mineral: "rare earths".into(),
+            year: 0,
+            importer: "JPN".into(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -55,7 +85,11 @@ async fn uploads_flows_and_serves_a_snapshot_with_shares_and_hhi() {
     // CHN has only a 2022 estimate: the latest year before the snapshot year is used.
     let chn_gov = snap.governance.iter().find(|g| g.country == "CHN").unwrap();
     assert_eq!(chn_gov.year, 2022);
-    assert!(snap.gaps.iter().any(|g| g.contains("VNM")), "VNM has no governance: {:?}", snap.gaps);
+    assert!(
+        snap.gaps.iter().any(|g| g.contains("VNM")),
+        "VNM has no governance: {:?}",
+        snap.gaps
+    );
     assert!(!snap.data_version.is_empty());
 
     // Each write appended one DataChanged event; the trade one names REE.
@@ -66,13 +100,27 @@ async fn uploads_flows_and_serves_a_snapshot_with_shares_and_hhi() {
 async fn snapshot_is_cached_by_version_and_refreshed_by_a_write() {
     let c = start();
     let mut client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
-    client.upsert_production(pb::UpsertProductionRequest { stats: vec![production("LI", "AUS", 2024, Some(88_000.0))] }).await.unwrap();
-    let req = pb::GetSupplySnapshotRequest { mineral: "LI".into(), year: 2024, importer: String::new() };
+    client
+        .upsert_production(pb::UpsertProductionRequest {
+            stats: vec![production("LI", "AUS", 2024, Some(88_000.0))],
+        })
+        .await
+        .unwrap();
+    let req = pb::GetSupplySnapshotRequest {
+        mineral: "LI".into(),
+        year: 2024,
+        importer: String::new(),
+    };
     let a = client.get_supply_snapshot(req.clone()).await.unwrap().into_inner();
     let b = client.get_supply_snapshot(req.clone()).await.unwrap().into_inner();
     assert_eq!(a, b);
     assert_eq!(a.production[0].hhi, Some(10_000.0));
-    client.upsert_production(pb::UpsertProductionRequest { stats: vec![production("LI", "CHL", 2024, Some(88_000.0))] }).await.unwrap();
+    client
+        .upsert_production(pb::UpsertProductionRequest {
+            stats: vec![production("LI", "CHL", 2024, Some(88_000.0))],
+        })
+        .await
+        .unwrap();
     let after = client.get_supply_snapshot(req).await.unwrap().into_inner();
     assert_ne!(after.data_version, a.data_version);
     assert_eq!(after.production[0].hhi, Some(5_000.0));
@@ -87,19 +135,32 @@ async fn bad_records_are_rejected_by_index_and_good_ones_kept() {
     let mut bad_flow = flow("JPN", "CHN", "284690", 2023, 1.0, None);
     bad_flow.flow = 0;
     let msgs = vec![
-        request("up-bad", vec![flow("JPN", "CHN", "284690", 2023, 1.0, None), flow("XXQ", "CHN", "284690", 2023, 1.0, None)]),
-        request("", vec![
-            flow("JPN", "JPN", "284690", 2023, 1.0, None),
-            flow("JPN", "CHN", "999999", 2023, 1.0, None),
-            flow("JPN", "CHN", "284690", 1800, 1.0, None),
-            flow("JPN", "CHN", "284690", 2023, -5.0, None),
-            flow("JPN", "CHN", "284690", 2023, 1.0, Some(f64::NAN)),
-            bad_period,
-            bad_flow,
-            flow("KOR", "CHN", "284690", 2023, 2.0, None),
-        ]),
+        request(
+            "up-bad",
+            vec![
+                flow("JPN", "CHN", "284690", 2023, 1.0, None),
+                flow("XXQ", "CHN", "284690", 2023, 1.0, None),
+            ],
+        ),
+        request(
+            "",
+            vec![
+                flow("JPN", "JPN", "284690", 2023, 1.0, None),
+                flow("JPN", "CHN", "999999", 2023, 1.0, None),
+                flow("JPN", "CHN", "284690", 1800, 1.0, None),
+                flow("JPN", "CHN", "284690", 2023, -5.0, None),
+                flow("JPN", "CHN", "284690", 2023, 1.0, Some(f64::NAN)),
+                bad_period,
+                bad_flow,
+                flow("KOR", "CHN", "284690", 2023, 2.0, None),
+            ],
+        ),
     ];
-    let resp = client.ingest_trade_flows(tokio_stream::iter(msgs)).await.unwrap().into_inner();
+    let resp = client
+        .ingest_trade_flows(tokio_stream::iter(msgs))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(resp.accepted, 2);
     assert_eq!(resp.rejected_count, 8);
     let got: Vec<(u64, &str)> = resp.rejected.iter().map(|r| (r.index, r.field.as_str())).collect();
@@ -124,44 +185,90 @@ async fn invalid_requests_get_invalid_argument_with_field_violations() {
     let c = start();
     let mut client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
 
-    let err = client.ingest_trade_flows(tokio_stream::iter(vec![request("", vec![])])).await.unwrap_err();
+    let err = client
+        .ingest_trade_flows(tokio_stream::iter(vec![request("", vec![])]))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(violations(&err), vec!["upload_id"]);
 
-    let err = client.upsert_production(pb::UpsertProductionRequest { stats: vec![] }).await.unwrap_err();
-    assert_eq!((err.code(), violations(&err)), (Code::InvalidArgument, vec!["stats".to_string()]));
+    let err = client
+        .upsert_production(pb::UpsertProductionRequest { stats: vec![] })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), violations(&err)),
+        (Code::InvalidArgument, vec!["stats".to_string()])
+    );
 
-    let event = pb::PolicyEvent { country: "CHN".into(), severity: 2.0, ..Default::default() };
-    let err = client.record_policy_event(pb::RecordPolicyEventRequest { event: Some(event) }).await.unwrap_err();
+    let event = pb::PolicyEvent {
+        country: "CHN".into(),
+        severity: 2.0,
+        ..Default::default()
+    };
+    let err = client
+        .record_policy_event(pb::RecordPolicyEventRequest { event: Some(event) })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     let fields = violations(&err);
-    for f in ["event.minerals", "event.measure", "event.effective_from", "event.severity", "event.source_reference"] {
+    for f in [
+        "event.minerals",
+        "event.measure",
+        "event.effective_from",
+        "event.severity",
+        "event.source_reference",
+    ] {
         assert!(fields.contains(&f.to_string()), "{f} missing from {fields:?}");
     }
 
     let err = client
         .upsert_stockpile(pb::UpsertStockpileRequest {
-            stockpile: Some(pb::Stockpile { country: "JPN".into(), mineral: "DY".into(), quantity_tonnes: -1.0, as_of: Some(cpb::Date { year: 2025, month: 2, day: 30 }) }),
+            stockpile: Some(pb::Stockpile {
+                country: "JPN".into(),
+                mineral: "DY".into(),
+                quantity_tonnes: -1.0,
+                as_of: Some(cpb::Date {
+                    year: 2025,
+                    month: 2,
+                    day: 30,
+                }),
+            }),
         })
         .await
         .unwrap_err();
     assert_eq!(violations(&err), vec!["stockpile.quantity_tonnes", "stockpile.as_of"]);
 
     let err = client
-        .get_supply_snapshot(pb::GetSupplySnapshotRequest { mineral: "lithum".into(), year: 0, importer: String::new() })
+        .get_supply_snapshot(pb::GetSupplySnapshotRequest {
+            mineral: "lithum".into(),
+            year: 0,
+            importer: String::new(),
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     assert!(err.message().contains("LI"), "{}", err.message());
 
     let err = client
-        .get_supply_snapshot(pb::GetSupplySnapshotRequest { mineral: "LI".into(), year: 3000, importer: "JP".into() })
+        .get_supply_snapshot(pb::GetSupplySnapshotRequest {
+            mineral: "LI".into(),
+            year: 3000,
+            importer: "JP".into(),
+        })
         .await
         .unwrap_err();
-    assert_eq!((err.code(), violations(&err)), (Code::InvalidArgument, vec!["year".to_string(), "importer".to_string()]));
+    assert_eq!(
+        (err.code(), violations(&err)),
+        (Code::InvalidArgument, vec!["year".to_string(), "importer".to_string()])
+    );
 
     let err = client
-        .list_policy_events(pb::ListPolicyEventsRequest { page_size: -1, page_token: "zz".into(), ..Default::default() })
+        .list_policy_events(pb::ListPolicyEventsRequest {
+            page_size: -1,
+            page_token: "zz".into(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(violations(&err), vec!["page_size", "page_token"]);
@@ -171,25 +278,62 @@ async fn invalid_requests_get_invalid_argument_with_field_violations() {
 async fn same_upload_id_replays_and_same_natural_keys_are_unchanged() {
     let c = start();
     let mut client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
-    let flows = || vec![flow("JPN", "CHN", "284690", 2023, 10.0, None), flow("JPN", "AUS", "284690", 2023, 20.0, None)];
-    let first = client.ingest_trade_flows(tokio_stream::iter(vec![request("u-1", flows())])).await.unwrap().into_inner();
+    let flows = || {
+        vec![
+            flow("JPN", "CHN", "284690", 2023, 10.0, None),
+            flow("JPN", "AUS", "284690", 2023, 20.0, None),
+        ]
+    };
+    let first = client
+        .ingest_trade_flows(tokio_stream::iter(vec![request("u-1", flows())]))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((first.accepted, first.replayed), (2, false));
     let events = c.redis.cli(&["XLEN", "sr:v1:events:data"]);
 
-    let again = client.ingest_trade_flows(tokio_stream::iter(vec![request("u-1", flows())])).await.unwrap().into_inner();
+    let again = client
+        .ingest_trade_flows(tokio_stream::iter(vec![request("u-1", flows())]))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(again.replayed);
-    assert_eq!((again.accepted, again.unchanged), (2, 0), "the stored response comes back");
-    assert_eq!(c.redis.cli(&["XLEN", "sr:v1:events:data"]), events, "a replay changes nothing");
+    assert_eq!(
+        (again.accepted, again.unchanged),
+        (2, 0),
+        "the stored response comes back"
+    );
+    assert_eq!(
+        c.redis.cli(&["XLEN", "sr:v1:events:data"]),
+        events,
+        "a replay changes nothing"
+    );
 
-    let same_keys = client.ingest_trade_flows(tokio_stream::iter(vec![request("u-2", flows())])).await.unwrap().into_inner();
+    let same_keys = client
+        .ingest_trade_flows(tokio_stream::iter(vec![request("u-2", flows())]))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((same_keys.accepted, same_keys.unchanged), (0, 2));
-    assert_eq!(c.redis.cli(&["XLEN", "sr:v1:events:data"]), events, "no change, no event");
+    assert_eq!(
+        c.redis.cli(&["XLEN", "sr:v1:events:data"]),
+        events,
+        "no change, no event"
+    );
 
     let new_value = vec![flow("JPN", "CHN", "284690", 2023, 11.0, None)];
-    let replaced = client.ingest_trade_flows(tokio_stream::iter(vec![request("u-3", new_value)])).await.unwrap().into_inner();
+    let replaced = client
+        .ingest_trade_flows(tokio_stream::iter(vec![request("u-3", new_value)]))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((replaced.accepted, replaced.unchanged), (1, 0));
     let snap = client
-        .get_supply_snapshot(pb::GetSupplySnapshotRequest { mineral: "REE".into(), year: 2023, importer: "JPN".into() })
+        .get_supply_snapshot(pb::GetSupplySnapshotRequest {
+            mineral: "REE".into(),
+            year: 2023,
+            importer: "JPN".into(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -205,37 +349,92 @@ async fn policy_events_are_idempotent_paginated_and_filtered() {
         country: "CHN".into(),
         minerals: minerals.iter().map(|s| s.to_string()).collect(),
         measure: pb::PolicyMeasure::Licensing as i32,
-        effective_from: Some(cpb::Date { year: y, month: m, day: 1 }),
+        effective_from: Some(cpb::Date {
+            year: y,
+            month: m,
+            day: 1,
+        }),
         severity: 0.5,
         source_reference: "MOFCOM announcement".into(),
         ..Default::default()
     };
-    let r = client.record_policy_event(pb::RecordPolicyEventRequest { event: Some(ev(&["GA", "GE"], 2023, 8)) }).await.unwrap().into_inner();
+    let r = client
+        .record_policy_event(pb::RecordPolicyEventRequest {
+            event: Some(ev(&["GA", "GE"], 2023, 8)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert!(r.changed);
     assert_eq!(r.event.unwrap().id, "chn-licensing-2023-08-01-ga_ge");
-    let again = client.record_policy_event(pb::RecordPolicyEventRequest { event: Some(ev(&["GA", "GE"], 2023, 8)) }).await.unwrap().into_inner();
+    let again = client
+        .record_policy_event(pb::RecordPolicyEventRequest {
+            event: Some(ev(&["GA", "GE"], 2023, 8)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!again.changed);
-    client.record_policy_event(pb::RecordPolicyEventRequest { event: Some(ev(&["GRAPHITE"], 2023, 12)) }).await.unwrap();
-    client.record_policy_event(pb::RecordPolicyEventRequest { event: Some(ev(&["SB"], 2024, 9)) }).await.unwrap();
+    client
+        .record_policy_event(pb::RecordPolicyEventRequest {
+            event: Some(ev(&["GRAPHITE"], 2023, 12)),
+        })
+        .await
+        .unwrap();
+    client
+        .record_policy_event(pb::RecordPolicyEventRequest {
+            event: Some(ev(&["SB"], 2024, 9)),
+        })
+        .await
+        .unwrap();
 
-    let page1 = client.list_policy_events(pb::ListPolicyEventsRequest { page_size: 2, ..Default::default() }).await.unwrap().into_inner();
+    let page1 = client
+        .list_policy_events(pb::ListPolicyEventsRequest {
+            page_size: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(page1.events.len(), 2);
     assert!(!page1.next_page_token.is_empty());
     let page2 = client
-        .list_policy_events(pb::ListPolicyEventsRequest { page_size: 2, page_token: page1.next_page_token, ..Default::default() })
+        .list_policy_events(pb::ListPolicyEventsRequest {
+            page_size: 2,
+            page_token: page1.next_page_token,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(page2.events.len(), 1);
-    let ga = client.list_policy_events(pb::ListPolicyEventsRequest { mineral: "gallium".into(), ..Default::default() }).await.unwrap().into_inner();
+    let ga = client
+        .list_policy_events(pb::ListPolicyEventsRequest {
+            mineral: "gallium".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(ga.events.len(), 1);
     let active = client
-        .list_policy_events(pb::ListPolicyEventsRequest { active_at: Some(cpb::Date { year: 2023, month: 12, day: 31 }), ..Default::default() })
+        .list_policy_events(pb::ListPolicyEventsRequest {
+            active_at: Some(cpb::Date {
+                year: 2023,
+                month: 12,
+                day: 31,
+            }),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(active.events.len(), 2);
-    let minerals = client.list_minerals(pb::ListMineralsRequest {}).await.unwrap().into_inner();
+    let minerals = client
+        .list_minerals(pb::ListMineralsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert!(minerals.minerals.iter().any(|m| m.id == "DY" && m.parent == "REE"));
 }
 
@@ -244,14 +443,32 @@ async fn tokens_and_roles_are_enforced() {
     let c = start();
     let e = c.ingest.endpoint();
     let mut none = ingest_client(&e, None).await;
-    assert_eq!(none.list_minerals(pb::ListMineralsRequest {}).await.unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(
+        none.list_minerals(pb::ListMineralsRequest {}).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
     let mut wrong = ingest_client(&e, Some("not-a-real-token")).await;
-    assert_eq!(wrong.list_minerals(pb::ListMineralsRequest {}).await.unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(
+        wrong
+            .list_minerals(pb::ListMineralsRequest {})
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
     let mut reader = ingest_client(&e, Some(READER_TOKEN)).await;
     assert!(reader.list_minerals(pb::ListMineralsRequest {}).await.is_ok());
-    let err = reader.upsert_production(pb::UpsertProductionRequest { stats: vec![production("LI", "AUS", 2024, Some(1.0))] }).await.unwrap_err();
+    let err = reader
+        .upsert_production(pb::UpsertProductionRequest {
+            stats: vec![production("LI", "AUS", 2024, Some(1.0))],
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let err = reader.ingest_trade_flows(tokio_stream::iter(vec![request("x", vec![])])).await.unwrap_err();
+    let err = reader
+        .ingest_trade_flows(tokio_stream::iter(vec![request("x", vec![])]))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     // Health needs no token.
     assert!(supplyrisk_testkit::health(&e, "").await.is_ok());

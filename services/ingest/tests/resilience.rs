@@ -16,26 +16,54 @@ const NOT_SERVING: i32 = 2;
 async fn health_follows_redis_down_and_back() {
     let mut c = start();
     let e = c.ingest.endpoint();
-    assert!(eventually(Duration::from_secs(5), || async { health(&e, "").await.ok() == Some(SERVING) }).await);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            health(&e, "").await.ok() == Some(SERVING)
+        })
+        .await
+    );
     assert_eq!(health(&e, "supplyrisk.ingest.v1.IngestService").await.unwrap(), SERVING);
     c.redis.kill9();
     assert!(
-        eventually(Duration::from_secs(5), || async { health(&e, "").await.ok() == Some(NOT_SERVING) }).await,
+        eventually(Duration::from_secs(5), || async {
+            health(&e, "").await.ok() == Some(NOT_SERVING)
+        })
+        .await,
         "NOT_SERVING within 5 s of losing Redis"
     );
     let mut client = ingest_client(&e, Some(INGESTER_TOKEN)).await;
-    let err = client.upsert_production(pb::UpsertProductionRequest { stats: vec![production("LI", "AUS", 2024, Some(1.0))] }).await.unwrap_err();
+    let err = client
+        .upsert_production(pb::UpsertProductionRequest {
+            stats: vec![production("LI", "AUS", 2024, Some(1.0))],
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unavailable);
     c.redis.restart();
-    assert!(eventually(Duration::from_secs(10), || async { health(&e, "").await.ok() == Some(SERVING) }).await);
-    assert!(client.upsert_production(pb::UpsertProductionRequest { stats: vec![production("LI", "AUS", 2024, Some(1.0))] }).await.is_ok());
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            health(&e, "").await.ok() == Some(SERVING)
+        })
+        .await
+    );
+    assert!(
+        client
+            .upsert_production(pb::UpsertProductionRequest {
+                stats: vec![production("LI", "AUS", 2024, Some(1.0))]
+            })
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn not_serving_until_redis_answers() {
     let port = supplyrisk_testkit::free_port();
     let url = format!("redis://127.0.0.1:{port}");
-    let ingest = ServiceProcess::spawn(&supplyrisk_testkit::binary("supplyrisk-ingest"), &[("SUPPLYRISK__REDIS__URL", &url)]);
+    let ingest = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-ingest"),
+        &[("SUPPLYRISK__REDIS__URL", &url)],
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(health(&ingest.endpoint(), "").await.unwrap(), NOT_SERVING);
 }
@@ -59,20 +87,43 @@ async fn acknowledged_upload_survives_kill9_of_the_service() {
         .map(|x| x.iso3.clone())
         .take(20)
         .collect();
-    let flows: Vec<_> = (0..500u32).map(|i| flow("JPN", &partners[(i % 20) as usize], "284690", 2000 + i / 20, 1.0 + f64::from(i), None)).collect();
-    let resp = client.ingest_trade_flows(tokio_stream::iter(vec![request("k9", flows)])).await.unwrap().into_inner();
+    let flows: Vec<_> = (0..500u32)
+        .map(|i| {
+            flow(
+                "JPN",
+                &partners[(i % 20) as usize],
+                "284690",
+                2000 + i / 20,
+                1.0 + f64::from(i),
+                None,
+            )
+        })
+        .collect();
+    let resp = client
+        .ingest_trade_flows(tokio_stream::iter(vec![request("k9", flows)]))
+        .await
+        .unwrap()
+        .into_inner();
     let acked = resp.accepted;
     assert!(acked > 0);
     c.ingest.kill9();
     c.ingest.restart();
     let mut client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
-    let replay = client.ingest_trade_flows(tokio_stream::iter(vec![request("k9", vec![])])).await.unwrap().into_inner();
+    let replay = client
+        .ingest_trade_flows(tokio_stream::iter(vec![request("k9", vec![])]))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(replay.replayed);
     assert_eq!(replay.accepted, acked);
     let mut stored = 0;
     for year in 2000..2025 {
         let snap = client
-            .get_supply_snapshot(pb::GetSupplySnapshotRequest { mineral: "REE".into(), year, importer: "JPN".into() })
+            .get_supply_snapshot(pb::GetSupplySnapshotRequest {
+                mineral: "REE".into(),
+                year,
+                importer: "JPN".into(),
+            })
             .await
             .unwrap()
             .into_inner();
@@ -87,14 +138,20 @@ async fn acknowledged_writes_survive_kill9_of_redis() {
     let mut client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
     let resp = client
         .upsert_production(pb::UpsertProductionRequest {
-            stats: vec![production("CO", "COD", 2024, Some(220_000.0)), production("CO", "IDN", 2024, Some(28_000.0))],
+            stats: vec![
+                production("CO", "COD", 2024, Some(220_000.0)),
+                production("CO", "IDN", 2024, Some(28_000.0)),
+            ],
         })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(resp.accepted, 2);
     let upload = client
-        .ingest_trade_flows(tokio_stream::iter(vec![request("r9", vec![flow("JPN", "COD", "282200", 2024, 5.0, None)])]))
+        .ingest_trade_flows(tokio_stream::iter(vec![request(
+            "r9",
+            vec![flow("JPN", "COD", "282200", 2024, 5.0, None)],
+        )]))
         .await
         .unwrap()
         .into_inner();
@@ -102,15 +159,28 @@ async fn acknowledged_writes_survive_kill9_of_redis() {
     c.redis.kill9();
     c.redis.restart();
     let e = c.ingest.endpoint();
-    assert!(eventually(Duration::from_secs(10), || async { health(&e, "").await.ok() == Some(SERVING) }).await);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            health(&e, "").await.ok() == Some(SERVING)
+        })
+        .await
+    );
     let snap = client
-        .get_supply_snapshot(pb::GetSupplySnapshotRequest { mineral: "CO".into(), year: 2024, importer: "JPN".into() })
+        .get_supply_snapshot(pb::GetSupplySnapshotRequest {
+            mineral: "CO".into(),
+            year: 2024,
+            importer: "JPN".into(),
+        })
         .await
         .unwrap_or_else(|e| panic!("{e:?}\n{}", c.ingest.logs()))
         .into_inner();
     assert_eq!(snap.production[0].producers.len(), 2);
     assert_eq!(snap.trade.len(), 1);
-    assert_eq!(c.redis.cli(&["XLEN", "sr:v1:events:data"]), "2", "events survived with their data");
+    assert_eq!(
+        c.redis.cli(&["XLEN", "sr:v1:events:data"]),
+        "2",
+        "events survived with their data"
+    );
 }
 
 #[tokio::test]
@@ -148,11 +218,19 @@ async fn streams_one_hundred_thousand_flows() {
         }
     }
     msgs.push(request("big", batch));
-    let resp = client.ingest_trade_flows(tokio_stream::iter(msgs)).await.unwrap().into_inner();
+    let resp = client
+        .ingest_trade_flows(tokio_stream::iter(msgs))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(resp.accepted, 100_000);
     assert_eq!(resp.rejected_count, 0);
     let snap = client
-        .get_supply_snapshot(pb::GetSupplySnapshotRequest { mineral: "REE".into(), year: 2024, importer: reporters[0].clone() })
+        .get_supply_snapshot(pb::GetSupplySnapshotRequest {
+            mineral: "REE".into(),
+            year: 2024,
+            importer: reporters[0].clone(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -175,5 +253,8 @@ fn invalid_config_stops_start_up_naming_the_key() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("SUPPLYRISK__AUTH__TOKENS") && !err.contains("abcdefghij"), "{err}");
+    assert!(
+        err.contains("SUPPLYRISK__AUTH__TOKENS") && !err.contains("abcdefghij"),
+        "{err}"
+    );
 }

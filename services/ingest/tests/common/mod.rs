@@ -49,7 +49,10 @@ pub fn production(mineral: &str, country: &str, year: u32, qty: Option<f64>) -> 
 }
 
 pub fn request(upload_id: &str, flows: Vec<pb::TradeFlow>) -> pb::IngestTradeFlowsRequest {
-    pb::IngestTradeFlowsRequest { upload_id: upload_id.into(), flows }
+    pb::IngestTradeFlowsRequest {
+        upload_id: upload_id.into(),
+        flows,
+    }
 }
 
 /// Field paths of the BadRequest violations in a status.
