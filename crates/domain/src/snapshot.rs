@@ -49,7 +49,9 @@ pub struct Concentration {
 pub fn concentration(rows: &[ProducerRow], published_world_total: Option<f64>) -> Concentration {
     let named_sum: f64 = rows.iter().filter_map(|r| r.quantity).sum();
     let (world_total, published) = match published_world_total {
-        Some(t) if t.is_finite() && t > 0.0 => (t.max(named_sum), true),
+        // A rounded published total can be below the sum of its rows; shares
+        // still use it, as the source does, and the unattributed share is 0.
+        Some(t) if t.is_finite() && t > 0.0 => (t, true),
         _ => (named_sum, false),
     };
     let mut producers: Vec<ProducerShare> = rows

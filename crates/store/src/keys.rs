@@ -84,6 +84,17 @@ pub fn policy_index() -> String {
     format!("{PREFIX}:{{policy}}:index")
 }
 
+/// Statistics reported for `mineral` by national sources: hash
+/// `country|category|statistic|year|source` → statistic.
+pub fn reported(mineral: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:reported")
+}
+
+/// Stored summary of a finished dataset import.
+pub fn import(upload_id: &str) -> String {
+    format!("{PREFIX}:import:{upload_id}")
+}
+
 /// Stored response of a finished upload.
 pub fn upload(upload_id: &str) -> String {
     format!("{PREFIX}:upload:{upload_id}")

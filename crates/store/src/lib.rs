@@ -22,7 +22,7 @@ use supplyrisk_config::RedisSettings;
 use tokio::sync::OnceCell;
 
 pub use reads::{PolicyPage, SnapshotData, StoredGovernance, StoredProduction, StoredTrade};
-pub use writes::WriteOutcome;
+pub use writes::{WORLD_TOTAL_CODE, WorldTotal, WriteOutcome};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]

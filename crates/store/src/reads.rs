@@ -78,6 +78,8 @@ pub struct SnapshotData {
     pub policies: Vec<PolicyEvent>,
     /// Stockpiles of the mineral.
     pub stockpiles: Vec<Stockpile>,
+    /// Statistics national sources report for the mineral in the year.
+    pub reported: Vec<pb::ReportedStatistic>,
 }
 
 /// A page of policy events.
@@ -217,6 +219,7 @@ impl Store {
         pipe.hgetall(keys::production(mineral, year));
         pipe.hgetall(keys::mineral_policies(mineral));
         pipe.hgetall(keys::stockpiles(mineral));
+        pipe.hgetall(keys::reported(mineral));
         if let Some(imp) = importer {
             pipe.hgetall(keys::trade(trade_home, year, imp));
         }
@@ -227,6 +230,7 @@ impl Store {
         } else {
             Fields::new()
         };
+        let reported_raw = results.pop().unwrap_or_default();
         let stock_raw = results.pop().unwrap_or_default();
         let policy_raw = results.pop().unwrap_or_default();
         let prod_raw = results.pop().unwrap_or_default();
@@ -279,7 +283,18 @@ impl Store {
             })
             .collect::<StoreResult<Vec<_>>>()?;
 
-        let mut countries: BTreeSet<String> = production.iter().map(|p| p.country.clone()).collect();
+        let mut reported = Vec::new();
+        for bytes in reported_raw.values() {
+            let stat = pb::ReportedStatistic::decode(bytes.as_slice())?;
+            if stat.year == u32::from(year) {
+                reported.push(stat);
+            }
+        }
+        let mut countries: BTreeSet<String> = production
+            .iter()
+            .filter(|p| p.country != crate::WORLD_TOTAL_CODE)
+            .map(|p| p.country.clone())
+            .collect();
         countries.extend(trade.iter().map(|t| t.partner.clone()));
         if let Some(imp) = importer {
             countries.insert(imp.to_string());
@@ -300,6 +315,7 @@ impl Store {
             governance,
             policies,
             stockpiles,
+            reported,
         })
     }
 

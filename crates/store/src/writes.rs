@@ -8,12 +8,34 @@ use redis::AsyncCommands;
 use supplyrisk_api::common::v1::TraceContext;
 use supplyrisk_api::convert;
 use supplyrisk_api::events::v1::{DataChanged, DataKind};
+use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_domain::{GovernanceIndicator, PolicyEvent, ProductionStat, Stockpile, TradeFlow};
 use supplyrisk_telemetry::propagation::current_carrier;
 
 use crate::stored::{ProductionValue, TradeValue};
 use crate::upsert::UpsertBatch;
 use crate::{Store, StoreResult, keys};
+
+/// A source's published world total for a mineral, stage and year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorldTotal {
+    /// Catalog mineral id.
+    pub mineral: String,
+    /// Stage.
+    pub stage: supplyrisk_domain::Stage,
+    /// Year.
+    pub year: u16,
+    /// Quantity, `None` = withheld.
+    pub quantity: Option<f64>,
+    /// Unit.
+    pub unit: String,
+    /// Source label.
+    pub source: String,
+}
+
+/// Country code under which a published world total is stored beside the
+/// countries of the same source.
+pub const WORLD_TOTAL_CODE: &str = "WLD";
 
 /// What a write changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -122,6 +144,57 @@ impl Store {
         }
         ev.years = years.into_iter().collect();
         self.apply(&batch, &ev).await
+    }
+
+    /// Upserts published world totals, stored beside the countries of the
+    /// same (mineral, stage, year, source) under [`WORLD_TOTAL_CODE`].
+    pub async fn write_world_totals(&self, totals: &[WorldTotal]) -> StoreResult<WriteOutcome> {
+        let mut batch = UpsertBatch::new();
+        let mut ev = event(DataKind::Production);
+        let mut years = BTreeSet::new();
+        for t in totals {
+            let m = t.mineral.as_str();
+            let field = format!("{}|{WORLD_TOTAL_CODE}|{}", t.stage.as_str(), t.source);
+            let value = ProductionValue {
+                quantity: t.quantity,
+                unit: t.unit.clone(),
+            }
+            .encode_to_vec();
+            batch.hset(keys::production(m, t.year), field, value, Some(m));
+            batch.sadd(keys::production_years(m), t.year.to_string());
+            years.insert(u32::from(t.year));
+        }
+        ev.years = years.into_iter().collect();
+        self.apply(&batch, &ev).await
+    }
+
+    /// Upserts statistics reported by national sources, keyed by (mineral,
+    /// country, category, statistic, year, source).
+    pub async fn write_reported(&self, stats: &[(String, pb::ReportedStatistic)]) -> StoreResult<WriteOutcome> {
+        let mut batch = UpsertBatch::new();
+        let mut ev = event(DataKind::Production);
+        let mut years = BTreeSet::new();
+        for (mineral, s) in stats {
+            let field = format!("{}|{}|{}|{}|{}", s.country, s.category, s.statistic, s.year, s.source);
+            batch.hset(keys::reported(mineral), field, s.encode_to_vec(), Some(mineral));
+            years.insert(s.year);
+        }
+        ev.years = years.into_iter().collect();
+        self.apply(&batch, &ev).await
+    }
+
+    /// Stores the summary of a finished import for idempotent replays.
+    pub async fn put_import_summary(&self, upload_id: &str, summary: &[u8]) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let ttl = self.options().upload_ttl.as_secs().max(1);
+        let _: () = conn.set_ex(keys::import(upload_id), summary, ttl).await?;
+        Ok(())
+    }
+
+    /// The stored summary of a finished import, if any.
+    pub async fn import_summary(&self, upload_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        let mut conn = self.conn().await?;
+        Ok(conn.get(keys::import(upload_id)).await?)
     }
 
     /// Upserts governance estimates keyed by (country, year, dimension).

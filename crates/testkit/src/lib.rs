@@ -32,6 +32,14 @@ pub fn auth_tokens() -> String {
     format!("reader={READER_TOKEN},ingester={INGESTER_TOKEN},admin={ADMIN_TOKEN}")
 }
 
+/// SIGKILLs and reaps a child, if there is one.
+fn kill9(child: &mut Option<Child>) {
+    if let Some(mut c) = child.take() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -45,16 +53,24 @@ pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    fsync: &'static str,
 }
 
 impl RedisServer {
     /// Starts a server on a free port with AOF (`appendfsync always`).
     pub fn start() -> RedisServer {
+        Self::start_with_fsync("always")
+    }
+
+    /// Starts a server whose AOF uses `appendfsync <policy>` (`always`,
+    /// `everysec`); benchmarks compare like with like this way.
+    pub fn start_with_fsync(policy: &'static str) -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = RedisServer {
             port: free_port(),
             dir,
             child: None,
+            fsync: policy,
         };
         server.launch();
         server
@@ -63,7 +79,7 @@ impl RedisServer {
     fn launch(&mut self) {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .args(["--appendonly", "yes", "--appendfsync", self.fsync])
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
@@ -106,10 +122,7 @@ impl RedisServer {
 
     /// Kills the server with SIGKILL (no shutdown save; AOF is all it has).
     pub fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        kill9(&mut self.child);
     }
 
     /// Starts it again on the same port and directory.
@@ -135,15 +148,19 @@ impl Drop for RedisServer {
     }
 }
 
-/// Path of a workspace binary, built by cargo for this test run.
+/// Path of a workspace binary of the same build profile as the running
+/// executable (a test in `target/<profile>/deps` or a binary in
+/// `target/<profile>`).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/test-xxxx → target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let mut dir = exe.parent().expect("exe dir");
+    if dir.ends_with("deps") {
+        dir = dir.parent().expect("profile dir");
+    }
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} not built; run the tests with cargo (scripts/test)",
+        "{} not built; build it with cargo first (scripts/test does)",
         path.display()
     );
     path
@@ -238,10 +255,7 @@ impl ServiceProcess {
 
     /// Kills it with SIGKILL.
     pub fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        kill9(&mut self.child);
     }
 
     /// Starts it again with the same settings on the same address.

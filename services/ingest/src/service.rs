@@ -41,7 +41,8 @@ impl IngestHandler {
     }
 }
 
-fn check_upload_id(id: &str) -> Result<(), Violations> {
+/// Checks an upload id (idempotency key).
+pub fn check_upload_id(id: &str) -> Result<(), Violations> {
     let ok = !id.is_empty()
         && id.len() <= MAX_UPLOAD_ID_LEN
         && id
@@ -131,6 +132,30 @@ fn validate_all<P, D>(items: &[P], tally: &mut Tally, validate: impl Fn(&P) -> R
 }
 
 impl IngestHandler {
+    /// Validates a batch, writes the valid records in one atomic write, and
+    /// tallies accepted, unchanged and rejected records.
+    async fn upsert_batch<P, D, W, Fut>(
+        &self,
+        items: &[P],
+        field: &str,
+        validate: impl Fn(&P) -> Result<D, Violations>,
+        write: W,
+    ) -> ServiceResult<pb::UpsertResponse>
+    where
+        W: FnOnce(Vec<D>) -> Fut,
+        Fut: std::future::Future<Output = Result<supplyrisk_store::WriteOutcome, supplyrisk_store::StoreError>>,
+    {
+        batch_size_check(items.len(), self.settings.max_batch_records, field)?;
+        let mut tally = Tally::new(self.settings.max_rejected_listed);
+        let valid = validate_all(items, &mut tally, validate);
+        if !valid.is_empty() {
+            let n = valid.len();
+            let out = write(valid).await?;
+            tally.written(n, out.changed);
+        }
+        Ok(tally.response())
+    }
+
     async fn ingest_trade_flows_inner(
         &self,
         mut stream: Streaming<pb::IngestTradeFlowsRequest>,
@@ -317,30 +342,28 @@ impl IngestService for IngestHandler {
         &self,
         request: Request<pb::UpsertProductionRequest>,
     ) -> Result<Response<pb::UpsertResponse>, Status> {
-        let req = request.into_inner();
-        batch_size_check(req.stats.len(), self.settings.max_batch_records, "stats")?;
-        let mut tally = Tally::new(self.settings.max_rejected_listed);
-        let valid = validate_all(&req.stats, &mut tally, convert::production_stat);
-        if !valid.is_empty() {
-            let out = self.store.write_production(&valid).await.map_err(ServiceError::from)?;
-            tally.written(valid.len(), out.changed);
-        }
-        Ok(Response::new(tally.response()))
+        let stats = request.into_inner().stats;
+        let store = &self.store;
+        let resp = self
+            .upsert_batch(&stats, "stats", convert::production_stat, |valid| async move {
+                store.write_production(&valid).await
+            })
+            .await?;
+        Ok(Response::new(resp))
     }
 
     async fn upsert_governance(
         &self,
         request: Request<pb::UpsertGovernanceRequest>,
     ) -> Result<Response<pb::UpsertResponse>, Status> {
-        let req = request.into_inner();
-        batch_size_check(req.indicators.len(), self.settings.max_batch_records, "indicators")?;
-        let mut tally = Tally::new(self.settings.max_rejected_listed);
-        let valid = validate_all(&req.indicators, &mut tally, convert::governance);
-        if !valid.is_empty() {
-            let out = self.store.write_governance(&valid).await.map_err(ServiceError::from)?;
-            tally.written(valid.len(), out.changed);
-        }
-        Ok(Response::new(tally.response()))
+        let indicators = request.into_inner().indicators;
+        let store = &self.store;
+        let resp = self
+            .upsert_batch(&indicators, "indicators", convert::governance, |valid| async move {
+                store.write_governance(&valid).await
+            })
+            .await?;
+        Ok(Response::new(resp))
     }
 
     async fn record_policy_event(
@@ -402,6 +425,18 @@ impl IngestService for IngestHandler {
             .map(convert::mineral_to_pb)
             .collect();
         Ok(Response::new(pb::ListMineralsResponse { minerals }))
+    }
+
+    type ImportDatasetStream = tokio_stream::wrappers::ReceiverStream<Result<pb::ImportDatasetResponse, Status>>;
+
+    async fn import_dataset(
+        &self,
+        request: Request<Streaming<pb::ImportDatasetRequest>>,
+    ) -> Result<Response<Self::ImportDatasetStream>, Status> {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let (store, settings) = (self.store.clone(), self.settings.clone());
+        tokio::spawn(crate::import::run(store, settings, request.into_inner(), tx).in_current_span());
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 
     async fn get_supply_snapshot(

@@ -17,8 +17,7 @@ use supplyrisk_domain::{Catalog, Iso3, MineralId, Violations, records};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use supplyrisk_store::{SnapshotData, Store, keys};
 
-/// Marker country code for a source's published world total.
-pub const WORLD: &str = "WLD";
+use supplyrisk_store::WORLD_TOTAL_CODE as WORLD;
 
 /// Serves snapshots with a bounded in-process cache in front of Redis.
 #[derive(Clone)]
@@ -277,5 +276,6 @@ pub fn assemble(mineral: &str, importer: &str, data: SnapshotData) -> pb::Supply
         stockpiles: data.stockpiles.iter().map(convert::stockpile_to_pb).collect(),
         gaps,
         available_years: data.available_years.iter().map(|y| u32::from(*y)).collect(),
+        reported_statistics: data.reported,
     }
 }

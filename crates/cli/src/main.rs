@@ -1,0 +1,351 @@
+//! `supplyrisk`: the command-line client for analysts and operators.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use supplyrisk_api::common::v1 as common;
+use supplyrisk_api::convert;
+use supplyrisk_api::ingest::v1 as pb;
+use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
+use supplyrisk_formats::{Format, Item, Options, Record};
+use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+#[derive(Parser)]
+#[command(
+    name = "supplyrisk",
+    version,
+    about = "Critical-mineral supply risk from the command line"
+)]
+struct Cli {
+    /// Ingest service endpoint.
+    #[arg(
+        long,
+        env = "SUPPLYRISK_INGEST_ENDPOINT",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    ingest_endpoint: String,
+    /// Bearer token (reader for reads, ingester for imports).
+    #[arg(long, env = "SUPPLYRISK_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    /// Per-call timeout in seconds.
+    #[arg(long, default_value_t = 30, global = true)]
+    timeout: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the mineral catalog.
+    Minerals,
+    /// Policy events (export restrictions).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Show the supply snapshot of one mineral.
+    Snapshot {
+        /// Catalog id or name, e.g. REE or "rare earths".
+        mineral: String,
+        /// Importer ISO3 whose trade to include.
+        #[arg(long)]
+        importer: Option<String>,
+        /// Data year; latest when omitted.
+        #[arg(long)]
+        year: Option<u32>,
+    },
+    /// One line per catalog mineral: data year, top producers, HHI, policies.
+    Summary,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Record every event of a POLICY_EVENTS CSV file.
+    Import {
+        /// Path of the CSV file.
+        file: std::path::PathBuf,
+    },
+    /// List recorded events.
+    List {
+        /// Only events touching this mineral.
+        #[arg(long)]
+        mineral: Option<String>,
+    },
+}
+
+type Client = IngestServiceClient<InterceptedService<Channel, Bearer>>;
+
+#[derive(Clone)]
+struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(t) = &self.0 {
+            req.metadata_mut().insert("authorization", t.clone());
+        }
+        Ok(req)
+    }
+}
+
+async fn connect(cli: &Cli) -> Result<Client, String> {
+    let channel = Channel::from_shared(cli.ingest_endpoint.clone())
+        .map_err(|e| format!("bad endpoint {}: {e}", cli.ingest_endpoint))?
+        .timeout(Duration::from_secs(cli.timeout))
+        .connect()
+        .await
+        .map_err(|e| format!("cannot reach the ingest service at {}: {e}", cli.ingest_endpoint))?;
+    let bearer = match &cli.token {
+        Some(t) => Some(
+            format!("Bearer {t}")
+                .parse()
+                .map_err(|_| "the token has characters a header cannot carry".to_string())?,
+        ),
+        None => None,
+    };
+    Ok(IngestServiceClient::with_interceptor(channel, Bearer(bearer)))
+}
+
+fn status_line(s: tonic::Status) -> String {
+    match s.code() {
+        tonic::Code::Unauthenticated => format!(
+            "not authenticated: {} (pass --token or set SUPPLYRISK_TOKEN)",
+            s.message()
+        ),
+        tonic::Code::PermissionDenied => format!("permission denied: {}", s.message()),
+        tonic::Code::Unavailable => format!("service unavailable: {}", s.message()),
+        _ => format!("{:?}: {}", s.code(), s.message()),
+    }
+}
+
+async fn minerals(client: &mut Client) -> Result<(), String> {
+    let resp = client
+        .list_minerals(pb::ListMineralsRequest {})
+        .await
+        .map_err(status_line)?
+        .into_inner();
+    println!("{:<12} {:<26} {:<8} applications", "id", "name", "parent");
+    for m in resp.minerals {
+        println!(
+            "{:<12} {:<26} {:<8} {}",
+            m.id,
+            m.name,
+            m.parent,
+            m.applications.join(", ")
+        );
+    }
+    Ok(())
+}
+
+async fn policy_import(client: &mut Client, file: &std::path::Path) -> Result<(), String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let parsed = supplyrisk_formats::parse_all(Format::PolicyEvents, Options::default(), &bytes);
+    let (mut recorded, mut unchanged, mut failed) = (0, 0, 0);
+    for item in parsed.items {
+        match item {
+            Item::Record {
+                line,
+                record: Record::Policy(raw),
+            } => {
+                let event = match supplyrisk_domain::PolicyEvent::validate(&raw) {
+                    Ok(e) => e,
+                    Err(v) => {
+                        eprintln!("{}:{line}: {v}", file.display());
+                        failed += 1;
+                        continue;
+                    }
+                };
+                let req = pb::RecordPolicyEventRequest {
+                    event: Some(convert::policy_event_to_pb(&event)),
+                };
+                match client.record_policy_event(req).await {
+                    Ok(r) if r.get_ref().changed => recorded += 1,
+                    Ok(_) => unchanged += 1,
+                    Err(s) => {
+                        eprintln!("{}:{line}: {}", file.display(), status_line(s));
+                        failed += 1;
+                    }
+                }
+            }
+            Item::Rejected { line, column, reason } => {
+                eprintln!("{}:{line}: {column}: {reason}", file.display());
+                failed += 1;
+            }
+            _ => {}
+        }
+    }
+    println!("policy events: {recorded} recorded, {unchanged} unchanged, {failed} rejected");
+    if failed > 0 {
+        Err(format!("{failed} rows rejected"))
+    } else {
+        Ok(())
+    }
+}
+
+async fn policy_list(client: &mut Client, mineral: Option<String>) -> Result<(), String> {
+    let mut token = String::new();
+    println!(
+        "{:<44} {:<4} {:<10} {:<11} {:<11} minerals",
+        "id", "by", "measure", "from", "until"
+    );
+    loop {
+        let req = pb::ListPolicyEventsRequest {
+            mineral: mineral.clone().unwrap_or_default(),
+            page_size: 100,
+            page_token: token.clone(),
+            ..Default::default()
+        };
+        let resp = client.list_policy_events(req).await.map_err(status_line)?.into_inner();
+        for e in &resp.events {
+            let date = |d: &Option<common::Date>| {
+                d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+                    .unwrap_or_else(|| "-".into())
+            };
+            let measure = pb::PolicyMeasure::try_from(e.measure)
+                .map(|m| m.as_str_name().trim_start_matches("POLICY_MEASURE_").to_lowercase())
+                .unwrap_or_default();
+            println!(
+                "{:<44} {:<4} {:<10} {:<11} {:<11} {}",
+                e.id,
+                e.country,
+                measure,
+                date(&e.effective_from),
+                date(&e.effective_until),
+                e.minerals.join(",")
+            );
+        }
+        if resp.next_page_token.is_empty() {
+            return Ok(());
+        }
+        token = resp.next_page_token;
+    }
+}
+
+fn top_producers(snap: &pb::SupplySnapshot) -> (String, String) {
+    let Some(p) = snap.production.iter().find(|p| p.hhi.is_some()) else {
+        return ("no usable production data".into(), "-".into());
+    };
+    let top: Vec<String> = p
+        .producers
+        .iter()
+        .filter_map(|x| x.share.map(|s| format!("{} {:.0}%", x.country, s * 100.0)))
+        .take(3)
+        .collect();
+    (
+        format!("{} [{}]", top.join(", "), p.source),
+        p.hhi.map(|h| format!("{h:.0}")).unwrap_or_else(|| "-".into()),
+    )
+}
+
+async fn snapshot(
+    client: &mut Client,
+    mineral: String,
+    importer: Option<String>,
+    year: Option<u32>,
+) -> Result<(), String> {
+    let req = pb::GetSupplySnapshotRequest {
+        mineral,
+        year: year.unwrap_or(0),
+        importer: importer.unwrap_or_default(),
+    };
+    let snap = client.get_supply_snapshot(req).await.map_err(status_line)?.into_inner();
+    println!("{} {} (data version {})", snap.mineral, snap.year, snap.data_version);
+    for p in &snap.production {
+        let stage = common::SupplyStage::try_from(p.stage)
+            .map(|s| s.as_str_name().trim_start_matches("SUPPLY_STAGE_").to_lowercase())
+            .unwrap_or_default();
+        let hhi = p.hhi.map(|h| format!("{h:.0}")).unwrap_or_else(|| "missing".into());
+        println!(
+            "  production {} {stage}: HHI {hhi}, unattributed {:.1}%",
+            p.source,
+            p.unattributed_share * 100.0
+        );
+        for x in p.producers.iter().take(5) {
+            let share = x
+                .share
+                .map(|s| format!("{:.1}%", s * 100.0))
+                .unwrap_or_else(|| "withheld".into());
+            println!("    {:<4} {share}", x.country);
+        }
+    }
+    if !snap.importer.is_empty() {
+        println!("  {} trade flows for {}", snap.trade.len(), snap.importer);
+    }
+    for e in &snap.policy_events {
+        println!("  policy {}: {}", e.id, e.summary.chars().take(90).collect::<String>());
+    }
+    for g in &snap.gaps {
+        println!("  gap: {g}");
+    }
+    Ok(())
+}
+
+async fn summary(client: &mut Client) -> Result<(), String> {
+    let minerals = client
+        .list_minerals(pb::ListMineralsRequest {})
+        .await
+        .map_err(status_line)?
+        .into_inner()
+        .minerals;
+    println!(
+        "{:<12} {:<5} {:<6} {:<8} top producers",
+        "mineral", "year", "HHI", "policies"
+    );
+    for m in minerals {
+        let req = pb::GetSupplySnapshotRequest {
+            mineral: m.id.clone(),
+            year: 0,
+            importer: String::new(),
+        };
+        let snap = client.get_supply_snapshot(req).await.map_err(status_line)?.into_inner();
+        let (top, hhi) = top_producers(&snap);
+        let year = if snap.year == 0 {
+            "-".to_string()
+        } else {
+            snap.year.to_string()
+        };
+        println!(
+            "{:<12} {:<5} {:<6} {:<8} {}",
+            m.id,
+            year,
+            hhi,
+            snap.policy_events.len(),
+            top
+        );
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let mut client = connect(&cli).await?;
+    match cli.command {
+        Command::Minerals => minerals(&mut client).await,
+        Command::Policy {
+            command: PolicyCommand::Import { file },
+        } => policy_import(&mut client, &file).await,
+        Command::Policy {
+            command: PolicyCommand::List { mineral },
+        } => policy_list(&mut client, mineral).await,
+        Command::Snapshot {
+            mineral,
+            importer,
+            year,
+        } => snapshot(&mut client, mineral, importer, year).await,
+        Command::Summary => summary(&mut client).await,
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("supplyrisk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
