@@ -59,8 +59,25 @@ enum Command {
         #[arg(long)]
         year: Option<u32>,
     },
-    /// One line per catalog mineral: data year, top producers, HHI, policies.
+    /// One line per catalog mineral: data year, top producers, HHI, trade flows, policies.
     Summary,
+    /// Stream a data file through ImportDataset, showing progress.
+    Import {
+        /// BACI, COMTRADE, USGS_MCS_WORLD, USGS_MCS_SALIENT, USGS_IMPORT_RELIANCE,
+        /// WORLD_MINING_DATA, WMD_HS_CODE_MAP, WGI_PV, WGI, POLICY_EVENTS, BACI_COUNTRY_CODES.
+        format: String,
+        /// The file (gzip is detected).
+        file: std::path::PathBuf,
+        /// Idempotency key; derived from the file's name, size and format when omitted.
+        #[arg(long)]
+        upload_id: Option<String>,
+        /// Source label stored with the records.
+        #[arg(long)]
+        source: Option<String>,
+        /// Bytes per streamed chunk.
+        #[arg(long, default_value_t = 256 * 1024)]
+        chunk_bytes: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -320,6 +337,138 @@ async fn summary(client: &mut Client) -> Result<(), String> {
     Ok(())
 }
 
+fn dataset_format(name: &str) -> Result<pb::DatasetFormat, String> {
+    let wanted = format!("DATASET_FORMAT_{}", name.trim().to_ascii_uppercase().replace('-', "_"));
+    pb::DatasetFormat::from_str_name(&wanted)
+        .filter(|f| *f != pb::DatasetFormat::Unspecified)
+        .ok_or_else(|| {
+            let names: Vec<&str> = supplyrisk_formats::Format::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown format '{name}'; one of {}", names.join(", "))
+        })
+}
+
+async fn import(
+    client: &mut Client,
+    format: &str,
+    file: &std::path::Path,
+    upload_id: Option<String>,
+    source: Option<String>,
+    chunk_bytes: usize,
+) -> Result<(), String> {
+    use std::io::{IsTerminal, Read, Write};
+    use supplyrisk_api::ingest::v1::{import_dataset_request, import_dataset_response};
+    let format = dataset_format(format)?;
+    let mut f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let upload_id = upload_id.unwrap_or_else(|| {
+        let clean: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+            .collect();
+        format!(
+            "{}-{clean}-{size}",
+            format
+                .as_str_name()
+                .trim_start_matches("DATASET_FORMAT_")
+                .to_lowercase()
+        )
+    });
+    let header = pb::ImportHeader {
+        format: format as i32,
+        source_name: source.unwrap_or_default(),
+        upload_id,
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tx.send(pb::ImportDatasetRequest {
+        item: Some(import_dataset_request::Item::Header(header)),
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let reader = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let mut buf = vec![0u8; chunk_bytes.max(1)];
+        loop {
+            let n = f.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Ok(());
+            }
+            let msg = pb::ImportDatasetRequest {
+                item: Some(import_dataset_request::Item::Chunk(buf[..n].to_vec())),
+            };
+            if tx.blocking_send(msg).is_err() {
+                return Ok(());
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut stream = client
+        .import_dataset(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .map_err(status_line)?
+        .into_inner();
+    let mut summary = None;
+    while let Some(msg) = stream.message().await.map_err(status_line)? {
+        match msg.item {
+            Some(import_dataset_response::Item::Progress(p)) => {
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                let pct = if size > 0 {
+                    p.bytes_read as f64 * 100.0 / size as f64
+                } else {
+                    0.0
+                };
+                let eta = if p.bytes_read > 0 {
+                    (size.saturating_sub(p.bytes_read)) as f64 * secs / p.bytes_read as f64
+                } else {
+                    0.0
+                };
+                let line = format!(
+                    "{name}: {pct:5.1}% {} rows ({:.0} rows/s) accepted {} rejected {} ETA {eta:.0}s",
+                    p.rows_read,
+                    p.rows_read as f64 / secs,
+                    p.accepted,
+                    p.rejected
+                );
+                if tty {
+                    eprint!("\r{line}   ");
+                    let _ = std::io::stderr().flush();
+                } else {
+                    eprintln!("{line}");
+                }
+            }
+            Some(import_dataset_response::Item::Summary(s)) => summary = Some(s),
+            None => {}
+        }
+    }
+    if tty {
+        eprintln!();
+    }
+    let _ = reader.await;
+    let s = summary.ok_or("the service ended the import without a summary")?;
+    let t = s.totals.unwrap_or_default();
+    println!(
+        "{name}: {} rows in {:.1}s: {} accepted, {} unchanged, {} rejected, {} skipped{}",
+        t.rows_read,
+        started.elapsed().as_secs_f64(),
+        t.accepted,
+        t.unchanged,
+        t.rejected,
+        t.skipped,
+        if s.replayed {
+            " (already imported; stored summary)"
+        } else {
+            ""
+        }
+    );
+    for r in s.rejected_rows.iter().take(10) {
+        println!("  line {}: {}: {}", r.line, r.column, r.reason);
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     let mut client = connect(&cli).await?;
     match cli.command {
@@ -336,6 +485,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             year,
         } => snapshot(&mut client, mineral, importer, year).await,
         Command::Summary => summary(&mut client).await,
+        Command::Import {
+            format,
+            file,
+            upload_id,
+            source,
+            chunk_bytes,
+        } => import(&mut client, &format, &file, upload_id, source, chunk_bytes).await,
     }
 }
 

@@ -29,6 +29,11 @@ pub fn trade_reporters(mineral: &str, year: u16) -> String {
     format!("{PREFIX}:{{{mineral}}}:trade-reporters:{year}")
 }
 
+/// Counts of stored records of `mineral`: hash `trade:<year>` → flows.
+pub fn counts(mineral: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:counts")
+}
+
 /// Set of years with trade data for `mineral`.
 pub fn trade_years(mineral: &str) -> String {
     format!("{PREFIX}:{{{mineral}}}:trade-years")

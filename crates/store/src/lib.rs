@@ -45,6 +45,12 @@ impl From<redis::RedisError> for StoreError {
     }
 }
 
+impl From<redis::ParsingError> for StoreError {
+    fn from(e: redis::ParsingError) -> Self {
+        StoreError::Internal(format!("unexpected reply: {e}"))
+    }
+}
+
 impl From<prost::DecodeError> for StoreError {
     fn from(e: prost::DecodeError) -> Self {
         StoreError::Internal(format!("stored value does not decode: {e}"))

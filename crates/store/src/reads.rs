@@ -80,6 +80,8 @@ pub struct SnapshotData {
     pub stockpiles: Vec<Stockpile>,
     /// Statistics national sources report for the mineral in the year.
     pub reported: Vec<pb::ReportedStatistic>,
+    /// Trade flows stored for the mineral's trade group in the year, all reporters.
+    pub trade_flow_count: u64,
 }
 
 /// A page of policy events.
@@ -220,16 +222,22 @@ impl Store {
         pipe.hgetall(keys::mineral_policies(mineral));
         pipe.hgetall(keys::stockpiles(mineral));
         pipe.hgetall(keys::reported(mineral));
+        pipe.hget(keys::counts(trade_home), format!("trade:{year}"));
         if let Some(imp) = importer {
             pipe.hgetall(keys::trade(trade_home, year, imp));
         }
         type Fields = BTreeMap<String, Vec<u8>>;
-        let mut results: Vec<Fields> = pipe.query_async(&mut conn).await?;
-        let trade_raw = if importer.is_some() {
-            results.pop().unwrap_or_default()
+        let mut values: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+        let trade_raw: Fields = if importer.is_some() {
+            redis::from_redis_value(values.pop().unwrap_or(redis::Value::Nil))?
         } else {
             Fields::new()
         };
+        let trade_flow_count: Option<u64> = redis::from_redis_value(values.pop().unwrap_or(redis::Value::Nil))?;
+        let mut results: Vec<Fields> = values
+            .into_iter()
+            .map(redis::from_redis_value)
+            .collect::<Result<_, _>>()?;
         let reported_raw = results.pop().unwrap_or_default();
         let stock_raw = results.pop().unwrap_or_default();
         let policy_raw = results.pop().unwrap_or_default();
@@ -316,6 +324,7 @@ impl Store {
             policies,
             stockpiles,
             reported,
+            trade_flow_count: trade_flow_count.unwrap_or(0),
         })
     }
 

@@ -8,8 +8,8 @@ use crate::keys;
 /// is about 8,000 values; HSET needs two per field).
 const MAX_GROUP_FIELDS: usize = 2000;
 
-/// A hash group: key index, version index, fields and values.
-type Group = (usize, usize, Vec<(String, Vec<u8>)>);
+/// A hash group: key index, version index, counter (key index, field), fields and values.
+type Group = (usize, usize, Option<(usize, String)>, Vec<(String, Vec<u8>)>);
 
 /// One atomic write: hash fields to upsert, index operations, and the
 /// versions it bumps. Build it, then run it with `Store::apply`.
@@ -55,22 +55,36 @@ impl UpsertBatch {
     /// Sets `field` of hash `key` to `value`; a change bumps the version of
     /// `mineral` (`None` = the governance version).
     pub fn hset(&mut self, key: String, field: String, value: Vec<u8>, mineral: Option<&str>) {
+        self.hset_counted(key, field, value, mineral, None);
+    }
+
+    /// As [`UpsertBatch::hset`]; when the field is new to the hash, the
+    /// `counter` (hash key, field) is incremented in the same step.
+    pub fn hset_counted(
+        &mut self,
+        key: String,
+        field: String,
+        value: Vec<u8>,
+        mineral: Option<&str>,
+        counter: Option<(String, String)>,
+    ) {
         let v = self.version(mineral);
+        let counter = counter.map(|(k, f)| (self.key(k), f));
         let group = match self.group_index.get(&key) {
-            Some(&g) if self.groups[g].2.len() < MAX_GROUP_FIELDS => g,
+            Some(&g) if self.groups[g].3.len() < MAX_GROUP_FIELDS && self.groups[g].2 == counter => g,
             _ => {
                 let k = self.key(key.clone());
-                self.groups.push((k, v, Vec::new()));
+                self.groups.push((k, v, counter, Vec::new()));
                 self.group_index.insert(key, self.groups.len() - 1);
                 self.groups.len() - 1
             }
         };
-        self.groups[group].2.push((field, value));
+        self.groups[group].3.push((field, value));
     }
 
     /// Hash field upserts added so far.
     pub fn len(&self) -> usize {
-        self.groups.iter().map(|g| g.2.len()).sum()
+        self.groups.iter().map(|g| g.3.len()).sum()
     }
 
     /// True when nothing was added.
@@ -122,9 +136,19 @@ impl UpsertBatch {
         argv.push(nv.to_string().into_bytes());
         argv.extend(self.versions.iter().map(|(_, id)| id.clone().into_bytes()));
         argv.push(self.groups.len().to_string().into_bytes());
-        for (k, v, fields) in &self.groups {
+        for (k, v, counter, fields) in &self.groups {
             argv.push(key_pos(*k));
             argv.push(v.to_string().into_bytes());
+            match counter {
+                Some((ck, cf)) => {
+                    argv.push(key_pos(*ck));
+                    argv.push(cf.clone().into_bytes());
+                }
+                None => {
+                    argv.push(b"0".to_vec());
+                    argv.push(Vec::new());
+                }
+            }
             argv.push(fields.len().to_string().into_bytes());
             for (f, val) in fields {
                 argv.push(f.clone().into_bytes());

@@ -114,7 +114,14 @@ impl Store {
                 net_weight_kg: f.net_weight_kg,
             }
             .encode_to_vec();
-            batch.hset(keys::trade(m, year, f.reporter.as_str()), field, value, Some(m));
+            let counter = (keys::counts(m), format!("trade:{year}"));
+            batch.hset_counted(
+                keys::trade(m, year, f.reporter.as_str()),
+                field,
+                value,
+                Some(m),
+                Some(counter),
+            );
             batch.sadd(keys::trade_years(m), year.to_string());
             batch.sadd(keys::trade_reporters(m, year), f.reporter.to_string());
             years.insert(u32::from(year));

@@ -243,6 +243,11 @@ impl ServiceProcess {
         &self.addr
     }
 
+    /// Process id, while running.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
     /// `http://host:port`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)

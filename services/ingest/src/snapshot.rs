@@ -277,5 +277,6 @@ pub fn assemble(mineral: &str, importer: &str, data: SnapshotData) -> pb::Supply
         gaps,
         available_years: data.available_years.iter().map(|y| u32::from(*y)).collect(),
         reported_statistics: data.reported,
+        trade_flow_count: data.trade_flow_count,
     }
 }

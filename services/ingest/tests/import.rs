@@ -257,6 +257,10 @@ async fn bad_rows_are_reported_by_line_and_good_rows_kept_in_any_chunking() {
     let flow = snap.trade.iter().find(|t| t.partner == "CHN").unwrap();
     assert_eq!(flow.net_weight_kg, None, "NA quantity is unknown, not zero");
     assert_eq!(flow.value_usd, 20_000.0);
+    assert_eq!(
+        snap.trade_flow_count, 4,
+        "flows stored for REE in 2022, counted without a scan"
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,10 @@
 -- ARGV[2]          DataChanged payload (protobuf) without minerals/changed_records
 -- ARGV[3]          V
 -- ARGV[4..3+V]     mineral id per version key ("" for governance)
--- then             G, and per group: key index, version index (0 = none), n, n x (field, value)
+-- then             G, and per group: key index, version index (0 = none),
+--                  counter key index (0 = none), counter field, n, n x (field, value);
+--                  fields new to the hash add to the counter (HINCRBY), so
+--                  counts of stored records need no scan
 -- then             S, and per op: kind, key index, member, version index
 --                  (kind S = SADD, Z = ZADD score 0, D = HDEL; a deleted
 --                  field counts as a change and bumps the version)
@@ -38,20 +41,27 @@ local bump = {}
 for _ = 1, ng do
   local key = KEYS[tonumber(ARGV[pos])]
   local vidx = tonumber(ARGV[pos + 1])
-  local n = tonumber(ARGV[pos + 2])
-  pos = pos + 3
+  local cidx = tonumber(ARGV[pos + 2])
+  local cfield = ARGV[pos + 3]
+  local n = tonumber(ARGV[pos + 4])
+  pos = pos + 5
   local fields = {}
   for i = 1, n do fields[i] = ARGV[pos + (i - 1) * 2] end
   local old = redis.call('HMGET', key, unpack(fields))
   local upd = {}
+  local new = 0
   for i = 1, n do
     local v = ARGV[pos + (i - 1) * 2 + 1]
     if old[i] ~= v then
       upd[#upd + 1] = fields[i]
       upd[#upd + 1] = v
+      if not old[i] then new = new + 1 end
     end
   end
   pos = pos + 2 * n
+  if new > 0 and cidx > 0 then
+    redis.call('HINCRBY', KEYS[cidx], cfield, new)
+  end
   if #upd > 0 then
     redis.call('HSET', key, unpack(upd))
     changed = changed + #upd / 2
