@@ -196,7 +196,7 @@ async fn bench_import() {
         &supplyrisk_testkit::binary("supplyrisk-ingest"),
         &[
             ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", "warn"),
+            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", "warn,supplyrisk_ingest=info"),
         ],
     );
     let endpoint = ingest.endpoint();
