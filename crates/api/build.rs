@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "supplyrisk/common/v1/common.proto",
         "supplyrisk/events/v1/events.proto",
         "supplyrisk/ingest/v1/ingest.proto",
+        "supplyrisk/scoring/v1/scoring.proto",
     ]
     .iter()
     .map(|f| root.join(f))

@@ -28,6 +28,14 @@ pub mod ingest {
     }
 }
 
+/// `supplyrisk.scoring.v1`
+pub mod scoring {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/supplyrisk.scoring.v1.rs"));
+    }
+}
+
 pub mod convert;
 
 /// Encoded `FileDescriptorSet` of every supplyrisk proto, for server reflection.

@@ -57,19 +57,23 @@ pub fn config_file_from_args() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Loads settings of type `S` from `defaults` (TOML), the optional `file`,
-/// then `SUPPLYRISK__…` variables from the process environment.
-pub fn load<S: DeserializeOwned>(defaults: &str, file: Option<&Path>) -> Result<S, ConfigError> {
+/// Loads settings of type `S` from `defaults` (TOML layers, later ones
+/// overriding earlier ones), the optional `file`, then `SUPPLYRISK__…`
+/// variables from the process environment.
+pub fn load<S: DeserializeOwned>(defaults: &[&str], file: Option<&Path>) -> Result<S, ConfigError> {
     load_with_env(defaults, file, std::env::vars())
 }
 
 /// As [`load`], with the environment given explicitly (for tests).
 pub fn load_with_env<S: DeserializeOwned>(
-    defaults: &str,
+    defaults: &[&str],
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<S, ConfigError> {
-    let mut builder = config::Config::builder().add_source(config::File::from_str(defaults, config::FileFormat::Toml));
+    let mut builder = config::Config::builder();
+    for layer in defaults {
+        builder = builder.add_source(config::File::from_str(layer, config::FileFormat::Toml));
+    }
     if let Some(path) = file {
         if !path.exists() {
             return Err(ConfigError(format!("config file {} does not exist", path.display())));
@@ -402,7 +406,7 @@ mod tests {
     #[test]
     fn environment_overrides_defaults() {
         let s: Settings = load_with_env(
-            COMMON_DEFAULTS,
+            &[COMMON_DEFAULTS],
             None,
             env(&[
                 ("SUPPLYRISK__GRPC__LISTEN", "0.0.0.0:0"),
@@ -423,7 +427,7 @@ mod tests {
         let path = dir.join("c.toml");
         std::fs::write(&path, "[grpc]\nlisten = \"127.0.0.1:7000\"\nshutdown_grace_secs = 3\n").expect("write");
         let s: Settings = load_with_env(
-            COMMON_DEFAULTS,
+            &[COMMON_DEFAULTS],
             Some(&path),
             env(&[("SUPPLYRISK__GRPC__LISTEN", "127.0.0.1:7001")]),
         )
@@ -435,21 +439,25 @@ mod tests {
     #[test]
     fn bad_values_name_the_variable() {
         let err = load_with_env::<Settings>(
-            COMMON_DEFAULTS,
+            &[COMMON_DEFAULTS],
             None,
             env(&[("SUPPLYRISK__GRPC__MAX_MESSAGE_BYTES", "lots")]),
         )
         .expect_err("invalid");
         assert!(err.to_string().contains("SUPPLYRISK__GRPC__MAX_MESSAGE_BYTES"), "{err}");
-        let s: Settings =
-            load_with_env(COMMON_DEFAULTS, None, env(&[("SUPPLYRISK__GRPC__LISTEN", "nowhere")])).expect("loads");
+        let s: Settings = load_with_env(
+            &[COMMON_DEFAULTS],
+            None,
+            env(&[("SUPPLYRISK__GRPC__LISTEN", "nowhere")]),
+        )
+        .expect("loads");
         let err = s.grpc.validate().expect_err("invalid");
         assert!(err.to_string().contains("SUPPLYRISK__GRPC__LISTEN"), "{err}");
     }
 
     #[test]
     fn unknown_keys_are_refused() {
-        let err = load_with_env::<Settings>(COMMON_DEFAULTS, None, env(&[("SUPPLYRISK__GRPC__LISTN", "x")]))
+        let err = load_with_env::<Settings>(&[COMMON_DEFAULTS], None, env(&[("SUPPLYRISK__GRPC__LISTN", "x")]))
             .expect_err("unknown key");
         assert!(err.to_string().contains("listn"), "{err}");
     }
@@ -457,7 +465,7 @@ mod tests {
     #[test]
     fn tokens_parse_and_stay_secret() {
         let s: Settings = load_with_env(
-            COMMON_DEFAULTS,
+            &[COMMON_DEFAULTS],
             None,
             env(&[("SUPPLYRISK__AUTH__TOKENS", "reader=read-token-1, admin=admin-token-1")]),
         )

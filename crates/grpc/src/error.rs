@@ -12,7 +12,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// Why a call failed, in terms a client can act on.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ServiceError {
     /// The request is invalid; every bad field is listed.
     #[error("invalid request: {0}")]
@@ -41,6 +41,19 @@ pub enum ServiceError {
 impl From<Violations> for ServiceError {
     fn from(v: Violations) -> Self {
         ServiceError::InvalidArgument(v)
+    }
+}
+
+impl From<Status> for ServiceError {
+    /// A failed call to another supplyrisk service: keep what the caller can act on.
+    fn from(s: Status) -> Self {
+        match s.code() {
+            Code::NotFound | Code::InvalidArgument => ServiceError::FailedPrecondition(s.message().to_string()),
+            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
+                ServiceError::Unavailable(format!("upstream: {}", s.message()))
+            }
+            _ => ServiceError::Internal(format!("upstream {:?}: {}", s.code(), s.message())),
+        }
     }
 }
 

@@ -100,6 +100,26 @@ pub fn import(upload_id: &str) -> String {
     format!("{PREFIX}:import:{upload_id}")
 }
 
+/// Cached score of `mineral` for `importer` by `method` at data `version`.
+pub fn score_cache(mineral: &str, method: &str, importer: &str, year: u16, version: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:score:{method}:{importer}:{year}:{version}")
+}
+
+/// Latest score of `mineral` by `method`: hash importer → score.
+pub fn latest_scores(mineral: &str, method: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:latest:{method}")
+}
+
+/// Score history of `mineral` for `importer` by `method`: list, newest first.
+pub fn score_history(mineral: &str, method: &str, importer: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:history:{method}:{importer}")
+}
+
+/// Ranking of minerals for `importer` by `method`: sorted set mineral → score.
+pub fn ranking(method: &str, importer: &str) -> String {
+    format!("{PREFIX}:{{ranking}}:{method}:{importer}")
+}
+
 /// Stored response of a finished upload.
 pub fn upload(upload_id: &str) -> String {
     format!("{PREFIX}:upload:{upload_id}")

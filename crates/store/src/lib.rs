@@ -9,7 +9,9 @@
 
 pub mod keys;
 mod reads;
+mod scores;
 mod stored;
+mod streams;
 pub mod upsert;
 mod writes;
 
@@ -22,6 +24,8 @@ use supplyrisk_config::RedisSettings;
 use tokio::sync::OnceCell;
 
 pub use reads::{PolicyPage, SnapshotData, StoredGovernance, StoredProduction, StoredTrade};
+pub use scores::{HISTORY_LIMIT, ScoreRecord};
+pub use streams::StreamEntry;
 pub use writes::{WORLD_TOTAL_CODE, WorldTotal, WriteOutcome};
 
 /// A storage failure.
@@ -126,6 +130,20 @@ impl Store {
                 upsert: redis::Script::new(include_str!("lua/upsert.lua")),
             }),
         })
+    }
+
+    /// A store on its own connection, for blocking reads (`XREADGROUP
+    /// BLOCK`) that would otherwise hold up every other command.
+    pub fn dedicated(&self) -> Store {
+        Store {
+            inner: Arc::new(Inner {
+                client: self.inner.client.clone(),
+                config: self.inner.config.clone(),
+                conn: OnceCell::new(),
+                options: self.inner.options.clone(),
+                upsert: self.inner.upsert.clone(),
+            }),
+        }
     }
 
     /// Store tuning in force.

@@ -63,8 +63,8 @@ impl Settings {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
-        let defaults = format!("{}{INGEST_DEFAULTS}", supplyrisk_config::COMMON_DEFAULTS);
-        let s: Settings = supplyrisk_config::load_with_env(&defaults, file, env)?;
+        let s: Settings =
+            supplyrisk_config::load_with_env(&[supplyrisk_config::COMMON_DEFAULTS, INGEST_DEFAULTS], file, env)?;
         s.validate()?;
         Ok(s)
     }

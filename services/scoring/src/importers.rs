@@ -1,0 +1,159 @@
+//! Importers: a country (ISO3) or a bloc of allies.
+//!
+//! Blocs come from configuration (`EU27`, `QUAD`, …); any `+`-joined list of
+//! ISO3 codes (`USA+JPN`) is a bloc too, so a caller can score an ad-hoc
+//! alliance without a config change.
+
+use std::collections::BTreeMap;
+
+use supplyrisk_domain::Iso3;
+use supplyrisk_engine::Importer;
+
+use crate::settings::ScoringSection;
+
+/// Why an importer did not resolve.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ImporterError {
+    /// Empty input.
+    #[error("is required (ISO3 country or bloc id, e.g. JPN, USA+JPN, EU27)")]
+    Missing,
+    /// Not a country code nor a bloc.
+    #[error("unknown importer '{input}'")]
+    Unknown {
+        /// The input.
+        input: String,
+        /// Closest valid ids.
+        suggestions: Vec<String>,
+    },
+    /// A malformed member of a `+` list.
+    #[error("{0}")]
+    BadMember(String),
+}
+
+/// Configured blocs and tracked importers.
+#[derive(Debug, Clone)]
+pub struct Importers {
+    blocs: BTreeMap<String, Vec<String>>,
+    tracked: Vec<String>,
+}
+
+impl Importers {
+    /// Parses `blocs` (`ID=ISO3,…;…`) and `tracked_importers`.
+    pub fn from_settings(s: &ScoringSection) -> Result<Importers, String> {
+        let mut blocs = BTreeMap::new();
+        for (i, entry) in s.blocs.split(';').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+            let (id, members) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("bloc entry {} is not ID=ISO3,…", i + 1))?;
+            let id = id.trim().to_ascii_uppercase();
+            if id.is_empty() || id.contains('+') {
+                return Err(format!("bloc id '{id}' must be non-empty without '+'"));
+            }
+            let mut list = Vec::new();
+            for m in members.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                list.push(Iso3::parse(m).map_err(|e| format!("bloc {id}: {e}"))?.to_string());
+            }
+            if list.len() < 2 {
+                return Err(format!("bloc {id} needs at least two members"));
+            }
+            list.sort();
+            list.dedup();
+            blocs.insert(id, list);
+        }
+        let mut importers = Importers {
+            blocs,
+            tracked: Vec::new(),
+        };
+        for t in s.tracked_importers.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let resolved = importers.resolve(t).map_err(|e| format!("tracked importer {t}: {e}"))?;
+            importers.tracked.push(resolved.label().to_string());
+        }
+        Ok(importers)
+    }
+
+    /// Resolves an ISO3 code, a bloc id or a `+` list.
+    pub fn resolve(&self, input: &str) -> Result<Importer, ImporterError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(ImporterError::Missing);
+        }
+        let upper = input.to_ascii_uppercase();
+        if let Some(members) = self.blocs.get(&upper) {
+            return Ok(Importer::bloc(upper, members.clone()));
+        }
+        if upper.contains('+') {
+            let mut members = Vec::new();
+            for m in upper.split('+') {
+                members.push(
+                    Iso3::parse(m)
+                        .map_err(|e| ImporterError::BadMember(format!("member '{m}': {e}")))?
+                        .to_string(),
+                );
+            }
+            members.sort();
+            members.dedup();
+            if members.len() < 2 {
+                return Err(ImporterError::BadMember(
+                    "a bloc needs at least two different members".into(),
+                ));
+            }
+            return Ok(Importer::bloc(members.join("+"), members));
+        }
+        match Iso3::parse(&upper) {
+            Ok(c) => Ok(Importer::country(c.to_string())),
+            Err(_) => {
+                let blocs = self.blocs.keys().map(|k| (k.as_str(), k.as_str()));
+                let mut suggestions = supplyrisk_domain::suggest::closest(&upper, blocs, 1);
+                suggestions.extend(supplyrisk_domain::Countries::builtin().suggest(&upper, 3));
+                suggestions.truncate(3);
+                Err(ImporterError::Unknown {
+                    input: input.to_string(),
+                    suggestions,
+                })
+            }
+        }
+    }
+
+    /// Importers kept scored and ranked.
+    pub fn tracked(&self) -> &[String] {
+        &self.tracked
+    }
+
+    /// Configured blocs.
+    pub fn blocs(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.blocs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section() -> ScoringSection {
+        ScoringSection {
+            tracked_importers: "USA,JPN,USA+JPN,QUAD".into(),
+            blocs: "QUAD=USA,JPN,IND,AUS".into(),
+            cache_entries: 10,
+            consumer_group: "g".into(),
+            consumer_name: String::new(),
+            reclaim_idle_ms: 1000,
+            stream_maxlen: 100,
+        }
+    }
+
+    #[test]
+    fn resolves_countries_blocs_and_ad_hoc_alliances() {
+        let i = Importers::from_settings(&section()).expect("valid");
+        assert_eq!(i.resolve("jpn").expect("country").label(), "JPN");
+        assert_eq!(i.resolve("quad").expect("bloc").members().len(), 4);
+        let b = i.resolve("JPN+USA").expect("ad hoc");
+        assert_eq!(b.label(), "JPN+USA");
+        assert!(b.contains("USA"));
+        assert_eq!(i.tracked(), ["USA", "JPN", "JPN+USA", "QUAD"]);
+        match i.resolve("JAPAN") {
+            Err(ImporterError::Unknown { suggestions, .. }) => assert!(suggestions.contains(&"JPN".to_string())),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(i.resolve("USA+XXQ"), Err(ImporterError::BadMember(_))));
+    }
+}

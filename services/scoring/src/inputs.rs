@@ -1,0 +1,195 @@
+//! Supply snapshots → engine inputs.
+//!
+//! One snapshot per member of the importer (a country has one member): the
+//! production, governance and policy parts are global and taken from the
+//! first; trade is each member's own. Which production source each method
+//! uses: eu-crm prefers USGS MCS (the source the JRC assessments cite for
+//! most materials), falling back to World Mining Data; geopolrisk uses World
+//! Mining Data, as its reference implementation does, falling back to USGS.
+
+use supplyrisk_api::common::v1 as common;
+use supplyrisk_api::ingest::v1 as pb;
+use supplyrisk_domain::Catalog;
+use supplyrisk_engine::{ExportRestriction, Governance, Importer, PolicyMeasure, Stage, StageData, SupplyInputs};
+
+/// Which scoring method the inputs are for (it decides the production source).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MethodKind {
+    /// EU CRM supply risk.
+    EuCrm,
+    /// GeoPolRisk.
+    GeoPolRisk,
+}
+
+impl MethodKind {
+    /// Stable id used in keys and events.
+    pub fn id(self) -> &'static str {
+        match self {
+            MethodKind::EuCrm => "eu-crm",
+            MethodKind::GeoPolRisk => "geopolrisk",
+        }
+    }
+
+    fn prefers(self, source: &str) -> bool {
+        match self {
+            MethodKind::EuCrm => source.starts_with("USGS"),
+            MethodKind::GeoPolRisk => source == "WMD",
+        }
+    }
+}
+
+/// Converts a quantity in `unit` to tonnes; `None` for units that are not mass.
+pub fn to_tonnes(quantity: f64, unit: &str) -> Option<f64> {
+    let u = unit.to_ascii_lowercase();
+    let factor = if u.contains("carat") || u.contains("m3") || u.contains("cubic") {
+        return None;
+    } else if u.starts_with("million") {
+        1e6
+    } else if u.starts_with("thousand") {
+        1e3
+    } else if u.starts_with("kilogram") || u == "kg" {
+        1e-3
+    } else {
+        1.0
+    };
+    Some(quantity * factor)
+}
+
+fn stage_of(value: i32) -> Option<Stage> {
+    match common::SupplyStage::try_from(value).ok()? {
+        common::SupplyStage::Mining => Some(Stage::Mining),
+        common::SupplyStage::Processing => Some(Stage::Processing),
+        common::SupplyStage::Unspecified => None,
+    }
+}
+
+fn measure_of(value: i32) -> PolicyMeasure {
+    match pb::PolicyMeasure::try_from(value).unwrap_or(pb::PolicyMeasure::Other) {
+        pb::PolicyMeasure::Licensing => PolicyMeasure::Licensing,
+        pb::PolicyMeasure::Quota => PolicyMeasure::Quota,
+        pb::PolicyMeasure::Tax => PolicyMeasure::Tax,
+        pb::PolicyMeasure::Ban => PolicyMeasure::Ban,
+        pb::PolicyMeasure::Other | pb::PolicyMeasure::Unspecified => PolicyMeasure::Other,
+    }
+}
+
+fn governance_of(g: &pb::CountryGovernance) -> Governance {
+    let mut out = Governance {
+        wgi_year: u16::try_from(g.year).ok(),
+        proxy_of: (!g.fallback_from.is_empty()).then(|| g.fallback_from.clone()),
+        ..Default::default()
+    };
+    for i in &g.indicators {
+        let v = Some(i.estimate);
+        match pb::GovernanceDimension::try_from(i.dimension).unwrap_or(pb::GovernanceDimension::Unspecified) {
+            pb::GovernanceDimension::Cc => out.cc = v,
+            pb::GovernanceDimension::Ge => out.ge = v,
+            pb::GovernanceDimension::Pv => {
+                out.pv = v;
+                out.pv_series = v;
+            }
+            pb::GovernanceDimension::Rq => out.rq = v,
+            pb::GovernanceDimension::Rl => out.rl = v,
+            pb::GovernanceDimension::Va => out.va = v,
+            pb::GovernanceDimension::Unspecified => {}
+        }
+    }
+    out
+}
+
+/// Builds engine inputs from one snapshot per member of `importer`.
+pub fn build(method: MethodKind, importer: &Importer, snapshots: &[pb::SupplySnapshot]) -> Option<SupplyInputs> {
+    let first = snapshots.first()?;
+    let year = u16::try_from(first.year).ok().filter(|y| *y > 0)?;
+    let mut inputs = SupplyInputs::new(&first.mineral, year, importer.clone());
+    let catalog = Catalog::builtin();
+    let mineral = catalog.get(&first.mineral);
+    let home = mineral.map(|m| catalog.trade_home(m));
+    let mut stages: Vec<Stage> = Vec::new();
+    for p in &first.production {
+        if let Some(s) = stage_of(p.stage) {
+            stages.push(s);
+        }
+    }
+    stages.extend(home.into_iter().flat_map(|m| m.hs_codes()).map(|(_, s)| s));
+    stages.sort();
+    stages.dedup();
+    let trade_known = first.trade_flow_count > 0;
+    for stage in stages {
+        let mut data = StageData::new(stage);
+        let candidates: Vec<&pb::ProductionBySource> = first
+            .production
+            .iter()
+            .filter(|p| stage_of(p.stage) == Some(stage))
+            .collect();
+        let chosen = candidates
+            .iter()
+            .find(|p| method.prefers(&p.source))
+            .or_else(|| candidates.iter().find(|p| p.hhi.is_some()))
+            .or(candidates.first());
+        if let Some(p) = chosen {
+            for producer in &p.producers {
+                let tonnes = producer.quantity.and_then(|q| to_tonnes(q, &p.unit));
+                data = data.producer(&producer.country, tonnes);
+            }
+            if p.world_total_published
+                && let Some(t) = to_tonnes(p.world_total, &p.unit)
+            {
+                data = data.world_total(t);
+            }
+        }
+        if trade_known {
+            data = data.trade_reported();
+            for (member, snap) in importer.members().iter().zip(snapshots) {
+                for t in snap.trade.iter().filter(|t| stage_of(t.stage) == Some(stage)) {
+                    let tonnes = t.net_weight_kg.map(|kg| kg / 1000.0);
+                    match pb::FlowDirection::try_from(t.flow) {
+                        Ok(pb::FlowDirection::Import) => data = data.import(member, &t.partner, t.value_usd, tonnes),
+                        Ok(pb::FlowDirection::Export) => data = data.export(member, &t.partner, t.value_usd, tonnes),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        inputs = inputs.stage(data);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for snap in snapshots {
+        for g in &snap.governance {
+            if seen.insert(g.country.clone()) {
+                inputs = inputs.governance(&g.country, governance_of(g));
+            }
+        }
+    }
+    for e in &first.policy_events {
+        let mut r = ExportRestriction::new(&e.id, &e.country, measure_of(e.measure), e.severity);
+        r.targets = e.target_countries.clone();
+        inputs = inputs.restriction(r);
+    }
+    if let Some(eol) = mineral.and_then(|m| m.eol_rir.as_ref()) {
+        inputs = inputs.eol_rir(eol.value);
+    }
+    let stock: f64 = snapshots
+        .iter()
+        .flat_map(|s| s.stockpiles.iter())
+        .filter(|s| importer.contains(&s.country))
+        .map(|s| s.quantity_tonnes)
+        .sum();
+    if stock > 0.0 {
+        inputs = inputs.stockpile_tonnes(stock);
+    }
+    Some(inputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_convert_to_tonnes() {
+        assert_eq!(to_tonnes(2.0, "thousand metric tons"), Some(2000.0));
+        assert_eq!(to_tonnes(500.0, "kilograms"), Some(0.5));
+        assert_eq!(to_tonnes(7.0, "metric tons"), Some(7.0));
+        assert_eq!(to_tonnes(1.0, "million carats"), None);
+    }
+}

@@ -1,0 +1,234 @@
+//! Computing scores: snapshots over gRPC, the engine, and a cache.
+//!
+//! The in-process cache is keyed by (mineral, importer, year, method) and
+//! each entry remembers the data generations of its mineral and of
+//! governance when it was computed; the stream follower bumps a generation
+//! for every `DataChanged` event, so a stale entry simply stops matching —
+//! invalidation by version, never by scan. Concurrent misses for the same key
+//! wait on one computation (single flight).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use supplyrisk_api::ingest::v1 as ipb;
+use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
+use supplyrisk_api::scoring::v1 as pb;
+use supplyrisk_domain::Catalog;
+use supplyrisk_engine::{EngineError, EuCrmParams, GprParams, Importer, Score, SupplyInputs};
+use supplyrisk_grpc::client::ClientInterceptor;
+use supplyrisk_grpc::{ServiceError, ServiceResult};
+use tokio::sync::OnceCell;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::inputs::{self, MethodKind};
+use crate::present;
+
+/// Client of the ingest service.
+pub type IngestClient = IngestServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+
+/// Cache key: mineral, importer label, requested year (0 = latest), method.
+type Key = (String, String, u16, MethodKind);
+
+#[derive(Clone)]
+struct Entry {
+    score: Arc<pb::RiskScore>,
+    generations: (u64, u64),
+}
+
+/// Data generations, bumped by the stream follower on every change.
+#[derive(Debug, Default)]
+pub struct Generations {
+    minerals: HashMap<String, u64>,
+    governance: u64,
+}
+
+impl Generations {
+    fn of(&self, mineral: &str) -> (u64, u64) {
+        (self.minerals.get(mineral).copied().unwrap_or(0), self.governance)
+    }
+
+    /// Records a change of `minerals` (empty = every mineral, e.g. governance).
+    pub fn bump(&mut self, minerals: &[String], governance: bool) {
+        if governance || minerals.is_empty() {
+            self.governance += 1;
+        }
+        let catalog = Catalog::builtin();
+        for m in minerals {
+            *self.minerals.entry(m.clone()).or_default() += 1;
+            // Members of a group (DY in REE) use the group's trade data.
+            for member in catalog
+                .minerals()
+                .iter()
+                .filter(|x| x.parent.as_deref() == Some(m.as_str()))
+            {
+                *self.minerals.entry(member.id.clone()).or_default() += 1;
+            }
+        }
+    }
+}
+
+type Flight = Arc<OnceCell<Result<Arc<pb::RiskScore>, ServiceError>>>;
+
+/// Computes and caches scores.
+#[derive(Clone)]
+pub struct Scorer {
+    ingest: IngestClient,
+    cache: Arc<Mutex<HashMap<Key, Entry>>>,
+    flights: Arc<Mutex<HashMap<Key, Flight>>>,
+    generations: Arc<Mutex<Generations>>,
+    capacity: usize,
+}
+
+fn engine_error(e: EngineError) -> ServiceError {
+    ServiceError::FailedPrecondition(format!("cannot score: {e}"))
+}
+
+impl Scorer {
+    /// A scorer reading snapshots through `ingest`.
+    pub fn new(ingest: IngestClient, capacity: usize) -> Self {
+        Self {
+            ingest,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+            flights: Arc::new(Mutex::new(HashMap::new())),
+            generations: Arc::new(Mutex::new(Generations::default())),
+            capacity,
+        }
+    }
+
+    /// The data generations, for the stream follower.
+    pub fn generations(&self) -> Arc<Mutex<Generations>> {
+        self.generations.clone()
+    }
+
+    fn current(&self, mineral: &str) -> (u64, u64) {
+        self.generations
+            .lock()
+            .map(|g| g.of(mineral))
+            .unwrap_or((u64::MAX, u64::MAX))
+    }
+
+    /// One snapshot per member of `importer`, in member order.
+    pub async fn snapshots(
+        &self,
+        mineral: &str,
+        year: u16,
+        importer: &Importer,
+    ) -> ServiceResult<Vec<ipb::SupplySnapshot>> {
+        let calls = importer.members().iter().map(|member| {
+            let mut client = self.ingest.clone();
+            let req = ipb::GetSupplySnapshotRequest {
+                mineral: mineral.to_string(),
+                year: u32::from(year),
+                importer: member.clone(),
+            };
+            async move { client.get_supply_snapshot(req).await.map(tonic::Response::into_inner) }
+        });
+        let mut out = Vec::new();
+        for r in futures::future::join_all(calls).await {
+            out.push(r.map_err(ServiceError::from)?);
+        }
+        Ok(out)
+    }
+
+    /// Engine inputs for a score.
+    pub async fn inputs(
+        &self,
+        mineral: &str,
+        year: u16,
+        importer: &Importer,
+        method: MethodKind,
+    ) -> ServiceResult<(SupplyInputs, String)> {
+        let snaps = self.snapshots(mineral, year, importer).await?;
+        let version = snaps.first().map(|s| s.data_version.clone()).unwrap_or_default();
+        let inputs = inputs::build(method, importer, &snaps).ok_or_else(|| {
+            ServiceError::FailedPrecondition(format!(
+                "no data for {mineral}{}: import production or trade data first",
+                if year == 0 {
+                    String::new()
+                } else {
+                    format!(" in {year}")
+                }
+            ))
+        })?;
+        Ok((inputs, version))
+    }
+
+    /// Scores `inputs` with `method`.
+    pub fn evaluate(inputs: &SupplyInputs, method: MethodKind) -> ServiceResult<Score> {
+        match method {
+            MethodKind::EuCrm => supplyrisk_engine::eu_crm(inputs, &EuCrmParams::default()),
+            MethodKind::GeoPolRisk => supplyrisk_engine::geopolrisk(inputs, &GprParams::default()),
+        }
+        .map_err(engine_error)
+    }
+
+    /// Computes a score now, bypassing the cache.
+    pub async fn compute(
+        &self,
+        mineral: &str,
+        importer: &Importer,
+        year: u16,
+        method: MethodKind,
+    ) -> ServiceResult<pb::RiskScore> {
+        let (inputs, version) = self.inputs(mineral, year, importer, method).await?;
+        let score = Self::evaluate(&inputs, method)?;
+        Ok(present::risk_score(&score, &version, SystemTime::now()))
+    }
+
+    /// The score, from the cache when its data is unchanged.
+    pub async fn score(
+        &self,
+        mineral: &str,
+        importer: &Importer,
+        year: u16,
+        method: MethodKind,
+    ) -> ServiceResult<Arc<pb::RiskScore>> {
+        let key: Key = (mineral.to_string(), importer.label().to_string(), year, method);
+        let now = self.current(mineral);
+        if let Some(e) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned())
+            && e.generations == now
+        {
+            return Ok(e.score);
+        }
+        let flight = {
+            let mut flights = self
+                .flights
+                .lock()
+                .map_err(|_| ServiceError::Internal("poisoned".into()))?;
+            flights
+                .entry(key.clone())
+                .or_insert_with(|| Arc::new(OnceCell::new()))
+                .clone()
+        };
+        let result = flight
+            .get_or_init(|| async {
+                let generations = self.current(mineral);
+                let r = self.compute(mineral, importer, year, method).await.map(Arc::new);
+                if let Ok(score) = &r
+                    && let Ok(mut cache) = self.cache.lock()
+                {
+                    if cache.len() >= self.capacity {
+                        cache.clear();
+                    }
+                    cache.insert(
+                        key.clone(),
+                        Entry {
+                            score: score.clone(),
+                            generations,
+                        },
+                    );
+                }
+                r
+            })
+            .await
+            .clone();
+        if let Ok(mut flights) = self.flights.lock()
+            && flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight))
+        {
+            flights.remove(&key);
+        }
+        result
+    }
+}

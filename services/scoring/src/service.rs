@@ -1,0 +1,438 @@
+//! gRPC handlers of `ScoringService`.
+
+use std::sync::Arc;
+
+use prost::Message;
+use supplyrisk_api::scoring::v1 as pb;
+use supplyrisk_api::scoring::v1::scoring_service_server::ScoringService;
+use supplyrisk_domain::catalog::MineralError;
+use supplyrisk_domain::{Catalog, MineralId, Violations, records};
+use supplyrisk_engine::{Importer, Method, Scenario, Shock};
+use supplyrisk_grpc::{ServiceError, ServiceResult};
+use supplyrisk_store::Store;
+use tonic::{Request, Response, Status};
+
+use crate::importers::{ImporterError, Importers};
+use crate::inputs::MethodKind;
+use crate::present;
+use crate::scorer::Scorer;
+
+const DEFAULT_PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 500;
+const MAX_BATCH: usize = 100;
+const MAX_SCENARIO_IMPORTERS: usize = 20;
+
+/// Implements `ScoringService`.
+#[derive(Clone)]
+pub struct ScoringHandler {
+    scorer: Scorer,
+    store: Store,
+    importers: Arc<Importers>,
+}
+
+/// A validated score request.
+struct Target {
+    mineral: MineralId,
+    importer: Importer,
+    year: u16,
+    method: MethodKind,
+}
+
+fn method_of(value: i32) -> Option<MethodKind> {
+    match pb::Methodology::try_from(value).ok()? {
+        pb::Methodology::Unspecified | pb::Methodology::EuCrm => Some(MethodKind::EuCrm),
+        pb::Methodology::Geopolrisk => Some(MethodKind::GeoPolRisk),
+    }
+}
+
+impl ScoringHandler {
+    /// A handler computing through `scorer`.
+    pub fn new(scorer: Scorer, store: Store, importers: Arc<Importers>) -> Self {
+        Self {
+            scorer,
+            store,
+            importers,
+        }
+    }
+
+    fn mineral(&self, v: &mut Violations, field: &str, input: &str) -> ServiceResult<Option<MineralId>> {
+        match MineralId::parse(input) {
+            Ok(m) => Ok(Some(m)),
+            Err(MineralError::Unknown { input, suggestions }) => Err(ServiceError::NotFound {
+                resource_type: "mineral",
+                name: input,
+                suggestions,
+            }),
+            Err(e) => {
+                v.push(field, e.to_string());
+                Ok(None)
+            }
+        }
+    }
+
+    fn importer(&self, v: &mut Violations, field: &str, input: &str) -> ServiceResult<Option<Importer>> {
+        match self.importers.resolve(input) {
+            Ok(i) => Ok(Some(i)),
+            Err(ImporterError::Unknown { input, suggestions }) => Err(ServiceError::NotFound {
+                resource_type: "importer",
+                name: input,
+                suggestions,
+            }),
+            Err(e) => {
+                v.push(field, e.to_string());
+                Ok(None)
+            }
+        }
+    }
+
+    fn year(v: &mut Violations, field: &str, year: u32) -> u16 {
+        if year != 0 && !(records::MIN_YEAR..=records::MAX_YEAR).contains(&year) {
+            v.push(
+                field,
+                format!(
+                    "must be 0 (latest) or within {}..={}",
+                    records::MIN_YEAR,
+                    records::MAX_YEAR
+                ),
+            );
+        }
+        u16::try_from(year).unwrap_or(0)
+    }
+
+    fn method(v: &mut Violations, field: &str, value: i32) -> MethodKind {
+        method_of(value).unwrap_or_else(|| {
+            v.push(field, "unknown methodology");
+            MethodKind::EuCrm
+        })
+    }
+
+    fn target(&self, req: &pb::GetRiskScoreRequest, prefix: &str) -> ServiceResult<Result<Target, Violations>> {
+        let mut v = Violations::new();
+        let mineral = self.mineral(&mut v, &format!("{prefix}mineral"), &req.mineral)?;
+        let importer = self.importer(&mut v, &format!("{prefix}importer"), &req.importer)?;
+        let year = Self::year(&mut v, &format!("{prefix}year"), req.year);
+        let method = Self::method(&mut v, &format!("{prefix}methodology"), req.methodology);
+        Ok(match (mineral, importer) {
+            (Some(mineral), Some(importer)) if v.is_empty() => Ok(Target {
+                mineral,
+                importer,
+                year,
+                method,
+            }),
+            _ => Err(v),
+        })
+    }
+
+    async fn get(&self, t: &Target) -> ServiceResult<Arc<pb::RiskScore>> {
+        self.scorer
+            .score(t.mineral.as_str(), &t.importer, t.year, t.method)
+            .await
+    }
+
+    async fn list(&self, req: pb::ListRiskScoresRequest) -> ServiceResult<pb::ListRiskScoresResponse> {
+        let mut v = Violations::new();
+        let mineral = if req.mineral.is_empty() {
+            None
+        } else {
+            self.mineral(&mut v, "mineral", &req.mineral)?
+        };
+        let importer = if req.importer.is_empty() {
+            None
+        } else {
+            self.importer(&mut v, "importer", &req.importer)?
+        };
+        if req.importer.is_empty() && req.mineral.is_empty() {
+            v.push("importer", "importer or mineral is required");
+        }
+        let catalog = Catalog::builtin();
+        if !req.application.is_empty() && !catalog.applications().contains(&req.application.as_str()) {
+            v.push(
+                "application",
+                format!("unknown application; one of {}", catalog.applications().join(", ")),
+            );
+        }
+        let method = Self::method(&mut v, "methodology", req.methodology);
+        let descending = match req.order_by.trim() {
+            "" | "score desc" => true,
+            "score asc" | "score" => false,
+            _ => {
+                v.push("order_by", "must be \"score desc\" or \"score asc\"");
+                true
+            }
+        };
+        if req.page_size < 0 {
+            v.push("page_size", "must not be negative");
+        }
+        let offset = if req.page_token.is_empty() {
+            0
+        } else {
+            match hex::decode(&req.page_token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.parse().ok())
+            {
+                Some(o) => o,
+                None => {
+                    v.push("page_token", "is not a token returned by this call");
+                    0
+                }
+            }
+        };
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let page_size = match req.page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            n => (n as usize).min(MAX_PAGE_SIZE),
+        };
+        let minerals: Vec<&str> = catalog
+            .minerals()
+            .iter()
+            .filter(|m| mineral.as_ref().is_none_or(|x| x.as_str() == m.id))
+            .filter(|m| req.application.is_empty() || m.applications.contains(&req.application))
+            .map(|m| m.id.as_str())
+            .collect();
+        let importers: Vec<Importer> = match importer {
+            Some(i) => vec![i],
+            None => self
+                .importers
+                .tracked()
+                .iter()
+                .filter_map(|t| self.importers.resolve(t).ok())
+                .collect(),
+        };
+        let mut scores = Vec::new();
+        for imp in &importers {
+            for m in &minerals {
+                match self.scorer.score(m, imp, 0, method).await {
+                    Ok(s) => scores.push(s),
+                    // A mineral without data has no score; it is not ranked as zero.
+                    Err(ServiceError::FailedPrecondition(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        scores.sort_by(|a, b| {
+            let o = a.score.total_cmp(&b.score).then_with(|| b.mineral.cmp(&a.mineral));
+            if descending { o.reverse() } else { o }
+        });
+        let total = scores.len();
+        let page: Vec<pb::RiskScore> = scores
+            .iter()
+            .skip(offset)
+            .take(page_size)
+            .map(|s| (**s).clone())
+            .collect();
+        let next = offset + page.len();
+        Ok(pb::ListRiskScoresResponse {
+            scores: page,
+            next_page_token: if next < total {
+                hex::encode(next.to_string())
+            } else {
+                String::new()
+            },
+            total_size: i32::try_from(total).unwrap_or(i32::MAX),
+        })
+    }
+
+    async fn history(&self, req: pb::GetScoreHistoryRequest) -> ServiceResult<pb::GetScoreHistoryResponse> {
+        let target = self
+            .target(
+                &pb::GetRiskScoreRequest {
+                    mineral: req.mineral,
+                    importer: req.importer,
+                    year: 0,
+                    methodology: req.methodology,
+                },
+                "",
+            )?
+            .map_err(ServiceError::from)?;
+        let snaps = self
+            .scorer
+            .snapshots(target.mineral.as_str(), 0, &target.importer)
+            .await?;
+        let years: Vec<u32> = snaps.first().map(|s| s.available_years.clone()).unwrap_or_default();
+        let mut points = Vec::new();
+        for year in years {
+            let y = u16::try_from(year).unwrap_or(0);
+            match self
+                .scorer
+                .score(target.mineral.as_str(), &target.importer, y, target.method)
+                .await
+            {
+                Ok(s) => points.push(pb::HistoryPoint {
+                    data_year: s.data_year,
+                    score: s.score,
+                    confidence: s.confidence,
+                    data_version: s.data_version.clone(),
+                    computed_at: s.computed_at,
+                    kind: "data_year".into(),
+                }),
+                Err(ServiceError::FailedPrecondition(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let stored = self
+            .store
+            .score_history(target.mineral.as_str(), target.method.id(), target.importer.label())
+            .await?;
+        let mut recomputations: Vec<pb::HistoryPoint> = stored
+            .iter()
+            .filter_map(|b| pb::HistoryPoint::decode(b.as_slice()).ok())
+            .collect();
+        recomputations.reverse();
+        points.extend(recomputations);
+        Ok(pb::GetScoreHistoryResponse { points })
+    }
+
+    async fn simulate(&self, req: pb::SimulateScenarioRequest) -> ServiceResult<pb::SimulateScenarioResponse> {
+        let mut v = Violations::new();
+        if req.shocks.is_empty() {
+            v.push("shocks", "at least one shock is required");
+        }
+        let mut by_mineral: std::collections::BTreeMap<String, Vec<Shock>> = Default::default();
+        for (i, s) in req.shocks.iter().enumerate() {
+            let supplier = v.check(
+                &format!("shocks[{i}].supplier"),
+                supplyrisk_domain::Iso3::parse(&s.supplier),
+            );
+            let mineral = self.mineral(&mut v, &format!("shocks[{i}].mineral"), &s.mineral)?;
+            if !(s.cut.is_finite() && s.cut > 0.0 && s.cut <= 1.0) {
+                v.push(
+                    format!("shocks[{i}].cut"),
+                    format!("must be within (0, 1], got {}", s.cut),
+                );
+            }
+            if let (Some(c), Some(m)) = (supplier, mineral) {
+                by_mineral
+                    .entry(m.to_string())
+                    .or_default()
+                    .push(Shock::export_cut(c.as_str(), s.cut));
+            }
+        }
+        if req.importers.is_empty() || req.importers.len() > MAX_SCENARIO_IMPORTERS {
+            v.push(
+                "importers",
+                format!("between 1 and {MAX_SCENARIO_IMPORTERS} importers are required"),
+            );
+        }
+        let mut importers = Vec::new();
+        for (i, imp) in req.importers.iter().enumerate() {
+            if let Some(x) = self.importer(&mut v, &format!("importers[{i}]"), imp)? {
+                importers.push(x);
+            }
+        }
+        let year = Self::year(&mut v, "year", req.year);
+        let method = Self::method(&mut v, "methodology", req.methodology);
+        if !(req.rerouting_headroom.is_finite() && (0.0..=1.0).contains(&req.rerouting_headroom)) {
+            v.push("rerouting_headroom", "must be within 0..=1");
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let engine_method = match method {
+            MethodKind::EuCrm => Method::EuCrm(Default::default()),
+            MethodKind::GeoPolRisk => Method::GeoPolRisk(Default::default()),
+        };
+        let mut results = Vec::new();
+        for importer in &importers {
+            for (mineral, shocks) in &by_mineral {
+                let (inputs, version) = self.scorer.inputs(mineral, year, importer, method).await?;
+                let scenario = Scenario::new("request", shocks.clone()).with_headroom(req.rerouting_headroom);
+                let outcome = supplyrisk_engine::simulate(&inputs, &scenario, &engine_method)
+                    .map_err(|e| ServiceError::FailedPrecondition(format!("cannot simulate: {e}")))?;
+                let now = std::time::SystemTime::now();
+                let mut assumptions = vec![format!(
+                    "other suppliers replace {:.0}% of the lost imports (rerouting_headroom)",
+                    req.rerouting_headroom * 100.0
+                )];
+                assumptions.extend(outcome.cover.missing.iter().map(|m| format!("missing: {m}")));
+                results.push(pb::ScenarioResult {
+                    importer: importer.label().to_string(),
+                    mineral: mineral.clone(),
+                    before: Some(present::risk_score(&outcome.before, &version, now)),
+                    after: Some(present::risk_score(&outcome.after, &version, now)),
+                    shortfall_tonnes: outcome.headline.as_ref().map(|s| s.shortfall_tonnes),
+                    days_of_cover: outcome.cover.days_of_shortfall,
+                    assumptions,
+                });
+            }
+        }
+        Ok(pb::SimulateScenarioResponse { results })
+    }
+}
+
+#[tonic::async_trait]
+impl ScoringService for ScoringHandler {
+    async fn get_risk_score(
+        &self,
+        request: Request<pb::GetRiskScoreRequest>,
+    ) -> Result<Response<pb::RiskScore>, Status> {
+        let target = self.target(request.get_ref(), "")?.map_err(ServiceError::from)?;
+        let score = self.get(&target).await?;
+        Ok(Response::new((*score).clone()))
+    }
+
+    async fn batch_get_risk_scores(
+        &self,
+        request: Request<pb::BatchGetRiskScoresRequest>,
+    ) -> Result<Response<pb::BatchGetRiskScoresResponse>, Status> {
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        if req.requests.is_empty() || req.requests.len() > MAX_BATCH {
+            v.push("requests", format!("between 1 and {MAX_BATCH} requests are required"));
+        }
+        let mut targets = Vec::new();
+        for (i, r) in req.requests.iter().enumerate() {
+            match self.target(r, &format!("requests[{i}]."))? {
+                Ok(t) => targets.push(t),
+                Err(e) => v.0.extend(e.0),
+            }
+        }
+        if !v.is_empty() {
+            return Err(ServiceError::from(v).into());
+        }
+        let mut scores = Vec::with_capacity(targets.len());
+        for t in &targets {
+            scores.push((*self.get(t).await?).clone());
+        }
+        Ok(Response::new(pb::BatchGetRiskScoresResponse { scores }))
+    }
+
+    async fn list_risk_scores(
+        &self,
+        request: Request<pb::ListRiskScoresRequest>,
+    ) -> Result<Response<pb::ListRiskScoresResponse>, Status> {
+        Ok(Response::new(self.list(request.into_inner()).await?))
+    }
+
+    async fn get_score_history(
+        &self,
+        request: Request<pb::GetScoreHistoryRequest>,
+    ) -> Result<Response<pb::GetScoreHistoryResponse>, Status> {
+        Ok(Response::new(self.history(request.into_inner()).await?))
+    }
+
+    async fn simulate_scenario(
+        &self,
+        request: Request<pb::SimulateScenarioRequest>,
+    ) -> Result<Response<pb::SimulateScenarioResponse>, Status> {
+        Ok(Response::new(self.simulate(request.into_inner()).await?))
+    }
+
+    async fn list_blocs(
+        &self,
+        _request: Request<pb::ListBlocsRequest>,
+    ) -> Result<Response<pb::ListBlocsResponse>, Status> {
+        let blocs = self
+            .importers
+            .blocs()
+            .iter()
+            .map(|(id, members)| pb::Bloc {
+                id: id.clone(),
+                members: members.clone(),
+            })
+            .collect();
+        Ok(Response::new(pb::ListBlocsResponse { blocs }))
+    }
+}

@@ -1,0 +1,148 @@
+//! Start-up: settings → telemetry → store and ingest client → workers and
+//! server, and an orderly stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
+use supplyrisk_api::scoring::v1::scoring_service_server::ScoringServiceServer;
+use supplyrisk_grpc::client::ClientInterceptor;
+use supplyrisk_grpc::{EdgeLayer, HealthMonitor, Permission, ServeError};
+use supplyrisk_store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+use tonic::service::RoutesBuilder;
+
+use crate::importers::Importers;
+use crate::scorer::Scorer;
+use crate::service::ScoringHandler;
+use crate::settings::Settings;
+use crate::worker::{Recomputer, spawn_follower};
+
+/// Fully qualified service name, as used by health checks.
+pub const SERVICE_NAME: &str = "supplyrisk.scoring.v1.ScoringService";
+
+/// A failure that stops the process.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] supplyrisk_config::ConfigError),
+    /// Telemetry could not start.
+    #[error(transparent)]
+    Telemetry(#[from] supplyrisk_telemetry::TelemetryError),
+    /// The store could not be set up.
+    #[error(transparent)]
+    Store(#[from] supplyrisk_store::StoreError),
+    /// The ingest endpoint is unusable.
+    #[error("SUPPLYRISK__INGEST__ENDPOINT: {0}")]
+    Ingest(#[from] tonic::transport::Error),
+    /// The server failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// What each method requires of its caller: every scoring call is a read.
+pub fn method_policy(path: &str) -> Permission {
+    if path.starts_with("/supplyrisk.scoring.v1.ScoringService/") {
+        Permission::Read
+    } else {
+        Permission::Admin
+    }
+}
+
+/// A bound, ready-to-run scoring server.
+pub struct Application {
+    settings: Settings,
+    listener: TcpListener,
+    addr: SocketAddr,
+    store: Store,
+}
+
+impl Application {
+    /// Binds the listen address (port 0 picks one) and prepares the store.
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let (listener, addr) = supplyrisk_grpc::bind(settings.grpc.listen_addr()?).await?;
+        let options = StoreOptions {
+            stream_maxlen: settings.scoring.stream_maxlen,
+            ..Default::default()
+        };
+        let store = Store::new(&settings.redis, options)?;
+        Ok(Application {
+            settings,
+            listener,
+            addr,
+            store,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then drains and stops the workers.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let importers =
+            Arc::new(Importers::from_settings(&self.settings.scoring).map_err(supplyrisk_config::ConfigError)?);
+        let channel = supplyrisk_grpc::client::channel(&self.settings.ingest)?;
+        let ingest =
+            IngestServiceClient::with_interceptor(channel, ClientInterceptor::new(&self.settings.ingest.token))
+                .max_decoding_message_size(self.settings.grpc.max_message_bytes);
+        let scorer = Scorer::new(ingest, self.settings.scoring.cache_entries);
+
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let follower = spawn_follower(self.store.dedicated(), scorer.generations(), stop_rx.clone());
+        let recomputer = Recomputer {
+            store: self.store.clone(),
+            blocking: self.store.dedicated(),
+            scorer: scorer.clone(),
+            importers: importers.clone(),
+            settings: self.settings.scoring.clone(),
+        }
+        .spawn(stop_rx);
+
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let health = HealthMonitor::new(reporter, &[SERVICE_NAME]).await;
+        let probe = health.spawn_probe(self.store.clone(), Duration::from_secs(1));
+        let handler = ScoringHandler::new(scorer, self.store.clone(), importers);
+        let max = self.settings.grpc.max_message_bytes;
+        let mut routes = RoutesBuilder::default();
+        routes.add_service(
+            ScoringServiceServer::new(handler)
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        );
+        let routes = supplyrisk_grpc::with_standard_services(routes, health_service)?;
+        let edge = EdgeLayer::new(
+            self.settings.auth.parsed_tokens()?,
+            self.settings.auth.disabled,
+            method_policy,
+            self.addr,
+        );
+        tracing::info!(addr = %self.addr, "listening");
+        let result = supplyrisk_grpc::serve(&self.settings.grpc, self.listener, routes, edge, health, shutdown).await;
+        let _ = stop_tx.send(true);
+        probe.abort();
+        // The recomputer acknowledges only finished work; stopping it mid-batch leaves
+        // the batch pending for the next consumer.
+        let _ = tokio::time::timeout(Duration::from_secs(5), recomputer).await;
+        follower.abort();
+        result?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Entry point of the binary.
+pub async fn run() -> Result<(), StartupError> {
+    let settings = Settings::load(supplyrisk_config::config_file_from_args().as_deref())?;
+    let telemetry = supplyrisk_telemetry::init(&settings.telemetry, "supplyrisk-scoring")?;
+    let app = Application::build(settings).await?;
+    let result = app.run_until(supplyrisk_grpc::shutdown_signal()).await;
+    telemetry.shutdown();
+    result
+}

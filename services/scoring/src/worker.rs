@@ -1,0 +1,311 @@
+//! Keeping scores fresh from the data stream.
+//!
+//! Two loops. The follower reads every `DataChanged` event (plain `XREAD`,
+//! so every replica sees every event) and bumps data generations, which
+//! invalidates this replica's cached scores. The recomputer belongs to a
+//! consumer group (one replica handles each event): it recomputes every
+//! affected mineral × tracked importer × method, records the latest score,
+//! its history and ranking, publishes `ScoreChanged` when a score moved, and
+//! only then acknowledges. Entries a crashed replica left pending are
+//! reclaimed after `reclaim_idle_ms`; recomputing is idempotent.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prost::Message;
+use supplyrisk_api::common::v1::TraceContext;
+use supplyrisk_api::events::v1::{DataChanged, DataKind, ScoreChanged};
+use supplyrisk_api::scoring::v1 as pb;
+use supplyrisk_domain::Catalog;
+use supplyrisk_grpc::ServiceError;
+use supplyrisk_store::{ScoreRecord, Store, StreamEntry, keys};
+use supplyrisk_telemetry::propagation::{self, TraceCarrier};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::importers::Importers;
+use crate::inputs::MethodKind;
+use crate::scorer::{Generations, Scorer};
+use crate::settings::ScoringSection;
+
+/// Both methods, in the order they are recomputed.
+pub const METHODS: [MethodKind; 2] = [MethodKind::EuCrm, MethodKind::GeoPolRisk];
+
+fn decode(entry: &StreamEntry) -> Option<DataChanged> {
+    DataChanged::decode(entry.payload.as_slice()).ok()
+}
+
+/// Minerals an event affects: those it names and their group members; every
+/// mineral for governance changes.
+pub fn affected_minerals(events: &[DataChanged]) -> BTreeSet<String> {
+    let catalog = Catalog::builtin();
+    let mut out = BTreeSet::new();
+    for e in events {
+        if e.kind == DataKind::Governance as i32 || e.minerals.is_empty() {
+            return catalog.minerals().iter().map(|m| m.id.clone()).collect();
+        }
+        for m in &e.minerals {
+            out.insert(m.clone());
+            out.extend(
+                catalog
+                    .minerals()
+                    .iter()
+                    .filter(|x| x.parent.as_deref() == Some(m.as_str()))
+                    .map(|x| x.id.clone()),
+            );
+        }
+    }
+    out
+}
+
+/// Follows the data stream and bumps generations until `stop`.
+pub fn spawn_follower(
+    store: Store,
+    generations: Arc<Mutex<Generations>>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = loop {
+            match store.last_id(keys::DATA_STREAM).await {
+                Ok(id) => break id,
+                Err(_) => {
+                    tokio::select! { _ = tokio::time::sleep(Duration::from_secs(1)) => {}, _ = stop.changed() => return }
+                }
+            }
+        };
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match store.read_after(keys::DATA_STREAM, &last, 1000, 500).await {
+                Ok(entries) => {
+                    if let Some(e) = entries.last() {
+                        last = e.id.clone();
+                    }
+                    let events: Vec<DataChanged> = entries.iter().filter_map(decode).collect();
+                    if !events.is_empty()
+                        && let Ok(mut g) = generations.lock()
+                    {
+                        for e in &events {
+                            g.bump(&e.minerals, e.kind == DataKind::Governance as i32);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "data stream follower: retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    })
+}
+
+/// Recomputes scores for data-changed events until `stop`.
+pub struct Recomputer {
+    /// Shared store (normal commands).
+    pub store: Store,
+    /// Store on its own connection for blocking reads.
+    pub blocking: Store,
+    /// The scorer.
+    pub scorer: Scorer,
+    /// Tracked importers.
+    pub importers: Arc<Importers>,
+    /// Settings.
+    pub settings: ScoringSection,
+}
+
+impl Recomputer {
+    fn consumer(&self) -> String {
+        if self.settings.consumer_name.is_empty() {
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            format!("{}-{}", host.trim(), std::process::id())
+        } else {
+            self.settings.consumer_name.clone()
+        }
+    }
+
+    /// Runs the loop.
+    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let group = self.settings.consumer_group.clone();
+            let consumer = self.consumer();
+            while self.store.ensure_group(keys::DATA_STREAM, &group).await.is_err() {
+                tokio::select! { _ = tokio::time::sleep(Duration::from_secs(1)) => {}, _ = stop.changed() => return }
+            }
+            tracing::info!(group, consumer, "recomputing scores from the data stream");
+            let mut round: u64 = 0;
+            loop {
+                if *stop.borrow() {
+                    return;
+                }
+                let mut entries = Vec::new();
+                if round.is_multiple_of(10) {
+                    match self
+                        .store
+                        .claim_stale(
+                            keys::DATA_STREAM,
+                            &group,
+                            &consumer,
+                            self.settings.reclaim_idle_ms as usize,
+                            100,
+                        )
+                        .await
+                    {
+                        Ok(claimed) if !claimed.is_empty() => {
+                            tracing::info!(count = claimed.len(), "reclaimed pending events");
+                            entries = claimed;
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "claiming pending events failed"),
+                    }
+                }
+                round += 1;
+                if entries.is_empty() {
+                    match self
+                        .blocking
+                        .read_group(keys::DATA_STREAM, &group, &consumer, 100, 1000)
+                        .await
+                    {
+                        Ok(e) => entries = e,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reading the data stream failed; retrying");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            continue;
+                        }
+                    }
+                }
+                if entries.is_empty() {
+                    continue;
+                }
+                match self.process(&entries).await {
+                    Ok(()) => {
+                        let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+                        if let Err(e) = self.store.ack(keys::DATA_STREAM, &group, &ids).await {
+                            tracing::warn!(error = %e, "ack failed; the events will be redelivered");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "recompute failed; the events stay pending");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        })
+    }
+
+    /// Recomputes everything `entries` affect; idempotent.
+    pub async fn process(&self, entries: &[StreamEntry]) -> Result<(), ServiceError> {
+        let events: Vec<DataChanged> = entries.iter().filter_map(decode).collect();
+        let span = tracing::info_span!("recompute", otel.name = "scoring.recompute", events = events.len());
+        for e in &events {
+            if let Some(t) = &e.trace {
+                let carrier = TraceCarrier {
+                    traceparent: t.traceparent.clone(),
+                    tracestate: t.tracestate.clone(),
+                };
+                propagation::link_from_carrier(&span, &carrier);
+            }
+        }
+        let cause = entries.last().map(|e| e.id.clone()).unwrap_or_default();
+        async {
+            let minerals = affected_minerals(&events);
+            if let Ok(mut g) = self.scorer.generations().lock() {
+                for e in &events {
+                    g.bump(&e.minerals, e.kind == DataKind::Governance as i32);
+                }
+            }
+            let mut moved = 0usize;
+            for mineral in &minerals {
+                for importer_id in self.importers.tracked() {
+                    let Ok(importer) = self.importers.resolve(importer_id) else {
+                        continue;
+                    };
+                    for method in METHODS {
+                        match self.recompute_one(mineral, &importer, method, &cause).await {
+                            Ok(true) => moved += 1,
+                            Ok(false) => {}
+                            // No data for this mineral (yet): nothing to score.
+                            Err(ServiceError::FailedPrecondition(_)) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+            }
+            tracing::info!(minerals = minerals.len(), moved, "scores recomputed");
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn recompute_one(
+        &self,
+        mineral: &str,
+        importer: &supplyrisk_engine::Importer,
+        method: MethodKind,
+        cause: &str,
+    ) -> Result<bool, ServiceError> {
+        let new = self.scorer.compute(mineral, importer, 0, method).await?;
+        let label = importer.label();
+        let old = self
+            .store
+            .latest_score(mineral, method.id(), label)
+            .await?
+            .and_then(|b| pb::RiskScore::decode(b.as_slice()).ok());
+        if old
+            .as_ref()
+            .is_some_and(|o| o.data_version == new.data_version && o.score == new.score)
+        {
+            return Ok(false);
+        }
+        let moved = old.as_ref().is_none_or(|o| (o.score - new.score).abs() > 1e-12);
+        let point = pb::HistoryPoint {
+            data_year: new.data_year,
+            score: new.score,
+            confidence: new.confidence,
+            data_version: new.data_version.clone(),
+            computed_at: new.computed_at,
+            kind: "recomputation".into(),
+        };
+        let carrier = propagation::current_carrier();
+        let event = moved.then(|| {
+            let mut reasons = vec![new.top_reason.clone()];
+            reasons.extend(new.notes.iter().take(2).cloned());
+            ScoreChanged {
+                mineral: mineral.to_string(),
+                importer: label.to_string(),
+                methodology: method.id().to_string(),
+                old_score: old.as_ref().map(|o| o.score),
+                new_score: new.score,
+                delta: new.score - old.as_ref().map(|o| o.score).unwrap_or(0.0),
+                reasons,
+                data_year: new.data_year,
+                data_version: new.data_version.clone(),
+                cause_event_id: cause.to_string(),
+                trace: (!carrier.traceparent.is_empty()).then_some(TraceContext {
+                    traceparent: carrier.traceparent,
+                    tracestate: carrier.tracestate,
+                }),
+            }
+            .encode_to_vec()
+        });
+        let score_bytes = new.encode_to_vec();
+        let point_bytes = point.encode_to_vec();
+        self.store
+            .record_score(
+                &ScoreRecord {
+                    mineral,
+                    method: method.id(),
+                    importer: label,
+                    value: new.score,
+                    score: &score_bytes,
+                    history_point: &point_bytes,
+                    changed_event: event.as_deref(),
+                },
+                self.settings.stream_maxlen,
+            )
+            .await?;
+        Ok(moved)
+    }
+}

@@ -1,0 +1,400 @@
+//! The scoring service with real ingest and Redis processes.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use supplyrisk_api::common::v1 as cpb;
+use supplyrisk_api::ingest::v1 as ipb;
+use supplyrisk_api::scoring::v1 as pb;
+use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
+use supplyrisk_testkit::{
+    Bearer, INGESTER_TOKEN, READER_TOKEN, RedisServer, ServiceProcess, eventually, ingest_client,
+};
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+struct Cluster {
+    redis: RedisServer,
+    ingest: ServiceProcess,
+    scoring: ServiceProcess,
+}
+
+fn start() -> Cluster {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let ingest = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-ingest"),
+        &[("SUPPLYRISK__REDIS__URL", &url)],
+    );
+    let endpoint = ingest.endpoint();
+    let scoring = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-scoring"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", &url),
+            ("SUPPLYRISK__INGEST__ENDPOINT", &endpoint),
+            ("SUPPLYRISK__INGEST__TOKEN", READER_TOKEN),
+            ("SUPPLYRISK__SCORING__TRACKED_IMPORTERS", "JPN,USA+JPN"),
+            ("SUPPLYRISK__SCORING__RECLAIM_IDLE_MS", "1000"),
+        ],
+    );
+    Cluster { redis, ingest, scoring }
+}
+
+async fn scoring(c: &Cluster) -> ScoringServiceClient<InterceptedService<Channel, Bearer>> {
+    ScoringServiceClient::with_interceptor(
+        supplyrisk_testkit::channel(&c.scoring.endpoint()).await,
+        Bearer(Some(READER_TOKEN.into())),
+    )
+}
+
+fn gov(country: &str, year: u32, estimate: f64) -> Vec<ipb::GovernanceIndicator> {
+    (1..=6)
+        .map(|d| ipb::GovernanceIndicator {
+            country: country.into(),
+            year,
+            dimension: d,
+            estimate,
+        })
+        .collect()
+}
+
+fn prod(country: &str, qty: f64) -> ipb::ProductionStat {
+    ipb::ProductionStat {
+        mineral: "REE".into(),
+        stage: cpb::SupplyStage::Processing as i32,
+        country: country.into(),
+        year: 2023,
+        quantity: Some(qty),
+        unit: "t".into(),
+        source: "USGS_TEST".into(),
+    }
+}
+
+fn flow(reporter: &str, partner: &str, tonnes: f64) -> ipb::TradeFlow {
+    ipb::TradeFlow {
+        reporter: reporter.into(),
+        partner: partner.into(),
+        hs_code: "284690".into(),
+        period: Some(cpb::Period { year: 2023, month: 0 }),
+        flow: ipb::FlowDirection::Import as i32,
+        value_usd: tonnes * 10_000.0,
+        net_weight_kg: Some(tonnes * 1000.0),
+        source: "TEST".into(),
+    }
+}
+
+/// Rare earths 2023: CHN 80 t, AUS 20 t; JPN imports 90 t from CHN, 10 t from AUS.
+async fn seed(c: &Cluster) {
+    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    let mut indicators = gov("CHN", 2023, -0.5);
+    indicators.extend(gov("AUS", 2023, 1.5));
+    indicators.extend(gov("JPN", 2023, 1.2));
+    indicators.extend(gov("USA", 2023, 1.0));
+    ingest
+        .upsert_governance(ipb::UpsertGovernanceRequest { indicators })
+        .await
+        .unwrap();
+    ingest
+        .upsert_production(ipb::UpsertProductionRequest {
+            stats: vec![prod("CHN", 80.0), prod("AUS", 20.0)],
+        })
+        .await
+        .unwrap();
+    let flows = vec![
+        flow("JPN", "CHN", 90.0),
+        flow("JPN", "AUS", 10.0),
+        flow("USA", "AUS", 50.0),
+    ];
+    ingest
+        .ingest_trade_flows(tokio_stream::iter(vec![ipb::IngestTradeFlowsRequest {
+            upload_id: "seed".into(),
+            flows,
+        }]))
+        .await
+        .unwrap();
+}
+
+fn request(importer: &str, method: pb::Methodology) -> pb::GetRiskScoreRequest {
+    pb::GetRiskScoreRequest {
+        mineral: "rare earths".into(),
+        importer: importer.into(),
+        year: 0,
+        methodology: method as i32,
+    }
+}
+
+#[tokio::test]
+async fn explains_scores_for_countries_and_blocs() {
+    let c = start();
+    seed(&c).await;
+    let mut client = scoring(&c).await;
+    let s = client
+        .get_risk_score(request("JPN", pb::Methodology::EuCrm))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (s.mineral.as_str(), s.importer.as_str(), s.data_year),
+        ("REE", "JPN", 2023)
+    );
+    assert_eq!(s.methodology.as_ref().unwrap().id, "eu-crm");
+    assert!(s.score > 0.0);
+    assert_eq!(s.top_suppliers[0].country, "CHN", "{:?}", s.top_suppliers);
+    assert!(s.top_reason.starts_with("CHN"), "{}", s.top_reason);
+    assert!(!s.components.is_empty());
+    assert!(s.confidence > 0.0 && s.confidence <= 1.0);
+    assert!(!s.data_version.is_empty());
+    assert!(s.computed_at.is_some());
+
+    let gpr = client
+        .get_risk_score(request("JPN", pb::Methodology::Geopolrisk))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(gpr.methodology.unwrap().id, "geopolrisk");
+
+    let bloc = client
+        .get_risk_score(request("usa+jpn", pb::Methodology::EuCrm))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(bloc.importer, "JPN+USA");
+    assert_ne!(bloc.score, s.score, "the bloc sources differently from Japan alone");
+
+    let list = client
+        .list_risk_scores(pb::ListRiskScoresRequest {
+            importer: "JPN".into(),
+            application: "magnets".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        list.total_size, 1,
+        "only REE has data; minerals without data are not ranked as zero"
+    );
+
+    let blocs = client.list_blocs(pb::ListBlocsRequest {}).await.unwrap().into_inner();
+    assert!(blocs.blocs.iter().any(|b| b.id == "EU27" && b.members.len() == 27));
+}
+
+#[tokio::test]
+async fn invalid_and_unknown_inputs_are_refused_clearly() {
+    let c = start();
+    let mut client = scoring(&c).await;
+    let err = client
+        .get_risk_score(pb::GetRiskScoreRequest {
+            mineral: "lithum".into(),
+            importer: "JPN".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(err.message().contains("LI"), "{}", err.message());
+    let err = client
+        .get_risk_score(pb::GetRiskScoreRequest {
+            mineral: "LI".into(),
+            importer: "JAPAN".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(err.message().contains("JPN"), "{}", err.message());
+    let err = client
+        .get_risk_score(pb::GetRiskScoreRequest {
+            mineral: "LI".into(),
+            importer: "JPN".into(),
+            year: 1200,
+            methodology: 9,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let err = client
+        .get_risk_score(pb::GetRiskScoreRequest {
+            mineral: "LI".into(),
+            importer: "JPN".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::FailedPrecondition,
+        "no data is reported as missing, never as a zero score"
+    );
+    let mut anonymous = ScoringServiceClient::new(supplyrisk_testkit::channel(&c.scoring.endpoint()).await);
+    assert_eq!(
+        anonymous.list_blocs(pb::ListBlocsRequest {}).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+}
+
+#[tokio::test]
+async fn a_data_change_rescores_publishes_score_changed_and_invalidates_the_cache() {
+    let c = start();
+    seed(&c).await;
+    let mut client = scoring(&c).await;
+    let before = client
+        .get_risk_score(request("JPN", pb::Methodology::EuCrm))
+        .await
+        .unwrap()
+        .into_inner();
+    let redis = &c.redis;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
+        })
+        .await,
+        "the recomputer publishes first scores"
+    );
+    let published = redis.cli(&["XLEN", "sr:v1:events:scores"]);
+
+    // Japan now buys everything from China.
+    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    let flows = vec![flow("JPN", "CHN", 100.0), flow("JPN", "AUS", 0.0)];
+    ingest
+        .ingest_trade_flows(tokio_stream::iter(vec![ipb::IngestTradeFlowsRequest {
+            upload_id: "shift".into(),
+            flows,
+        }]))
+        .await
+        .unwrap();
+    let mut moved = false;
+    for _ in 0..50 {
+        let now = client
+            .get_risk_score(request("JPN", pb::Methodology::EuCrm))
+            .await
+            .unwrap()
+            .into_inner();
+        if now.score > before.score {
+            moved = true;
+            assert_ne!(now.data_version, before.data_version);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(moved, "a cached score is replaced after the data changed");
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            redis.cli(&["XLEN", "sr:v1:events:scores"]) != published
+        })
+        .await,
+        "a ScoreChanged event follows the data change"
+    );
+    let history = client
+        .get_score_history(pb::GetScoreHistoryRequest {
+            mineral: "REE".into(),
+            importer: "JPN".into(),
+            methodology: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        history
+            .points
+            .iter()
+            .any(|p| p.kind == "data_year" && p.data_year == 2023)
+    );
+    assert!(history.points.iter().filter(|p| p.kind == "recomputation").count() >= 1);
+}
+
+#[tokio::test]
+async fn scenarios_report_scores_before_and_after_and_the_shortfall() {
+    let c = start();
+    seed(&c).await;
+    let mut client = scoring(&c).await;
+    let req = pb::SimulateScenarioRequest {
+        shocks: vec![pb::Shock {
+            supplier: "CHN".into(),
+            mineral: "REE".into(),
+            cut: 0.5,
+        }],
+        importers: vec!["JPN".into()],
+        methodology: 0,
+        year: 0,
+        rerouting_headroom: 0.0,
+    };
+    let r = client.simulate_scenario(req.clone()).await.unwrap().into_inner();
+    let res = &r.results[0];
+    assert_eq!((res.importer.as_str(), res.mineral.as_str()), ("JPN", "REE"));
+    let shortfall = res.shortfall_tonnes.unwrap();
+    assert!(
+        (shortfall - 45.0).abs() < 1e-6,
+        "half of 90 t from China is lost and nothing re-routed: {shortfall}"
+    );
+    assert!(
+        res.days_of_cover.is_none(),
+        "no stockpile data: cover is missing, not zero"
+    );
+    assert!(res.before.is_some() && res.after.is_some());
+
+    let mut bad = req;
+    bad.shocks[0].cut = 1.5;
+    bad.importers.clear();
+    let err = client.simulate_scenario(bad).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn kill9_of_the_scoring_process_loses_no_event() {
+    let mut c = start();
+    seed(&c).await;
+    c.scoring.kill9();
+    // A change arrives while no scoring process runs, then one restarts.
+    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    ingest
+        .upsert_production(ipb::UpsertProductionRequest {
+            stats: vec![prod("MMR", 30.0)],
+        })
+        .await
+        .unwrap();
+    // A consumer that read the event and died before acknowledging it: the
+    // entry stays pending under its name until another consumer reclaims it.
+    let taken = c.redis.cli(&[
+        "XREADGROUP",
+        "GROUP",
+        "scoring",
+        "crashed-consumer",
+        "COUNT",
+        "100",
+        "STREAMS",
+        "sr:v1:events:data",
+        ">",
+    ]);
+    assert!(!taken.is_empty());
+    assert!(
+        !c.redis
+            .cli(&["XPENDING", "sr:v1:events:data", "scoring"])
+            .starts_with('0')
+    );
+    c.scoring.restart();
+    let redis = &c.redis;
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            redis.cli(&["XINFO", "GROUPS", "sr:v1:events:data"]).contains("lag\n0")
+                && redis
+                    .cli(&["XPENDING", "sr:v1:events:data", "scoring"])
+                    .starts_with('0')
+                && redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
+        })
+        .await,
+        "every data event is processed after the restart: {}",
+        redis.cli(&["XINFO", "GROUPS", "sr:v1:events:data"])
+    );
+    // The score reflects the production that arrived while scoring was down.
+    let mut client = scoring(&c).await;
+    let s = client
+        .get_risk_score(request("JPN", pb::Methodology::EuCrm))
+        .await
+        .unwrap()
+        .into_inner();
+    let stored = redis.cli(&["HGET", "sr:v1:{REE}:latest:eu-crm", "JPN"]);
+    assert!(!stored.is_empty());
+    assert!(s.data_version.contains("REE@"), "{}", s.data_version);
+}
