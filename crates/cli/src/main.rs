@@ -29,6 +29,14 @@ struct Cli {
         global = true
     )]
     ingest_endpoint: String,
+    /// Scoring service endpoint.
+    #[arg(
+        long,
+        env = "SUPPLYRISK_SCORING_ENDPOINT",
+        default_value = "http://127.0.0.1:50052",
+        global = true
+    )]
+    scoring_endpoint: String,
     /// Bearer token (reader for reads, ingester for imports).
     #[arg(long, env = "SUPPLYRISK_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
@@ -61,6 +69,34 @@ enum Command {
     },
     /// One line per catalog mineral: data year, top producers, HHI, trade flows, policies.
     Summary,
+    /// Explain one supply-risk score.
+    Score {
+        /// Catalog id or name, e.g. DY or "rare earths".
+        mineral: String,
+        /// ISO3 country or bloc, e.g. JPN, USA+JPN, EU27.
+        importer: String,
+        /// eu-crm (default) or geopolrisk.
+        #[arg(long, default_value = "eu-crm")]
+        method: String,
+        /// Data year; latest when omitted.
+        #[arg(long)]
+        year: Option<u32>,
+    },
+    /// The minerals with the highest supply risk for an importer.
+    Top {
+        /// ISO3 country or bloc.
+        #[arg(long)]
+        importer: String,
+        /// Only minerals for this application (magnets, batteries, …).
+        #[arg(long)]
+        application: Option<String>,
+        /// eu-crm (default) or geopolrisk.
+        #[arg(long, default_value = "eu-crm")]
+        method: String,
+        /// How many to show.
+        #[arg(long, default_value_t = 10)]
+        limit: i32,
+    },
     /// Stream a data file through ImportDataset, showing progress.
     Import {
         /// BACI, COMTRADE, USGS_MCS_WORLD, USGS_MCS_SALIENT, USGS_IMPORT_RELIANCE,
@@ -469,7 +505,126 @@ async fn import(
     Ok(())
 }
 
+type ScoringClient =
+    supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient<InterceptedService<Channel, Bearer>>;
+
+async fn connect_scoring(cli: &Cli) -> Result<ScoringClient, String> {
+    let channel = Channel::from_shared(cli.scoring_endpoint.clone())
+        .map_err(|e| format!("bad endpoint {}: {e}", cli.scoring_endpoint))?
+        .timeout(Duration::from_secs(cli.timeout))
+        .connect()
+        .await
+        .map_err(|e| format!("cannot reach the scoring service at {}: {e}", cli.scoring_endpoint))?;
+    let bearer = match &cli.token {
+        Some(t) => Some(
+            format!("Bearer {t}")
+                .parse()
+                .map_err(|_| "the token has characters a header cannot carry".to_string())?,
+        ),
+        None => None,
+    };
+    Ok(
+        supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient::with_interceptor(
+            channel,
+            Bearer(bearer),
+        ),
+    )
+}
+
+fn methodology(name: &str) -> Result<i32, String> {
+    use supplyrisk_api::scoring::v1::Methodology;
+    match name.trim().to_ascii_lowercase().as_str() {
+        "eu-crm" | "eucrm" => Ok(Methodology::EuCrm as i32),
+        "geopolrisk" | "gpr" => Ok(Methodology::Geopolrisk as i32),
+        other => Err(format!("unknown method '{other}'; eu-crm or geopolrisk")),
+    }
+}
+
+async fn score(cli: &Cli, mineral: &str, importer: &str, method: &str, year: Option<u32>) -> Result<(), String> {
+    use supplyrisk_api::scoring::v1 as spb;
+    let mut client = connect_scoring(cli).await?;
+    let req = spb::GetRiskScoreRequest {
+        mineral: mineral.to_string(),
+        importer: importer.to_string(),
+        year: year.unwrap_or(0),
+        methodology: methodology(method)?,
+    };
+    let s = client.get_risk_score(req).await.map_err(status_line)?.into_inner();
+    let m = s.methodology.clone().unwrap_or_default();
+    println!(
+        "{} for {}: {:.3} ({} {}, data {}, confidence {:.2})",
+        s.mineral, s.importer, s.score, m.id, m.version, s.data_year, s.confidence
+    );
+    println!("  why: {}", s.top_reason);
+    for c in &s.components {
+        println!("  {:<28} {:>10.4}  {}", c.name, c.value, c.meaning);
+    }
+    println!("  top suppliers:");
+    for t in s.top_suppliers.iter().take(5) {
+        println!(
+            "    {:<4} share {:>5.1}%  governance {:>5.2}  contribution {:.4}",
+            t.country,
+            t.share * 100.0,
+            t.governance,
+            t.contribution
+        );
+    }
+    for r in &s.confidence_reasons {
+        println!("  confidence: {} {:.0}% — {}", r.input, r.coverage * 100.0, r.detail);
+    }
+    for d in &s.defaulted {
+        println!("  defaulted: {} = {} ({})", d.term, d.value, d.reason);
+    }
+    Ok(())
+}
+
+async fn top(cli: &Cli, importer: &str, application: Option<String>, method: &str, limit: i32) -> Result<(), String> {
+    use supplyrisk_api::scoring::v1 as spb;
+    let mut client = connect_scoring(cli).await?;
+    let req = spb::ListRiskScoresRequest {
+        importer: importer.to_string(),
+        application: application.unwrap_or_default(),
+        methodology: methodology(method)?,
+        page_size: limit,
+        ..Default::default()
+    };
+    let resp = client.list_risk_scores(req).await.map_err(status_line)?.into_inner();
+    println!(
+        "{importer}: top {} of {} scored minerals ({method})",
+        resp.scores.len(),
+        resp.total_size
+    );
+    for (i, s) in resp.scores.iter().enumerate() {
+        println!(
+            "{:>3}. {:<12} {:>8.3}  conf {:.2}  {}",
+            i + 1,
+            s.mineral,
+            s.score,
+            s.confidence,
+            s.top_reason
+        );
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
+    match &cli.command {
+        Command::Score {
+            mineral,
+            importer,
+            method,
+            year,
+        } => return score(&cli, mineral, importer, method, *year).await,
+        Command::Top {
+            importer,
+            application,
+            method,
+            limit,
+        } => {
+            return top(&cli, importer, application.clone(), method, *limit).await;
+        }
+        _ => {}
+    }
     let mut client = connect(&cli).await?;
     match cli.command {
         Command::Minerals => minerals(&mut client).await,
@@ -492,6 +647,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             source,
             chunk_bytes,
         } => import(&mut client, &format, &file, upload_id, source, chunk_bytes).await,
+        Command::Score { .. } | Command::Top { .. } => Ok(()),
     }
 }
 
