@@ -8,6 +8,10 @@
 //! flows through `IngestTradeFlows` into a release build backed by its own
 //! redis-server, next to `redis-benchmark -P 16 -t set` on that server.
 //!
+//! `supplyrisk-bench score` drives cached `GetRiskScore` with h2load and, in
+//! the same run, `grpc.health.v1.Health/Check` on the same server as the
+//! ceiling, printing req/s, p99 and their ratios.
+//!
 //! `supplyrisk-bench import` imports the shipped BACI file (gzip) through
 //! `ImportDataset`, then a generated BACI stream ten times its size, and
 //! prints rows/s next to the `ingest` baseline measured in the same run, plus
@@ -273,6 +277,170 @@ async fn bench_import() {
     println!("ingest peak RSS after 2M-row stream {rss_big:>10.1} MiB (flat if close to the line above)");
 }
 
+/// A gRPC request body: the 5-byte frame header and the message.
+fn grpc_frame(msg: &impl prost::Message) -> Vec<u8> {
+    let body = msg.encode_to_vec();
+    let mut out = vec![0u8];
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Runs h2load against `url` with `body`; returns (req/s, p99 ms, non-200 count).
+fn h2load(url: &str, body: &[u8], token: Option<&str>, requests: u32) -> (f64, f64, u64) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let body_path = dir.path().join("body.bin");
+    let log_path = dir.path().join("log.tsv");
+    std::fs::write(&body_path, body).expect("body");
+    let mut cmd = Command::new("h2load");
+    cmd.args(["-n", &requests.to_string(), "-c", "5", "-m", "10", "-t", "1"])
+        .args(["-H", "content-type: application/grpc", "-H", "te: trailers"]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("authorization: Bearer {t}")]);
+    }
+    let out = cmd
+        .arg("-d")
+        .arg(&body_path)
+        .arg(format!("--log-file={}", log_path.display()))
+        .arg(url)
+        .output()
+        .expect("h2load not found (apt install nghttp2-client)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rps = text
+        .lines()
+        .find(|l| l.starts_with("finished in"))
+        .and_then(|l| l.split(',').nth(1))
+        .and_then(|v| v.trim().trim_end_matches(" req/s").parse().ok())
+        .unwrap_or_else(|| panic!("cannot read h2load output:\n{text}"));
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let mut durations: Vec<u64> = Vec::new();
+    let mut not_ok = 0;
+    for line in log.lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() >= 3 {
+            if cols[1] != "200" {
+                not_ok += 1;
+            }
+            if let Ok(us) = cols[2].parse() {
+                durations.push(us);
+            }
+        }
+    }
+    durations.sort_unstable();
+    let p99 = durations.get(durations.len() * 99 / 100).copied().unwrap_or(0) as f64 / 1000.0;
+    (rps, p99, not_ok)
+}
+
+async fn bench_score(requests: u32) {
+    use supplyrisk_api::scoring::v1 as spb;
+    let redis = RedisServer::start_with_fsync("everysec");
+    let url = redis.url();
+    let quiet = "warn,supplyrisk_ingest=info,supplyrisk_scoring=info";
+    let ingest = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-ingest"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", &url),
+            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", quiet),
+        ],
+    );
+    let ingest_endpoint = ingest.endpoint();
+    let scoring = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-scoring"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", &url),
+            ("SUPPLYRISK__INGEST__ENDPOINT", &ingest_endpoint),
+            ("SUPPLYRISK__INGEST__TOKEN", supplyrisk_testkit::READER_TOKEN),
+            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", quiet),
+        ],
+    );
+    // Real inputs: USGS world production and the shipped BACI trade.
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/");
+    for (format, file) in [
+        (pb::DatasetFormat::Wgi, "worldbank-wgi/WGIData.csv"),
+        (
+            pb::DatasetFormat::UsgsMcsWorld,
+            "usgs-mcs2025/world_data/MCS2025_World_Data.csv",
+        ),
+        (
+            pb::DatasetFormat::Baci,
+            "baci/baci_hs92_V202401b_critical_2018-2024.csv.gz",
+        ),
+    ] {
+        let bytes = std::fs::read(format!("{data}{file}")).expect("shipped data");
+        use supplyrisk_api::ingest::v1::import_dataset_request;
+        let header = pb::ImportHeader {
+            format: format as i32,
+            source_name: String::new(),
+            upload_id: file.replace('/', "-"),
+        };
+        let mut msgs = vec![pb::ImportDatasetRequest {
+            item: Some(import_dataset_request::Item::Header(header)),
+        }];
+        msgs.extend(bytes.chunks(1 << 20).map(|c| pb::ImportDatasetRequest {
+            item: Some(import_dataset_request::Item::Chunk(c.to_vec())),
+        }));
+        let mut client = ingest_client(&ingest_endpoint, Some(INGESTER_TOKEN)).await;
+        let mut stream = client
+            .import_dataset(tokio_stream::iter(msgs))
+            .await
+            .expect("import")
+            .into_inner();
+        while stream.message().await.expect("import").is_some() {}
+    }
+    let req = spb::GetRiskScoreRequest {
+        mineral: "REE".into(),
+        importer: "JPN".into(),
+        year: 2022,
+        methodology: 0,
+    };
+    let channel = supplyrisk_testkit::channel(&scoring.endpoint()).await;
+    let mut client = spb::scoring_service_client::ScoringServiceClient::with_interceptor(
+        channel,
+        supplyrisk_testkit::Bearer(Some(supplyrisk_testkit::READER_TOKEN.into())),
+    );
+    let cold_start = Instant::now();
+    let first = client.get_risk_score(req.clone()).await.expect("score").into_inner();
+    let cold = cold_start.elapsed();
+    println!(
+        "REE for JPN (2022): {:.3}, cold call {:.1} ms",
+        first.score,
+        cold.as_secs_f64() * 1000.0
+    );
+    // Wait for the recomputer to settle so the cache is not invalidated mid-run.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let _ = client.get_risk_score(req.clone()).await.expect("score");
+
+    let base = format!("http://{}", scoring.addr());
+    let health = tonic_health::pb::HealthCheckRequest { service: String::new() };
+    let (h_rps, h_p99, h_bad) = h2load(
+        &format!("{base}/grpc.health.v1.Health/Check"),
+        &grpc_frame(&health),
+        None,
+        requests,
+    );
+    let (s_rps, s_p99, s_bad) = h2load(
+        &format!("{base}/supplyrisk.scoring.v1.ScoringService/GetRiskScore"),
+        &grpc_frame(&req),
+        Some(supplyrisk_testkit::READER_TOKEN),
+        requests,
+    );
+    // h2load counts HTTP 200 only; check a grpc-status separately.
+    let check = client.get_risk_score(req).await.expect("score after load").into_inner();
+    assert_eq!(check.score, first.score);
+    println!();
+    println!("Health/Check           {h_rps:>10.0} req/s   p99 {h_p99:>6.2} ms   non-200 {h_bad}");
+    println!("GetRiskScore (cached)  {s_rps:>10.0} req/s   p99 {s_p99:>6.2} ms   non-200 {s_bad}");
+    let (r, p) = (s_rps / h_rps, s_p99 / h_p99.max(1e-9));
+    println!(
+        "ratio req/s            {r:>10.3}   target >= 0.9 -> {}",
+        if r >= 0.9 { "MET" } else { "NOT MET" }
+    );
+    println!(
+        "ratio p99              {p:>10.3}   target <= 1.5 -> {}",
+        if p <= 1.5 { "MET" } else { "NOT MET" }
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -282,8 +450,12 @@ async fn main() {
             bench_ingest(n).await;
         }
         Some("import") => bench_import().await,
+        Some("score") => {
+            let n = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
+            bench_score(n).await;
+        }
         _ => {
-            eprintln!("usage: supplyrisk-bench ingest [FLOWS] | import");
+            eprintln!("usage: supplyrisk-bench ingest [FLOWS] | import | score [REQUESTS]");
             std::process::exit(2);
         }
     }

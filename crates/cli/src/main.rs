@@ -345,8 +345,8 @@ async fn summary(client: &mut Client) -> Result<(), String> {
         .into_inner()
         .minerals;
     println!(
-        "{:<12} {:<5} {:<6} {:<8} top producers",
-        "mineral", "year", "HHI", "policies"
+        "{:<12} {:<5} {:<6} {:>8} {:>8}  top producers",
+        "mineral", "year", "HHI", "flows", "policies"
     );
     for m in minerals {
         let req = pb::GetSupplySnapshotRequest {
@@ -362,10 +362,11 @@ async fn summary(client: &mut Client) -> Result<(), String> {
             snap.year.to_string()
         };
         println!(
-            "{:<12} {:<5} {:<6} {:<8} {}",
+            "{:<12} {:<5} {:<6} {:>8} {:>8}  {}",
             m.id,
             year,
             hhi,
+            snap.trade_flow_count,
             snap.policy_events.len(),
             top
         );

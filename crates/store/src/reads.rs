@@ -328,8 +328,10 @@ impl Store {
         })
     }
 
-    /// Governance of `countries` from the first of `years` (newest first)
-    /// that has any estimate; a country with none uses its registry fallback.
+    /// Governance of `countries`: each dimension from the newest of `years`
+    /// (newest first) that has it, so a year carrying only some dimensions
+    /// (the PV series runs two years past the full WGI) never hides the
+    /// others. A country with none uses its registry fallback.
     async fn governance_for(&self, countries: &BTreeSet<String>, years: &[u16]) -> StoreResult<Vec<StoredGovernance>> {
         let registry = Countries::builtin();
         let mut lookup: BTreeSet<String> = countries.clone();
@@ -341,40 +343,30 @@ impl Store {
         let mut found: BTreeMap<String, (u16, Vec<(GovernanceDimension, f64)>)> = BTreeMap::new();
         let mut conn = self.conn().await?;
         for &year in years {
-            let pending: Vec<&String> = lookup.iter().filter(|c| !found.contains_key(*c)).collect();
+            let pending: Vec<(&String, GovernanceDimension)> = lookup
+                .iter()
+                .flat_map(|c| GovernanceDimension::ALL.iter().map(move |d| (c, *d)))
+                .filter(|(c, d)| !found.get(*c).is_some_and(|(_, e)| e.iter().any(|(x, _)| x == d)))
+                .collect();
             if pending.is_empty() {
                 break;
             }
-            let fields: Vec<String> = pending
-                .iter()
-                .flat_map(|c| {
-                    GovernanceDimension::ALL
-                        .iter()
-                        .map(move |d| format!("{c}|{}", d.code()))
-                })
-                .collect();
+            let fields: Vec<String> = pending.iter().map(|(c, d)| format!("{c}|{}", d.code())).collect();
             let values: Vec<Option<String>> = redis::cmd("HMGET")
                 .arg(keys::governance(year))
                 .arg(&fields)
                 .query_async(&mut conn)
                 .await?;
-            for (i, c) in pending.iter().enumerate() {
-                let estimates: Vec<(GovernanceDimension, f64)> = GovernanceDimension::ALL
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(j, d)| {
-                        values
-                            .get(i * 6 + j)
-                            .cloned()
-                            .flatten()
-                            .and_then(|v| v.parse().ok())
-                            .map(|v| (*d, v))
-                    })
-                    .collect();
-                if !estimates.is_empty() {
-                    found.insert((*c).clone(), (year, estimates));
+            for ((c, d), v) in pending.iter().zip(values) {
+                if let Some(v) = v.and_then(|v| v.parse::<f64>().ok()) {
+                    let entry = found.entry((*c).clone()).or_insert((year, Vec::new()));
+                    entry.0 = entry.0.max(year);
+                    entry.1.push((*d, v));
                 }
             }
+        }
+        for (_, estimates) in found.values_mut() {
+            estimates.sort_by_key(|(d, _)| *d);
         }
         let mut out = Vec::new();
         for c in countries {

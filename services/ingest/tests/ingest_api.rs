@@ -44,6 +44,12 @@ async fn uploads_flows_and_serves_a_snapshot_with_shares_and_hhi() {
             estimate: -0.4,
         },
         pb::GovernanceIndicator {
+            country: "CHN".into(),
+            year: 2021,
+            dimension: pb::GovernanceDimension::Cc as i32,
+            estimate: -0.3,
+        },
+        pb::GovernanceIndicator {
             country: "USA".into(),
             year: 2023,
             dimension: pb::GovernanceDimension::Pv as i32,
@@ -57,7 +63,7 @@ async fn uploads_flows_and_serves_a_snapshot_with_shares_and_hhi() {
             .unwrap()
             .into_inner()
             .accepted,
-        2
+        3
     );
 
     let snap = client
@@ -85,6 +91,11 @@ async fn uploads_flows_and_serves_a_snapshot_with_shares_and_hhi() {
     // CHN has only a 2022 estimate: the latest year before the snapshot year is used.
     let chn_gov = snap.governance.iter().find(|g| g.country == "CHN").unwrap();
     assert_eq!(chn_gov.year, 2022);
+    assert_eq!(
+        chn_gov.indicators.len(),
+        2,
+        "each dimension from the newest year that has it"
+    );
     assert!(
         snap.gaps.iter().any(|g| g.contains("VNM")),
         "VNM has no governance: {:?}",
