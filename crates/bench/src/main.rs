@@ -390,7 +390,7 @@ async fn bench_score(requests: u32) {
     let req = spb::GetRiskScoreRequest {
         mineral: "REE".into(),
         importer: "JPN".into(),
-        year: 2022,
+        year: 2024,
         methodology: 0,
     };
     let channel = supplyrisk_testkit::channel(&scoring.endpoint()).await;
@@ -402,7 +402,7 @@ async fn bench_score(requests: u32) {
     let first = client.get_risk_score(req.clone()).await.expect("score").into_inner();
     let cold = cold_start.elapsed();
     println!(
-        "REE for JPN (2022): {:.3}, cold call {:.1} ms",
+        "REE for JPN (2024): {:.3}, cold call {:.1} ms",
         first.score,
         cold.as_secs_f64() * 1000.0
     );

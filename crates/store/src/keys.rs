@@ -100,11 +100,6 @@ pub fn import(upload_id: &str) -> String {
     format!("{PREFIX}:import:{upload_id}")
 }
 
-/// Cached score of `mineral` for `importer` by `method` at data `version`.
-pub fn score_cache(mineral: &str, method: &str, importer: &str, year: u16, version: &str) -> String {
-    format!("{PREFIX}:{{{mineral}}}:score:{method}:{importer}:{year}:{version}")
-}
-
 /// Latest score of `mineral` by `method`: hash importer → score.
 pub fn latest_scores(mineral: &str, method: &str) -> String {
     format!("{PREFIX}:{{{mineral}}}:latest:{method}")

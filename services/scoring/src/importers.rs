@@ -35,6 +35,7 @@ pub enum ImporterError {
 pub struct Importers {
     blocs: BTreeMap<String, Vec<String>>,
     tracked: Vec<String>,
+    agreements: BTreeMap<String, Vec<String>>,
 }
 
 impl Importers {
@@ -63,7 +64,31 @@ impl Importers {
         let mut importers = Importers {
             blocs,
             tracked: Vec::new(),
+            agreements: BTreeMap::new(),
         };
+        for (i, entry) in s
+            .trade_agreements
+            .split(';')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .enumerate()
+        {
+            let (importer, partners) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("trade agreement entry {} is not IMPORTER=ISO3,…", i + 1))?;
+            let importer = importers
+                .resolve(importer)
+                .map_err(|e| format!("trade agreement importer: {e}"))?;
+            let mut list = Vec::new();
+            for p in partners.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                list.push(
+                    Iso3::parse(p)
+                        .map_err(|e| format!("trade agreement partner: {e}"))?
+                        .to_string(),
+                );
+            }
+            importers.agreements.insert(importer.label().to_string(), list);
+        }
         for t in s.tracked_importers.split(',').map(str::trim).filter(|t| !t.is_empty()) {
             let resolved = importers.resolve(t).map_err(|e| format!("tracked importer {t}: {e}"))?;
             importers.tracked.push(resolved.label().to_string());
@@ -114,6 +139,11 @@ impl Importers {
         }
     }
 
+    /// Partners `importer` has a trade agreement with.
+    pub fn agreements(&self, importer: &str) -> &[String] {
+        self.agreements.get(importer).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     /// Importers kept scored and ranked.
     pub fn tracked(&self) -> &[String] {
         &self.tracked
@@ -133,6 +163,7 @@ mod tests {
         ScoringSection {
             tracked_importers: "USA,JPN,USA+JPN,QUAD".into(),
             blocs: "QUAD=USA,JPN,IND,AUS".into(),
+            trade_agreements: "JPN=AUS;usa+jpn=CAN".into(),
             cache_entries: 10,
             consumer_group: "g".into(),
             consumer_name: String::new(),
@@ -155,5 +186,8 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(i.resolve("USA+XXQ"), Err(ImporterError::BadMember(_))));
+        assert_eq!(i.agreements("JPN"), ["AUS"]);
+        assert_eq!(i.agreements("JPN+USA"), ["CAN"]);
+        assert!(i.agreements("USA").is_empty());
     }
 }

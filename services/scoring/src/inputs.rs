@@ -98,7 +98,12 @@ fn governance_of(g: &pb::CountryGovernance) -> Governance {
 }
 
 /// Builds engine inputs from one snapshot per member of `importer`.
-pub fn build(method: MethodKind, importer: &Importer, snapshots: &[pb::SupplySnapshot]) -> Option<SupplyInputs> {
+pub fn build(
+    method: MethodKind,
+    importer: &Importer,
+    snapshots: &[pb::SupplySnapshot],
+    agreements: &[String],
+) -> Option<SupplyInputs> {
     let first = snapshots.first()?;
     let year = u16::try_from(first.year).ok().filter(|y| *y > 0)?;
     let mut inputs = SupplyInputs::new(&first.mineral, year, importer.clone());
@@ -165,6 +170,9 @@ pub fn build(method: MethodKind, importer: &Importer, snapshots: &[pb::SupplySna
         let mut r = ExportRestriction::new(&e.id, &e.country, measure_of(e.measure), e.severity);
         r.targets = e.target_countries.clone();
         inputs = inputs.restriction(r);
+    }
+    for partner in agreements {
+        inputs = inputs.trade_agreement(partner);
     }
     if let Some(eol) = mineral.and_then(|m| m.eol_rir.as_ref()) {
         inputs = inputs.eol_rir(eol.value);

@@ -25,6 +25,9 @@ use tonic::transport::Channel;
 use crate::inputs::{self, MethodKind};
 use crate::present;
 
+/// Suppliers listed with each score (the rest are summed into the components).
+pub const TOP_SUPPLIERS: usize = 5;
+
 /// Client of the ingest service.
 pub type IngestClient = IngestServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
@@ -75,6 +78,7 @@ type Flight = Arc<OnceCell<Result<Arc<pb::RiskScore>, ServiceError>>>;
 #[derive(Clone)]
 pub struct Scorer {
     ingest: IngestClient,
+    importers: Arc<crate::importers::Importers>,
     cache: Arc<Mutex<HashMap<Key, Entry>>>,
     flights: Arc<Mutex<HashMap<Key, Flight>>>,
     generations: Arc<Mutex<Generations>>,
@@ -87,9 +91,10 @@ fn engine_error(e: EngineError) -> ServiceError {
 
 impl Scorer {
     /// A scorer reading snapshots through `ingest`.
-    pub fn new(ingest: IngestClient, capacity: usize) -> Self {
+    pub fn new(ingest: IngestClient, importers: Arc<crate::importers::Importers>, capacity: usize) -> Self {
         Self {
             ingest,
+            importers,
             cache: Arc::new(Mutex::new(HashMap::new())),
             flights: Arc::new(Mutex::new(HashMap::new())),
             generations: Arc::new(Mutex::new(Generations::default())),
@@ -142,7 +147,8 @@ impl Scorer {
     ) -> ServiceResult<(SupplyInputs, String)> {
         let snaps = self.snapshots(mineral, year, importer).await?;
         let version = snaps.first().map(|s| s.data_version.clone()).unwrap_or_default();
-        let inputs = inputs::build(method, importer, &snaps).ok_or_else(|| {
+        let agreements = self.importers.agreements(importer.label());
+        let inputs = inputs::build(method, importer, &snaps, agreements).ok_or_else(|| {
             ServiceError::FailedPrecondition(format!(
                 "no data for {mineral}{}: import production or trade data first",
                 if year == 0 {
@@ -158,8 +164,20 @@ impl Scorer {
     /// Scores `inputs` with `method`.
     pub fn evaluate(inputs: &SupplyInputs, method: MethodKind) -> ServiceResult<Score> {
         match method {
-            MethodKind::EuCrm => supplyrisk_engine::eu_crm(inputs, &EuCrmParams::default()),
-            MethodKind::GeoPolRisk => supplyrisk_engine::geopolrisk(inputs, &GprParams::default()),
+            MethodKind::EuCrm => supplyrisk_engine::eu_crm(
+                inputs,
+                &EuCrmParams {
+                    top_suppliers: TOP_SUPPLIERS,
+                    ..Default::default()
+                },
+            ),
+            MethodKind::GeoPolRisk => supplyrisk_engine::geopolrisk(
+                inputs,
+                &GprParams {
+                    top_suppliers: TOP_SUPPLIERS,
+                    ..Default::default()
+                },
+            ),
         }
         .map_err(engine_error)
     }

@@ -15,6 +15,11 @@ pub struct ScoringSection {
     pub tracked_importers: String,
     /// Blocs: `ID=ISO3,ISO3,…` entries separated by `;`.
     pub blocs: String,
+    /// Trade agreements lowering the eu-crm trade factor: `IMPORTER=ISO3,…`
+    /// entries separated by `;` (importer is an ISO3 code or a bloc id).
+    /// Empty by default: agreements are policy facts the operator states.
+    #[serde(default)]
+    pub trade_agreements: String,
     /// Scores kept in the in-process cache.
     pub cache_entries: usize,
     /// Consumer group reading the data stream.

@@ -92,7 +92,7 @@ impl Application {
         let ingest =
             IngestServiceClient::with_interceptor(channel, ClientInterceptor::new(&self.settings.ingest.token))
                 .max_decoding_message_size(self.settings.grpc.max_message_bytes);
-        let scorer = Scorer::new(ingest, self.settings.scoring.cache_entries);
+        let scorer = Scorer::new(ingest, importers.clone(), self.settings.scoring.cache_entries);
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let follower = spawn_follower(self.store.dedicated(), scorer.generations(), stop_rx.clone());
