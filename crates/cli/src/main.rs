@@ -145,13 +145,14 @@ impl tonic::service::Interceptor for Bearer {
     }
 }
 
-async fn connect(cli: &Cli) -> Result<Client, String> {
-    let channel = Channel::from_shared(cli.ingest_endpoint.clone())
-        .map_err(|e| format!("bad endpoint {}: {e}", cli.ingest_endpoint))?
+/// A connected channel to `endpoint` and the caller's bearer token.
+async fn connect_to(cli: &Cli, endpoint: &str, service: &str) -> Result<(Channel, Bearer), String> {
+    let channel = Channel::from_shared(endpoint.to_string())
+        .map_err(|e| format!("bad endpoint {endpoint}: {e}"))?
         .timeout(Duration::from_secs(cli.timeout))
         .connect()
         .await
-        .map_err(|e| format!("cannot reach the ingest service at {}: {e}", cli.ingest_endpoint))?;
+        .map_err(|e| format!("cannot reach the {service} service at {endpoint}: {e}"))?;
     let bearer = match &cli.token {
         Some(t) => Some(
             format!("Bearer {t}")
@@ -160,7 +161,12 @@ async fn connect(cli: &Cli) -> Result<Client, String> {
         ),
         None => None,
     };
-    Ok(IngestServiceClient::with_interceptor(channel, Bearer(bearer)))
+    Ok((channel, Bearer(bearer)))
+}
+
+async fn connect(cli: &Cli) -> Result<Client, String> {
+    let (channel, bearer) = connect_to(cli, &cli.ingest_endpoint, "ingest").await?;
+    Ok(IngestServiceClient::with_interceptor(channel, bearer))
 }
 
 fn status_line(s: tonic::Status) -> String {
@@ -510,26 +516,8 @@ type ScoringClient =
     supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient<InterceptedService<Channel, Bearer>>;
 
 async fn connect_scoring(cli: &Cli) -> Result<ScoringClient, String> {
-    let channel = Channel::from_shared(cli.scoring_endpoint.clone())
-        .map_err(|e| format!("bad endpoint {}: {e}", cli.scoring_endpoint))?
-        .timeout(Duration::from_secs(cli.timeout))
-        .connect()
-        .await
-        .map_err(|e| format!("cannot reach the scoring service at {}: {e}", cli.scoring_endpoint))?;
-    let bearer = match &cli.token {
-        Some(t) => Some(
-            format!("Bearer {t}")
-                .parse()
-                .map_err(|_| "the token has characters a header cannot carry".to_string())?,
-        ),
-        None => None,
-    };
-    Ok(
-        supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient::with_interceptor(
-            channel,
-            Bearer(bearer),
-        ),
-    )
+    let (channel, bearer) = connect_to(cli, &cli.scoring_endpoint, "scoring").await?;
+    Ok(supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient::with_interceptor(channel, bearer))
 }
 
 fn methodology(name: &str) -> Result<i32, String> {

@@ -12,4 +12,4 @@ pub mod server;
 pub use edge::{Caller, EdgeLayer, MethodPolicy, Permission};
 pub use error::{ServiceError, ServiceResult, retry_read};
 pub use health::HealthMonitor;
-pub use server::{ServeError, bind, serve, shutdown_signal, with_standard_services};
+pub use server::{ServeError, bind, run_service, serve, shutdown_signal, with_standard_services};

@@ -25,6 +25,18 @@ fn payload_of(map: &std::collections::HashMap<String, Value>) -> Vec<u8> {
     }
 }
 
+fn entries(reply: StreamReadReply) -> Vec<StreamEntry> {
+    reply
+        .keys
+        .into_iter()
+        .flat_map(|k| k.ids)
+        .map(|e| StreamEntry {
+            payload: payload_of(&e.map),
+            id: e.id,
+        })
+        .collect()
+}
+
 impl Store {
     /// Creates consumer group `group` on `stream` (and the stream) if missing;
     /// a new group starts at the beginning so nothing already appended is missed.
@@ -54,18 +66,7 @@ impl Store {
             .count(count)
             .block(block_ms);
         let reply: Option<StreamReadReply> = conn.xread_options(&[stream], &[">"], &opts).await?;
-        Ok(reply
-            .map(|r| {
-                r.keys
-                    .into_iter()
-                    .flat_map(|k| k.ids)
-                    .map(|e| StreamEntry {
-                        payload: payload_of(&e.map),
-                        id: e.id,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(reply.map(entries).unwrap_or_default())
     }
 
     /// Claims entries pending longer than `min_idle_ms` (left by a consumer
@@ -105,18 +106,7 @@ impl Store {
         let mut conn = self.conn().await?;
         let opts = StreamReadOptions::default().count(count).block(block_ms);
         let reply: Option<StreamReadReply> = conn.xread_options(&[stream], &[after], &opts).await?;
-        Ok(reply
-            .map(|r| {
-                r.keys
-                    .into_iter()
-                    .flat_map(|k| k.ids)
-                    .map(|e| StreamEntry {
-                        payload: payload_of(&e.map),
-                        id: e.id,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(reply.map(entries).unwrap_or_default())
     }
 
     /// Id of the newest entry of `stream` (`0-0` when empty).

@@ -4,10 +4,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use supplyrisk_api::ingest::v1::ingest_service_server::IngestServiceServer;
-use supplyrisk_grpc::{EdgeLayer, HealthMonitor, Permission, ServeError};
+use supplyrisk_grpc::{Permission, ServeError};
 use supplyrisk_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
-use tonic::service::RoutesBuilder;
 
 use crate::service::IngestHandler;
 use crate::settings::Settings;
@@ -78,27 +77,26 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let (reporter, health_service) = tonic_health::server::health_reporter();
-        let health = HealthMonitor::new(reporter, &[SERVICE_NAME]).await;
-        let probe = health.spawn_probe(self.store.clone(), Duration::from_secs(1));
         let handler = IngestHandler::new(self.store.clone(), self.settings.ingest.clone());
         let max = self.settings.grpc.max_message_bytes;
-        let mut routes = RoutesBuilder::default();
-        routes.add_service(
-            IngestServiceServer::new(handler)
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
-        );
-        let routes = supplyrisk_grpc::with_standard_services(routes, health_service)?;
-        let edge = EdgeLayer::new(
-            self.settings.auth.parsed_tokens()?,
-            self.settings.auth.disabled,
-            method_policy,
+        let result = supplyrisk_grpc::run_service(
+            &self.settings.grpc,
+            &self.settings.auth,
+            self.listener,
             self.addr,
-        );
-        tracing::info!(addr = %self.addr, "listening");
-        let result = supplyrisk_grpc::serve(&self.settings.grpc, self.listener, routes, edge, health, shutdown).await;
-        probe.abort();
+            self.store.clone(),
+            SERVICE_NAME,
+            method_policy,
+            |routes| {
+                routes.add_service(
+                    IngestServiceServer::new(handler)
+                        .max_decoding_message_size(max)
+                        .max_encoding_message_size(max),
+                );
+            },
+            shutdown,
+        )
+        .await;
         result?;
         tracing::info!("stopped");
         Ok(())

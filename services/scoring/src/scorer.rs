@@ -175,7 +175,6 @@ impl Scorer {
                 inputs,
                 &GprParams {
                     top_suppliers: TOP_SUPPLIERS,
-                    ..Default::default()
                 },
             ),
         }

@@ -8,10 +8,9 @@ use std::time::Duration;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::scoring_service_server::ScoringServiceServer;
 use supplyrisk_grpc::client::ClientInterceptor;
-use supplyrisk_grpc::{EdgeLayer, HealthMonitor, Permission, ServeError};
+use supplyrisk_grpc::{Permission, ServeError};
 use supplyrisk_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
-use tonic::service::RoutesBuilder;
 
 use crate::importers::Importers;
 use crate::scorer::Scorer;
@@ -105,28 +104,27 @@ impl Application {
         }
         .spawn(stop_rx);
 
-        let (reporter, health_service) = tonic_health::server::health_reporter();
-        let health = HealthMonitor::new(reporter, &[SERVICE_NAME]).await;
-        let probe = health.spawn_probe(self.store.clone(), Duration::from_secs(1));
         let handler = ScoringHandler::new(scorer, self.store.clone(), importers);
         let max = self.settings.grpc.max_message_bytes;
-        let mut routes = RoutesBuilder::default();
-        routes.add_service(
-            ScoringServiceServer::new(handler)
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
-        );
-        let routes = supplyrisk_grpc::with_standard_services(routes, health_service)?;
-        let edge = EdgeLayer::new(
-            self.settings.auth.parsed_tokens()?,
-            self.settings.auth.disabled,
-            method_policy,
+        let result = supplyrisk_grpc::run_service(
+            &self.settings.grpc,
+            &self.settings.auth,
+            self.listener,
             self.addr,
-        );
-        tracing::info!(addr = %self.addr, "listening");
-        let result = supplyrisk_grpc::serve(&self.settings.grpc, self.listener, routes, edge, health, shutdown).await;
+            self.store.clone(),
+            SERVICE_NAME,
+            method_policy,
+            |routes| {
+                routes.add_service(
+                    ScoringServiceServer::new(handler)
+                        .max_decoding_message_size(max)
+                        .max_encoding_message_size(max),
+                );
+            },
+            shutdown,
+        )
+        .await;
         let _ = stop_tx.send(true);
-        probe.abort();
         // The recomputer acknowledges only finished work; stopping it mid-batch leaves
         // the batch pending for the next consumer.
         let _ = tokio::time::timeout(Duration::from_secs(5), recomputer).await;
