@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "supplyrisk/events/v1/events.proto",
         "supplyrisk/ingest/v1/ingest.proto",
         "supplyrisk/scoring/v1/scoring.proto",
+        "supplyrisk/alerting/v1/alerting.proto",
     ]
     .iter()
     .map(|f| root.join(f))

@@ -36,6 +36,14 @@ pub mod scoring {
     }
 }
 
+/// `supplyrisk.alerting.v1`
+pub mod alerting {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/supplyrisk.alerting.v1.rs"));
+    }
+}
+
 pub mod convert;
 
 /// Encoded `FileDescriptorSet` of every supplyrisk proto, for server reflection.

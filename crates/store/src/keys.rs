@@ -115,6 +115,37 @@ pub fn ranking(method: &str, importer: &str) -> String {
     format!("{PREFIX}:{{ranking}}:{method}:{importer}")
 }
 
+/// Subscriptions: hash id → subscription. Alerting keys share the
+/// `{alerts}` tag, so recording an alert with its rule state is atomic.
+pub fn subscriptions() -> String {
+    format!("{PREFIX}:{{alerts}}:subscriptions")
+}
+
+/// Subscription ids in lexical order (sorted set, score 0) for paging.
+pub fn subscription_index() -> String {
+    format!("{PREFIX}:{{alerts}}:subscription-index")
+}
+
+/// Rule states (armed or not): hash `subscription|rule|mineral|importer|method` → 0/1.
+pub fn rule_states() -> String {
+    format!("{PREFIX}:{{alerts}}:rule-states")
+}
+
+/// Alerts of a subscription: stream of encoded alerts, oldest first.
+pub fn alerts(subscription: &str) -> String {
+    format!("{PREFIX}:{{alerts}}:alerts:{subscription}")
+}
+
+/// Alert id → stream entry id of a subscription (deduplication and resume).
+pub fn alert_index(subscription: &str) -> String {
+    format!("{PREFIX}:{{alerts}}:alert-index:{subscription}")
+}
+
+/// Acknowledged alert ids of a subscription.
+pub fn acknowledged(subscription: &str) -> String {
+    format!("{PREFIX}:{{alerts}}:acknowledged:{subscription}")
+}
+
 /// Stored response of a finished upload.
 pub fn upload(upload_id: &str) -> String {
     format!("{PREFIX}:upload:{upload_id}")

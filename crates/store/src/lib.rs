@@ -7,6 +7,8 @@
 //! its event or an event without its data.
 #![forbid(unsafe_code)]
 
+mod alerts;
+pub mod consumer;
 pub mod keys;
 mod reads;
 mod scores;
@@ -23,6 +25,7 @@ use secrecy::ExposeSecret;
 use supplyrisk_config::RedisSettings;
 use tokio::sync::OnceCell;
 
+pub use alerts::ALERTS_PER_SUBSCRIPTION;
 pub use reads::{PolicyPage, SnapshotData, StoredGovernance, StoredProduction, StoredTrade};
 pub use scores::{HISTORY_LIMIT, ScoreRecord};
 pub use streams::StreamEntry;

@@ -97,7 +97,6 @@ impl Application {
         let follower = spawn_follower(self.store.dedicated(), scorer.generations(), stop_rx.clone());
         let recomputer = Recomputer {
             store: self.store.clone(),
-            blocking: self.store.dedicated(),
             scorer: scorer.clone(),
             importers: importers.clone(),
             settings: self.settings.scoring.clone(),

@@ -19,6 +19,7 @@ use supplyrisk_api::events::v1::{DataChanged, DataKind, ScoreChanged};
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_domain::Catalog;
 use supplyrisk_grpc::ServiceError;
+use supplyrisk_store::consumer::{ConsumerConfig, consume, default_consumer_name};
 use supplyrisk_store::{ScoreRecord, Store, StreamEntry, keys};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use tokio::sync::watch;
@@ -103,10 +104,8 @@ pub fn spawn_follower(
 
 /// Recomputes scores for data-changed events until `stop`.
 pub struct Recomputer {
-    /// Shared store (normal commands).
+    /// The store.
     pub store: Store,
-    /// Store on its own connection for blocking reads.
-    pub blocking: Store,
     /// The scorer.
     pub scorer: Scorer,
     /// Tracked importers.
@@ -116,82 +115,25 @@ pub struct Recomputer {
 }
 
 impl Recomputer {
-    fn consumer(&self) -> String {
-        if self.settings.consumer_name.is_empty() {
-            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-            format!("{}-{}", host.trim(), std::process::id())
-        } else {
-            self.settings.consumer_name.clone()
-        }
-    }
-
     /// Runs the loop.
-    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let group = self.settings.consumer_group.clone();
-            let consumer = self.consumer();
-            while self.store.ensure_group(keys::DATA_STREAM, &group).await.is_err() {
-                tokio::select! { _ = tokio::time::sleep(Duration::from_secs(1)) => {}, _ = stop.changed() => return }
-            }
-            tracing::info!(group, consumer, "recomputing scores from the data stream");
-            let mut round: u64 = 0;
-            loop {
-                if *stop.borrow() {
-                    return;
-                }
-                let mut entries = Vec::new();
-                if round.is_multiple_of(10) {
-                    match self
-                        .store
-                        .claim_stale(
-                            keys::DATA_STREAM,
-                            &group,
-                            &consumer,
-                            self.settings.reclaim_idle_ms as usize,
-                            100,
-                        )
-                        .await
-                    {
-                        Ok(claimed) if !claimed.is_empty() => {
-                            tracing::info!(count = claimed.len(), "reclaimed pending events");
-                            entries = claimed;
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "claiming pending events failed"),
-                    }
-                }
-                round += 1;
-                if entries.is_empty() {
-                    match self
-                        .blocking
-                        .read_group(keys::DATA_STREAM, &group, &consumer, 100, 1000)
-                        .await
-                    {
-                        Ok(e) => entries = e,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "reading the data stream failed; retrying");
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                            continue;
-                        }
-                    }
-                }
-                if entries.is_empty() {
-                    continue;
-                }
-                match self.process(&entries).await {
-                    Ok(()) => {
-                        let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
-                        if let Err(e) = self.store.ack(keys::DATA_STREAM, &group, &ids).await {
-                            tracing::warn!(error = %e, "ack failed; the events will be redelivered");
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "recompute failed; the events stay pending");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        })
+    pub fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let config = ConsumerConfig {
+            stream: keys::DATA_STREAM.to_string(),
+            group: self.settings.consumer_group.clone(),
+            consumer: if self.settings.consumer_name.is_empty() {
+                default_consumer_name()
+            } else {
+                self.settings.consumer_name.clone()
+            },
+            reclaim_idle_ms: self.settings.reclaim_idle_ms,
+            batch: 100,
+        };
+        let store = self.store.clone();
+        let this = std::sync::Arc::new(self);
+        tokio::spawn(consume(store, config, stop, move |entries| {
+            let this = this.clone();
+            async move { this.process(&entries).await }
+        }))
     }
 
     /// Recomputes everything `entries` affect; idempotent.

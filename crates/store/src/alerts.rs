@@ -1,0 +1,223 @@
+//! Subscriptions, rule states and alert streams for the alerting service.
+
+use redis::AsyncCommands;
+
+use crate::streams::StreamEntry;
+use crate::{Store, StoreResult, keys};
+
+/// Alerts kept per subscription (approximate stream trim).
+pub const ALERTS_PER_SUBSCRIPTION: u64 = 100_000;
+
+fn parse_range(v: redis::Value) -> Vec<StreamEntry> {
+    let mut out = Vec::new();
+    if let redis::Value::Array(items) = v {
+        for item in items {
+            if let redis::Value::Array(parts) = item {
+                let id = match parts.first() {
+                    Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).to_string(),
+                    _ => continue,
+                };
+                let mut payload = Vec::new();
+                if let Some(redis::Value::Array(fields)) = parts.get(1) {
+                    let mut it = fields.iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        if let (redis::Value::BulkString(k), redis::Value::BulkString(v)) = (k, v)
+                            && k == b"payload"
+                        {
+                            payload = v.clone();
+                        }
+                    }
+                }
+                out.push(StreamEntry { id, payload });
+            }
+        }
+    }
+    out
+}
+
+impl Store {
+    /// Stores a subscription (new or replaced).
+    pub async fn put_subscription(&self, id: &str, bytes: &[u8]) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let _: () = redis::pipe()
+            .atomic()
+            .hset(keys::subscriptions(), id, bytes)
+            .ignore()
+            .zadd(keys::subscription_index(), id, 0)
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// A subscription by id.
+    pub async fn subscription(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        let mut conn = self.conn().await?;
+        Ok(conn.hget(keys::subscriptions(), id).await?)
+    }
+
+    /// Up to `limit` subscriptions with ids after `after`, in id order.
+    pub async fn list_subscriptions(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<(String, Vec<u8>)>> {
+        let mut conn = self.conn().await?;
+        let start = after.map(|a| format!("({a}")).unwrap_or_else(|| "-".into());
+        let ids: Vec<String> = redis::cmd("ZRANGEBYLEX")
+            .arg(keys::subscription_index())
+            .arg(start)
+            .arg("+")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut conn)
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<Option<Vec<u8>>> = redis::cmd("HMGET")
+            .arg(keys::subscriptions())
+            .arg(&ids)
+            .query_async(&mut conn)
+            .await?;
+        Ok(ids
+            .into_iter()
+            .zip(values)
+            .filter_map(|(id, v)| v.map(|v| (id, v)))
+            .collect())
+    }
+
+    /// Every subscription (the alert matcher keeps them in memory).
+    pub async fn all_subscriptions(&self) -> StoreResult<Vec<Vec<u8>>> {
+        let mut conn = self.conn().await?;
+        Ok(conn.hvals(keys::subscriptions()).await?)
+    }
+
+    /// Deletes a subscription and its alerts; false when it did not exist.
+    pub async fn delete_subscription(&self, id: &str) -> StoreResult<bool> {
+        let mut conn = self.conn().await?;
+        let (removed,): (i64,) = redis::pipe()
+            .atomic()
+            .hdel(keys::subscriptions(), id)
+            .zrem(keys::subscription_index(), id)
+            .ignore()
+            .del(keys::alerts(id))
+            .ignore()
+            .del(keys::alert_index(id))
+            .ignore()
+            .del(keys::acknowledged(id))
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        Ok(removed > 0)
+    }
+
+    /// Rule states for `fields` (`None` = never set).
+    pub async fn rule_states(&self, fields: &[String]) -> StoreResult<Vec<Option<String>>> {
+        if fields.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        Ok(redis::cmd("HMGET")
+            .arg(keys::rule_states())
+            .arg(fields)
+            .query_async(&mut conn)
+            .await?)
+    }
+
+    /// Sets rule states without an alert (e.g. re-arming).
+    pub async fn set_rule_states(&self, states: &[(String, String)]) -> StoreResult<()> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn().await?;
+        let _: () = conn.hset_multiple(keys::rule_states(), states).await?;
+        Ok(())
+    }
+
+    /// Records an alert once (a repeat with the same id changes nothing),
+    /// atomically with `states`. Returns the alert's stream entry id.
+    pub async fn record_alert(
+        &self,
+        subscription: &str,
+        alert_id: &str,
+        alert: &[u8],
+        states: &[(String, String)],
+    ) -> StoreResult<String> {
+        let mut conn = self.conn().await?;
+        let script = redis::Script::new(include_str!("lua/record_alert.lua"));
+        let mut inv = script.prepare_invoke();
+        inv.key(keys::alert_index(subscription))
+            .key(keys::alerts(subscription))
+            .key(keys::rule_states());
+        inv.arg(alert_id).arg(alert).arg(ALERTS_PER_SUBSCRIPTION);
+        for (f, v) in states {
+            inv.arg(f).arg(v);
+        }
+        Ok(inv.invoke_async(&mut conn).await?)
+    }
+
+    /// Stream entry id of an alert.
+    pub async fn alert_entry(&self, subscription: &str, alert_id: &str) -> StoreResult<Option<String>> {
+        let mut conn = self.conn().await?;
+        Ok(conn.hget(keys::alert_index(subscription), alert_id).await?)
+    }
+
+    /// Up to `count` alerts after stream entry `after` (exclusive; `None` = from the start).
+    pub async fn alerts_after(
+        &self,
+        subscription: &str,
+        after: Option<&str>,
+        count: usize,
+    ) -> StoreResult<Vec<StreamEntry>> {
+        let mut conn = self.conn().await?;
+        let start = after.map(|a| format!("({a}")).unwrap_or_else(|| "-".into());
+        let v: redis::Value = redis::cmd("XRANGE")
+            .arg(keys::alerts(subscription))
+            .arg(start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        Ok(parse_range(v))
+    }
+
+    /// Up to `count` alerts before stream entry `before` (exclusive), newest first.
+    pub async fn alerts_before(
+        &self,
+        subscription: &str,
+        before: Option<&str>,
+        count: usize,
+    ) -> StoreResult<Vec<StreamEntry>> {
+        let mut conn = self.conn().await?;
+        let end = before.map(|b| format!("({b}")).unwrap_or_else(|| "+".into());
+        let v: redis::Value = redis::cmd("XREVRANGE")
+            .arg(keys::alerts(subscription))
+            .arg(end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        Ok(parse_range(v))
+    }
+
+    /// Marks an alert acknowledged.
+    pub async fn acknowledge_alert(&self, subscription: &str, alert_id: &str) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let _: i64 = conn.sadd(keys::acknowledged(subscription), alert_id).await?;
+        Ok(())
+    }
+
+    /// Which of `alert_ids` are acknowledged.
+    pub async fn acknowledged(&self, subscription: &str, alert_ids: &[String]) -> StoreResult<Vec<bool>> {
+        if alert_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        let v: Vec<i64> = redis::cmd("SMISMEMBER")
+            .arg(keys::acknowledged(subscription))
+            .arg(alert_ids)
+            .query_async(&mut conn)
+            .await?;
+        Ok(v.into_iter().map(|x| x == 1).collect())
+    }
+}

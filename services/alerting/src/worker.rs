@@ -1,0 +1,160 @@
+//! Matching score changes against subscriptions.
+//!
+//! A consumer group on the score stream: for every `ScoreChanged` and every
+//! subscription watching it, each rule is evaluated; a firing rule records
+//! its alert (id derived from the subscription, rule and event) atomically
+//! with the rule's new state, and the entry is acknowledged only after that.
+//! A redelivered event finds its alert already recorded and adds nothing.
+
+use std::sync::Arc;
+
+use prost::Message;
+use supplyrisk_api::alerting::v1 as pb;
+use supplyrisk_api::events::v1::ScoreChanged;
+use supplyrisk_store::consumer::{ConsumerConfig, consume, default_consumer_name};
+use supplyrisk_store::{Store, StoreError, StreamEntry, keys};
+use supplyrisk_telemetry::propagation::{self, TraceCarrier};
+use tokio::sync::{Notify, watch};
+use tracing::Instrument;
+
+use crate::rules;
+use crate::settings::AlertingSection;
+
+/// Evaluates score changes and records alerts.
+pub struct Matcher {
+    /// The store.
+    pub store: Store,
+    /// Woken whenever this process records an alert (open streams re-read).
+    pub recorded: Arc<Notify>,
+}
+
+impl Matcher {
+    /// Runs the consumer loop until `stop`.
+    pub fn spawn(self, settings: &AlertingSection, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let config = ConsumerConfig {
+            stream: keys::SCORE_STREAM.to_string(),
+            group: settings.consumer_group.clone(),
+            consumer: if settings.consumer_name.is_empty() {
+                default_consumer_name()
+            } else {
+                settings.consumer_name.clone()
+            },
+            reclaim_idle_ms: settings.reclaim_idle_ms,
+            batch: 200,
+        };
+        let store = self.store.clone();
+        let this = Arc::new(self);
+        tokio::spawn(consume(store, config, stop, move |entries| {
+            let this = this.clone();
+            async move { this.process(&entries).await }
+        }))
+    }
+
+    /// Evaluates every subscription against `entries`; idempotent.
+    pub async fn process(&self, entries: &[StreamEntry]) -> Result<(), StoreError> {
+        let subscriptions: Vec<pb::Subscription> = self
+            .store
+            .all_subscriptions()
+            .await?
+            .iter()
+            .filter_map(|b| pb::Subscription::decode(b.as_slice()).ok())
+            .collect();
+        let mut recorded = 0usize;
+        for entry in entries {
+            let Ok(change) = ScoreChanged::decode(entry.payload.as_slice()) else {
+                continue;
+            };
+            let span = tracing::info_span!("evaluate", otel.name = "alerting.evaluate", mineral = %change.mineral);
+            if let Some(t) = &change.trace {
+                let carrier = TraceCarrier {
+                    traceparent: t.traceparent.clone(),
+                    tracestate: t.tracestate.clone(),
+                };
+                propagation::link_from_carrier(&span, &carrier);
+            }
+            recorded += self
+                .evaluate(&subscriptions, &entry.id, &change)
+                .instrument(span)
+                .await?;
+        }
+        if recorded > 0 {
+            self.recorded.notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn evaluate(
+        &self,
+        subscriptions: &[pb::Subscription],
+        event_id: &str,
+        c: &ScoreChanged,
+    ) -> Result<usize, StoreError> {
+        let mut recorded = 0;
+        for sub in subscriptions {
+            let Some(filter) = &sub.filter else { continue };
+            if !rules::matches(filter, &c.mineral, &c.importer, &c.methodology) {
+                continue;
+            }
+            for (i, rule) in sub.rules.iter().enumerate() {
+                let state_key = rules::state_field(&sub.id, i, &c.mineral, &c.importer, &c.methodology);
+                let (fire, states) = match &rule.kind {
+                    Some(pb::rule::Kind::Threshold(t)) => {
+                        let armed = self
+                            .store
+                            .rule_states(std::slice::from_ref(&state_key))
+                            .await?
+                            .pop()
+                            .flatten();
+                        let armed = armed.as_deref() != Some("0");
+                        let o = rules::threshold(t.value, t.hysteresis, armed, c.new_score);
+                        let states = if o.armed != armed {
+                            vec![(state_key, if o.armed { "1" } else { "0" }.to_string())]
+                        } else {
+                            Vec::new()
+                        };
+                        (o.fire, states)
+                    }
+                    Some(pb::rule::Kind::Delta(d)) => (rules::delta(d.min_delta, c.old_score, c.new_score), Vec::new()),
+                    None => (false, Vec::new()),
+                };
+                if !fire {
+                    self.store.set_rule_states(&states).await?;
+                    continue;
+                }
+                let carrier = propagation::current_carrier();
+                let alert = pb::Alert {
+                    id: rules::alert_id(&sub.id, i, event_id, &c.mineral, &c.importer, &c.methodology),
+                    subscription_id: sub.id.clone(),
+                    rule: rules::describe(rule),
+                    mineral: c.mineral.clone(),
+                    importer: c.importer.clone(),
+                    methodology: c.methodology.clone(),
+                    old_score: c.old_score,
+                    new_score: c.new_score,
+                    delta: c.delta,
+                    top_reason: c.reasons.first().cloned().unwrap_or_default(),
+                    trace: c.trace.clone().or_else(|| {
+                        (!carrier.traceparent.is_empty()).then_some(supplyrisk_api::common::v1::TraceContext {
+                            traceparent: carrier.traceparent,
+                            tracestate: carrier.tracestate,
+                        })
+                    }),
+                    create_time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
+                    acknowledged: false,
+                    cause_event_id: event_id.to_string(),
+                };
+                self.store
+                    .record_alert(&sub.id, &alert.id, &alert.encode_to_vec(), &states)
+                    .await?;
+                tracing::info!(
+                    subscription = sub.id,
+                    alert = alert.id,
+                    rule = alert.rule,
+                    "alert recorded"
+                );
+                recorded += 1;
+            }
+        }
+        Ok(recorded)
+    }
+}

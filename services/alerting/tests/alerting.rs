@@ -1,0 +1,403 @@
+//! Alerting end to end: Redis, ingest, scoring and alerting as real processes.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use supplyrisk_api::alerting::v1 as pb;
+use supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient;
+use supplyrisk_api::common::v1 as cpb;
+use supplyrisk_api::ingest::v1 as ipb;
+use supplyrisk_api::scoring::v1 as spb;
+use supplyrisk_testkit::{
+    Bearer, INGESTER_TOKEN, READER_TOKEN, RedisServer, ServiceProcess, eventually, ingest_client,
+};
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+struct Cluster {
+    redis: RedisServer,
+    ingest: ServiceProcess,
+    _scoring: ServiceProcess,
+    alerting: ServiceProcess,
+}
+
+fn start() -> Cluster {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let ingest = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-ingest"),
+        &[("SUPPLYRISK__REDIS__URL", &url)],
+    );
+    let endpoint = ingest.endpoint();
+    let scoring = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-scoring"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", &url),
+            ("SUPPLYRISK__INGEST__ENDPOINT", &endpoint),
+            ("SUPPLYRISK__INGEST__TOKEN", READER_TOKEN),
+            ("SUPPLYRISK__SCORING__TRACKED_IMPORTERS", "JPN"),
+        ],
+    );
+    let alerting = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-alerting"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", &url),
+            ("SUPPLYRISK__ALERTING__RECLAIM_IDLE_MS", "1000"),
+        ],
+    );
+    Cluster {
+        redis,
+        ingest,
+        _scoring: scoring,
+        alerting,
+    }
+}
+
+async fn alerting(c: &Cluster, token: &str) -> AlertingServiceClient<InterceptedService<Channel, Bearer>> {
+    AlertingServiceClient::with_interceptor(
+        supplyrisk_testkit::channel(&c.alerting.endpoint()).await,
+        Bearer(Some(token.into())),
+    )
+}
+
+fn prod(country: &str, qty: f64) -> ipb::ProductionStat {
+    ipb::ProductionStat {
+        mineral: "REE".into(),
+        stage: cpb::SupplyStage::Processing as i32,
+        country: country.into(),
+        year: 2023,
+        quantity: Some(qty),
+        unit: "t".into(),
+        source: "TEST".into(),
+    }
+}
+
+/// Sets rare-earth production: CHN `chn` t, AUS 100 − `chn` t (governance: CHN worse).
+async fn set_production(c: &Cluster, chn: f64) {
+    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    ingest
+        .upsert_production(ipb::UpsertProductionRequest {
+            stats: vec![prod("CHN", chn), prod("AUS", 100.0 - chn)],
+        })
+        .await
+        .unwrap();
+}
+
+async fn seed(c: &Cluster) {
+    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    let mut indicators = Vec::new();
+    for (country, est) in [("CHN", -0.5), ("AUS", 1.5), ("JPN", 1.2)] {
+        for d in 1..=6 {
+            indicators.push(ipb::GovernanceIndicator {
+                country: country.into(),
+                year: 2023,
+                dimension: d,
+                estimate: est,
+            });
+        }
+    }
+    ingest
+        .upsert_governance(ipb::UpsertGovernanceRequest { indicators })
+        .await
+        .unwrap();
+    set_production(c, 50.0).await;
+}
+
+async fn current_score(c: &Cluster) -> f64 {
+    let mut client = spb::scoring_service_client::ScoringServiceClient::with_interceptor(
+        supplyrisk_testkit::channel(&c._scoring.endpoint()).await,
+        Bearer(Some(READER_TOKEN.into())),
+    );
+    let req = spb::GetRiskScoreRequest {
+        mineral: "REE".into(),
+        importer: "JPN".into(),
+        year: 0,
+        methodology: 1,
+    };
+    client.get_risk_score(req).await.unwrap().into_inner().score
+}
+
+fn threshold_subscription(value: f64, hysteresis: f64) -> pb::Subscription {
+    pb::Subscription {
+        name: "REE for Japan".into(),
+        filter: Some(pb::Filter {
+            minerals: vec!["rare earths".into()],
+            importers: vec!["JPN".into()],
+            methodology: "eu-crm".into(),
+            ..Default::default()
+        }),
+        rules: vec![pb::Rule {
+            kind: Some(pb::rule::Kind::Threshold(pb::ThresholdRule { value, hysteresis })),
+        }],
+        ..Default::default()
+    }
+}
+
+async fn alert_count(client: &mut AlertingServiceClient<InterceptedService<Channel, Bearer>>, sub: &str) -> usize {
+    client
+        .list_alerts(pb::ListAlertsRequest {
+            subscription_id: sub.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .alerts
+        .len()
+}
+
+#[tokio::test]
+async fn threshold_crossing_alerts_once_with_hysteresis_and_streams_resume() {
+    let c = start();
+    seed(&c).await;
+    // Wait for the first score (computed from the seed).
+    let redis = &c.redis;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
+        })
+        .await
+    );
+    let base = current_score(&c).await;
+    let mut writer = alerting(&c, INGESTER_TOKEN).await;
+    let sub = writer
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(threshold_subscription(base + 0.2, 0.3)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(sub.id.starts_with("sub-"));
+    assert_eq!(
+        sub.filter.as_ref().unwrap().minerals,
+        vec!["REE"],
+        "names resolve to catalog ids"
+    );
+    let mut reader = alerting(&c, READER_TOKEN).await;
+    let mut stream = reader
+        .stream_alerts(pb::StreamAlertsRequest {
+            subscription_id: sub.id.clone(),
+            resume_after: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    // China's share rises: the score crosses the threshold.
+    set_production(&c, 90.0).await;
+    let first = tokio::time::timeout(Duration::from_secs(20), stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.mineral.as_str(), first.importer.as_str()), ("REE", "JPN"));
+    assert!(first.new_score >= base + 0.2, "{first:?}");
+    assert!(first.rule.starts_with("threshold"));
+
+    // Noise just under the line (inside the hysteresis band) and back up: no new alert.
+    set_production(&c, 85.0).await;
+    set_production(&c, 92.0).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        alert_count(&mut reader, &sub.id).await,
+        1,
+        "hysteresis prevents flapping"
+    );
+
+    // Far below (re-arms), then above again: a second alert.
+    set_production(&c, 10.0).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    set_production(&c, 95.0).await;
+    let second = tokio::time::timeout(Duration::from_secs(20), stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_ne!(second.id, first.id);
+    drop(stream);
+
+    // A client that saw only the first alert resumes and gets exactly the missed one.
+    let mut resumed = reader
+        .stream_alerts(pb::StreamAlertsRequest {
+            subscription_id: sub.id.clone(),
+            resume_after: first.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let replay = tokio::time::timeout(Duration::from_secs(5), resumed.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(replay.id, second.id);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(800), resumed.message())
+            .await
+            .is_err(),
+        "no duplicates"
+    );
+
+    let acked = writer
+        .acknowledge_alert(pb::AcknowledgeAlertRequest {
+            subscription_id: sub.id.clone(),
+            alert_id: first.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(acked.acknowledged);
+    let history = reader
+        .list_alerts(pb::ListAlertsRequest {
+            subscription_id: sub.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(history.alerts.len(), 2);
+    assert_eq!(history.alerts[0].id, second.id, "newest first");
+    assert!(history.alerts[1].acknowledged);
+}
+
+#[tokio::test]
+async fn subscriptions_are_validated_and_managed() {
+    let c = start();
+    let mut writer = alerting(&c, INGESTER_TOKEN).await;
+    let bad = pb::Subscription {
+        name: String::new(),
+        filter: Some(pb::Filter {
+            minerals: vec!["unobtainium".into()],
+            applications: vec!["toys".into()],
+            ..Default::default()
+        }),
+        rules: vec![pb::Rule {
+            kind: Some(pb::rule::Kind::Delta(pb::DeltaRule { min_delta: 0.0 })),
+        }],
+        ..Default::default()
+    };
+    let err = writer
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(bad),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let created = writer
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(threshold_subscription(3.0, 0.1)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut reader = alerting(&c, READER_TOKEN).await;
+    assert_eq!(
+        reader
+            .get_subscription(pb::GetSubscriptionRequest { id: created.id.clone() })
+            .await
+            .unwrap()
+            .into_inner(),
+        created
+    );
+    let err = reader
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(threshold_subscription(3.0, 0.1)),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let mut renamed = created.clone();
+    renamed.name = "renamed".into();
+    let updated = writer
+        .update_subscription(pb::UpdateSubscriptionRequest {
+            subscription: Some(renamed),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.name, "renamed");
+    assert_eq!(updated.create_time, created.create_time);
+    let list = reader
+        .list_subscriptions(pb::ListSubscriptionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(list.subscriptions.len(), 1);
+    let err = reader
+        .stream_alerts(pb::StreamAlertsRequest {
+            subscription_id: created.id.clone(),
+            resume_after: "nope".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    writer
+        .delete_subscription(pb::DeleteSubscriptionRequest { id: created.id.clone() })
+        .await
+        .unwrap();
+    let err = reader
+        .get_subscription(pb::GetSubscriptionRequest { id: created.id })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn kill9_of_alerting_loses_no_alert_and_adds_no_duplicate() {
+    let mut c = start();
+    seed(&c).await;
+    let redis = &c.redis;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
+        })
+        .await
+    );
+    let base = current_score(&c).await;
+    let mut writer = alerting(&c, INGESTER_TOKEN).await;
+    let sub = writer
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(threshold_subscription(base + 0.2, 0.3)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    c.alerting.kill9();
+    set_production(&c, 90.0).await;
+    // Scoring publishes the change while alerting is down; a consumer that
+    // read it and died holds it pending.
+    let redis = &c.redis;
+    let before = redis.cli(&["XLEN", "sr:v1:events:scores"]);
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            redis.cli(&["XLEN", "sr:v1:events:scores"]) != before
+        })
+        .await
+    );
+    redis.cli(&["XGROUP", "CREATE", "sr:v1:events:scores", "alerting", "0", "MKSTREAM"]);
+    redis.cli(&[
+        "XREADGROUP",
+        "GROUP",
+        "alerting",
+        "dead-consumer",
+        "COUNT",
+        "100",
+        "STREAMS",
+        "sr:v1:events:scores",
+        ">",
+    ]);
+    c.alerting.restart();
+    let mut reader = alerting(&c, READER_TOKEN).await;
+    let mut n = 0;
+    for _ in 0..100 {
+        n = alert_count(&mut reader, &sub.id).await;
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(n, 1, "the pending event was reclaimed and alerted once");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(alert_count(&mut reader, &sub.id).await, 1, "no duplicate");
+}
