@@ -29,6 +29,14 @@ struct Cli {
         global = true
     )]
     ingest_endpoint: String,
+    /// Alerting service endpoint.
+    #[arg(
+        long,
+        env = "SUPPLYRISK_ALERTING_ENDPOINT",
+        default_value = "http://127.0.0.1:50053",
+        global = true
+    )]
+    alerting_endpoint: String,
     /// Scoring service endpoint.
     #[arg(
         long,
@@ -96,6 +104,43 @@ enum Command {
         /// How many to show.
         #[arg(long, default_value_t = 10)]
         limit: i32,
+    },
+    /// Subscribe to alerts on a mineral and importer.
+    Subscribe {
+        /// Catalog id or name.
+        #[arg(long)]
+        mineral: String,
+        /// Importer as scored (ISO3 or bloc id).
+        #[arg(long)]
+        importer: String,
+        /// Fire when the score rises to at least this value.
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Re-arm only after the score falls this far below the threshold.
+        #[arg(long, default_value_t = 0.1)]
+        hysteresis: f64,
+        /// Fire when the score moves by at least this much.
+        #[arg(long)]
+        delta: Option<f64>,
+        /// eu-crm (default) or geopolrisk.
+        #[arg(long, default_value = "eu-crm")]
+        method: String,
+        /// A name for people.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Alert history of a subscription.
+    Alerts {
+        /// Subscription id.
+        subscription: String,
+    },
+    /// Follow a subscription's alerts, resuming after reconnects.
+    Watch {
+        /// Subscription id.
+        subscription: String,
+        /// Resume after this alert id.
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Stream a data file through ImportDataset, showing progress.
     Import {
@@ -596,7 +641,143 @@ async fn top(cli: &Cli, importer: &str, application: Option<String>, method: &st
     Ok(())
 }
 
+type AlertingClient =
+    supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient<InterceptedService<Channel, Bearer>>;
+
+async fn connect_alerting(cli: &Cli) -> Result<AlertingClient, String> {
+    let (channel, bearer) = connect_to(cli, &cli.alerting_endpoint, "alerting").await?;
+    Ok(supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient::with_interceptor(channel, bearer))
+}
+
+fn print_alert(a: &supplyrisk_api::alerting::v1::Alert) {
+    let old = a.old_score.map(|o| format!("{o:.3}")).unwrap_or_else(|| "-".into());
+    println!(
+        "{} {} {} {} {old} -> {:.3} ({}) {}",
+        a.id, a.mineral, a.importer, a.methodology, a.new_score, a.rule, a.top_reason
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn subscribe(
+    cli: &Cli,
+    mineral: &str,
+    importer: &str,
+    threshold: Option<f64>,
+    hysteresis: f64,
+    delta: Option<f64>,
+    method: &str,
+    name: Option<String>,
+) -> Result<(), String> {
+    use supplyrisk_api::alerting::v1 as apb;
+    let mut rules = Vec::new();
+    if let Some(value) = threshold {
+        rules.push(apb::Rule {
+            kind: Some(apb::rule::Kind::Threshold(apb::ThresholdRule { value, hysteresis })),
+        });
+    }
+    if let Some(min_delta) = delta {
+        rules.push(apb::Rule {
+            kind: Some(apb::rule::Kind::Delta(apb::DeltaRule { min_delta })),
+        });
+    }
+    if rules.is_empty() {
+        return Err("give --threshold and/or --delta".into());
+    }
+    let sub = apb::Subscription {
+        name: name.unwrap_or_else(|| format!("{mineral} for {importer}")),
+        filter: Some(apb::Filter {
+            minerals: vec![mineral.to_string()],
+            importers: vec![importer.to_ascii_uppercase()],
+            methodology: method.to_string(),
+            ..Default::default()
+        }),
+        rules,
+        ..Default::default()
+    };
+    let mut client = connect_alerting(cli).await?;
+    let created = client
+        .create_subscription(apb::CreateSubscriptionRequest {
+            subscription: Some(sub),
+        })
+        .await
+        .map_err(status_line)?
+        .into_inner();
+    println!("{}", created.id);
+    Ok(())
+}
+
+async fn alerts(cli: &Cli, subscription: &str) -> Result<(), String> {
+    use supplyrisk_api::alerting::v1 as apb;
+    let mut client = connect_alerting(cli).await?;
+    let req = apb::ListAlertsRequest {
+        subscription_id: subscription.to_string(),
+        ..Default::default()
+    };
+    let resp = client.list_alerts(req).await.map_err(status_line)?.into_inner();
+    for a in &resp.alerts {
+        print_alert(a);
+    }
+    Ok(())
+}
+
+async fn watch(cli: &Cli, subscription: &str, after: Option<String>) -> Result<(), String> {
+    use supplyrisk_api::alerting::v1 as apb;
+    let mut last = after.unwrap_or_default();
+    loop {
+        let outcome: Result<(), String> = async {
+            let mut client = connect_alerting(cli).await?;
+            let req = apb::StreamAlertsRequest {
+                subscription_id: subscription.to_string(),
+                resume_after: last.clone(),
+            };
+            let mut stream = client.stream_alerts(req).await.map_err(status_line)?.into_inner();
+            while let Some(a) = stream.message().await.map_err(status_line)? {
+                print_alert(&a);
+                last = a.id;
+            }
+            Ok(())
+        }
+        .await;
+        match outcome {
+            Err(e)
+                if e.starts_with("NotFound") || e.starts_with("InvalidArgument") || e.contains("not authenticated") =>
+            {
+                return Err(e);
+            }
+            Err(e) => eprintln!("supplyrisk: {e}; reconnecting"),
+            Ok(()) => eprintln!("supplyrisk: stream ended; reconnecting"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
+    match &cli.command {
+        Command::Subscribe {
+            mineral,
+            importer,
+            threshold,
+            hysteresis,
+            delta,
+            method,
+            name,
+        } => {
+            return subscribe(
+                &cli,
+                mineral,
+                importer,
+                *threshold,
+                *hysteresis,
+                *delta,
+                method,
+                name.clone(),
+            )
+            .await;
+        }
+        Command::Alerts { subscription } => return alerts(&cli, subscription).await,
+        Command::Watch { subscription, after } => return watch(&cli, subscription, after.clone()).await,
+        _ => {}
+    }
     match &cli.command {
         Command::Score {
             mineral,
@@ -636,7 +817,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             source,
             chunk_bytes,
         } => import(&mut client, &format, &file, upload_id, source, chunk_bytes).await,
-        Command::Score { .. } | Command::Top { .. } => Ok(()),
+        Command::Score { .. }
+        | Command::Top { .. }
+        | Command::Subscribe { .. }
+        | Command::Alerts { .. }
+        | Command::Watch { .. } => Ok(()),
     }
 }
 
