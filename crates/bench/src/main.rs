@@ -12,6 +12,10 @@
 //! the same run, `grpc.health.v1.Health/Check` on the same server as the
 //! ceiling, printing req/s, p99 and their ratios.
 //!
+//! `supplyrisk-bench alert [N]` measures, with an ingest load running, the
+//! time from an ingest acknowledgement to the alert it causes arriving on
+//! `StreamAlerts`, and prints p50 and p99.
+//!
 //! `supplyrisk-bench import` imports the shipped BACI file (gzip) through
 //! `ImportDataset`, then a generated BACI stream ten times its size, and
 //! prints rows/s next to the `ingest` baseline measured in the same run, plus
@@ -115,7 +119,10 @@ async fn bench_ingest(n: usize) {
         &supplyrisk_testkit::binary("supplyrisk-ingest"),
         &[
             ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", "warn,supplyrisk_ingest=info"),
+            (
+                "SUPPLYRISK__TELEMETRY__LOG_FILTER",
+                "warn,supplyrisk_grpc=info,supplyrisk_ingest=info",
+            ),
         ],
     );
     println!("redis-benchmark -P 16 -t set (same server, AOF everysec) ...");
@@ -200,7 +207,10 @@ async fn bench_import() {
         &supplyrisk_testkit::binary("supplyrisk-ingest"),
         &[
             ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", "warn,supplyrisk_ingest=info"),
+            (
+                "SUPPLYRISK__TELEMETRY__LOG_FILTER",
+                "warn,supplyrisk_grpc=info,supplyrisk_ingest=info",
+            ),
         ],
     );
     let endpoint = ingest.endpoint();
@@ -335,7 +345,7 @@ async fn bench_score(requests: u32) {
     use supplyrisk_api::scoring::v1 as spb;
     let redis = RedisServer::start_with_fsync("everysec");
     let url = redis.url();
-    let quiet = "warn,supplyrisk_ingest=info,supplyrisk_scoring=info";
+    let quiet = "warn,supplyrisk_grpc=info,supplyrisk_ingest=info,supplyrisk_scoring=info";
     let ingest = ServiceProcess::spawn(
         &supplyrisk_testkit::binary("supplyrisk-ingest"),
         &[
@@ -441,6 +451,153 @@ async fn bench_score(requests: u32) {
     );
 }
 
+async fn bench_alert(rounds: usize) {
+    use supplyrisk_api::alerting::v1 as apb;
+    use supplyrisk_api::common::v1 as cpb;
+    let redis = RedisServer::start_with_fsync("everysec");
+    let url = redis.url();
+    let quiet = "warn,supplyrisk_grpc=info,supplyrisk_ingest=info,supplyrisk_scoring=info,supplyrisk_alerting=info";
+    let ingest = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-ingest"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", &url),
+            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", quiet),
+        ],
+    );
+    let ingest_endpoint = ingest.endpoint();
+    let scoring = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-scoring"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", &url),
+            ("SUPPLYRISK__INGEST__ENDPOINT", &ingest_endpoint),
+            ("SUPPLYRISK__INGEST__TOKEN", supplyrisk_testkit::READER_TOKEN),
+            ("SUPPLYRISK__SCORING__TRACKED_IMPORTERS", "JPN"),
+            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", quiet),
+        ],
+    );
+    let alerting = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-alerting"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", &url),
+            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", quiet),
+        ],
+    );
+    let mut client = ingest_client(&ingest_endpoint, Some(INGESTER_TOKEN)).await;
+    let mut indicators = Vec::new();
+    for (country, est) in [("CHN", -0.5), ("AUS", 1.5), ("JPN", 1.2)] {
+        for d in 1..=6 {
+            indicators.push(pb::GovernanceIndicator {
+                country: country.into(),
+                year: 2023,
+                dimension: d,
+                estimate: est,
+            });
+        }
+    }
+    client
+        .upsert_governance(pb::UpsertGovernanceRequest { indicators })
+        .await
+        .expect("governance");
+    let production = |chn: f64| pb::UpsertProductionRequest {
+        stats: [("CHN", chn), ("AUS", 100.0 - chn)]
+            .iter()
+            .map(|(c, q)| pb::ProductionStat {
+                mineral: "REE".into(),
+                stage: cpb::SupplyStage::Processing as i32,
+                country: c.to_string(),
+                year: 2023,
+                quantity: Some(*q),
+                unit: "t".into(),
+                source: "BENCH".into(),
+            })
+            .collect(),
+    };
+    client.upsert_production(production(50.0)).await.expect("seed");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+
+    let channel = supplyrisk_testkit::channel(&alerting.endpoint()).await;
+    let mut alerts = apb::alerting_service_client::AlertingServiceClient::with_interceptor(
+        channel,
+        supplyrisk_testkit::Bearer(Some(INGESTER_TOKEN.into())),
+    );
+    let sub = apb::Subscription {
+        name: "bench".into(),
+        filter: Some(apb::Filter {
+            minerals: vec!["REE".into()],
+            importers: vec!["JPN".into()],
+            methodology: "eu-crm".into(),
+            ..Default::default()
+        }),
+        rules: vec![apb::Rule {
+            kind: Some(apb::rule::Kind::Delta(apb::DeltaRule { min_delta: 1e-6 })),
+        }],
+        ..Default::default()
+    };
+    let sub = alerts
+        .create_subscription(apb::CreateSubscriptionRequest {
+            subscription: Some(sub),
+        })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    let mut stream = alerts
+        .stream_alerts(apb::StreamAlertsRequest {
+            subscription_id: sub.id.clone(),
+            resume_after: String::new(),
+        })
+        .await
+        .expect("stream")
+        .into_inner();
+
+    // Background ingest load: trade flows for other minerals, continuously.
+    let load_endpoint = ingest_endpoint.clone();
+    let load = tokio::spawn(async move {
+        let mut client = ingest_client(&load_endpoint, Some(INGESTER_TOKEN)).await;
+        let mut round = 0u32;
+        loop {
+            let mut msgs = flows(50_000);
+            for m in &mut msgs {
+                m.upload_id = format!("load-{round}");
+                for f in &mut m.flows {
+                    f.hs_code = "282520".into();
+                    f.value_usd += f64::from(round);
+                }
+            }
+            if client.ingest_trade_flows(tokio_stream::iter(msgs)).await.is_err() {
+                return;
+            }
+            round += 1;
+        }
+    });
+
+    let mut latencies = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        let chn = if i % 2 == 0 {
+            80.0 + (i % 7) as f64
+        } else {
+            40.0 + (i % 5) as f64
+        };
+        client.upsert_production(production(chn)).await.expect("write");
+        let acked = Instant::now();
+        match tokio::time::timeout(std::time::Duration::from_secs(10), stream.message()).await {
+            Ok(Ok(Some(_))) => latencies.push(acked.elapsed().as_secs_f64() * 1000.0),
+            other => panic!("no alert after write {i}: {other:?}"),
+        }
+    }
+    load.abort();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    println!();
+    println!("ingest ack -> alert on StreamAlerts, {rounds} rounds with an ingest load running");
+    println!("p50 {:>8.1} ms", pct(50));
+    println!(
+        "p99 {:>8.1} ms   target <= 50 ms -> {}",
+        pct(99),
+        if pct(99) <= 50.0 { "MET" } else { "NOT MET" }
+    );
+    drop(scoring);
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -450,12 +607,16 @@ async fn main() {
             bench_ingest(n).await;
         }
         Some("import") => bench_import().await,
+        Some("alert") => {
+            let n = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200);
+            bench_alert(n).await;
+        }
         Some("score") => {
             let n = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
             bench_score(n).await;
         }
         _ => {
-            eprintln!("usage: supplyrisk-bench ingest [FLOWS] | import | score [REQUESTS]");
+            eprintln!("usage: supplyrisk-bench ingest [FLOWS] | import | score [REQUESTS] | alert [ROUNDS]");
             std::process::exit(2);
         }
     }

@@ -66,6 +66,19 @@ pub fn alert_id(
     hex::encode(&h.finalize()[..12])
 }
 
+/// True when a policy event on `minerals` concerns `filter`'s minerals or applications.
+pub fn policy_matches(filter: &pb::Filter, minerals: &[String]) -> bool {
+    let catalog = Catalog::builtin();
+    minerals.iter().any(|m| {
+        let by_mineral = filter.minerals.is_empty() || filter.minerals.contains(m);
+        let by_application = filter.applications.is_empty()
+            || catalog
+                .get(m)
+                .is_some_and(|x| x.applications.iter().any(|a| filter.applications.contains(a)));
+        by_mineral && by_application
+    })
+}
+
 /// Key of a rule's state for one score series.
 pub fn state_field(subscription: &str, rule: usize, mineral: &str, importer: &str, method: &str) -> String {
     format!("{subscription}|{rule}|{mineral}|{importer}|{method}")
@@ -76,6 +89,10 @@ pub fn describe(rule: &pb::Rule) -> String {
     match &rule.kind {
         Some(pb::rule::Kind::Threshold(t)) => format!("threshold >= {} (hysteresis {})", t.value, t.hysteresis),
         Some(pb::rule::Kind::Delta(d)) => format!("delta >= {}", d.min_delta),
+        Some(pb::rule::Kind::Policy(p)) if p.min_supplier_share > 0.0 => {
+            format!("policy: restricting supplier share >= {}", p.min_supplier_share)
+        }
+        Some(pb::rule::Kind::Policy(_)) => "policy: restriction touching the minerals".to_string(),
         None => "none".into(),
     }
 }

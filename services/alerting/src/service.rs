@@ -89,9 +89,17 @@ pub fn validate(sub: &pb::Subscription) -> Result<pb::Subscription, Violations> 
                     v.push(format!("subscription.rules[{i}].delta.min_delta"), "must be > 0");
                 }
             }
+            Some(pb::rule::Kind::Policy(p)) => {
+                if !(p.min_supplier_share.is_finite() && (0.0..=1.0).contains(&p.min_supplier_share)) {
+                    v.push(
+                        format!("subscription.rules[{i}].policy.min_supplier_share"),
+                        "must be within 0..=1",
+                    );
+                }
+            }
             None => v.push(
                 format!("subscription.rules[{i}]"),
-                "a threshold or delta rule is required",
+                "a threshold, delta or policy rule is required",
             ),
         }
     }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use supplyrisk_config::{AuthSettings, ConfigError, GrpcSettings, RedisSettings, TelemetrySettings};
+use supplyrisk_config::{AuthSettings, ConfigError, EndpointSettings, GrpcSettings, RedisSettings, TelemetrySettings};
 
 /// Alerting-specific settings (`[alerting]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -32,6 +32,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Logs and traces.
     pub telemetry: TelemetrySettings,
+    /// The ingest service, for policy events.
+    pub ingest: EndpointSettings,
     /// Alerting tuning.
     pub alerting: AlertingSection,
 }
@@ -39,6 +41,10 @@ pub struct Settings {
 const DEFAULTS: &str = r#"
 [grpc]
 listen = "127.0.0.1:50053"
+
+[ingest]
+endpoint = "http://127.0.0.1:50051"
+timeout_ms = 10000
 
 [alerting]
 consumer_group = "alerting"
@@ -62,6 +68,7 @@ impl Settings {
         s.redis.validate()?;
         s.auth.parsed_tokens()?;
         s.telemetry.validate()?;
+        s.ingest.validate("ingest")?;
         if s.alerting.stream_poll_ms == 0 {
             return Err(ConfigError(format!(
                 "{}: must be at least 1",

@@ -30,6 +30,9 @@ pub enum StartupError {
     /// The store could not be set up.
     #[error(transparent)]
     Store(#[from] supplyrisk_store::StoreError),
+    /// The ingest endpoint is unusable.
+    #[error("SUPPLYRISK__INGEST__ENDPOINT: {0}")]
+    Ingest(#[from] tonic::transport::Error),
     /// The server failed.
     #[error(transparent)]
     Serve(#[from] ServeError),
@@ -81,6 +84,17 @@ impl Application {
             store: self.store.clone(),
             recorded: recorded.clone(),
         }
+        .spawn(&self.settings.alerting, stop_rx.clone());
+        let channel = supplyrisk_grpc::client::channel(&self.settings.ingest)?;
+        let ingest = supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient::with_interceptor(
+            channel,
+            supplyrisk_grpc::client::ClientInterceptor::new(&self.settings.ingest.token),
+        );
+        let policies = crate::policy::PolicyWatcher {
+            store: self.store.clone(),
+            ingest,
+            recorded: recorded.clone(),
+        }
         .spawn(&self.settings.alerting, stop_rx);
         let handler = AlertingHandler::new(
             self.store.clone(),
@@ -108,6 +122,7 @@ impl Application {
         .await;
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), matcher).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), policies).await;
         result?;
         tracing::info!("stopped");
         Ok(())

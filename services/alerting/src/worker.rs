@@ -115,7 +115,8 @@ impl Matcher {
                         (o.fire, states)
                     }
                     Some(pb::rule::Kind::Delta(d)) => (rules::delta(d.min_delta, c.old_score, c.new_score), Vec::new()),
-                    None => (false, Vec::new()),
+                    // Policy rules fire on data events, not on score changes.
+                    Some(pb::rule::Kind::Policy(_)) | None => (false, Vec::new()),
                 };
                 if !fire {
                     self.store.set_rule_states(&states).await?;
@@ -142,6 +143,8 @@ impl Matcher {
                     create_time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
                     acknowledged: false,
                     cause_event_id: event_id.to_string(),
+                    policy_event_id: String::new(),
+                    policy_summary: String::new(),
                 };
                 self.store
                     .record_alert(&sub.id, &alert.id, &alert.encode_to_vec(), &states)

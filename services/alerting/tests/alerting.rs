@@ -44,6 +44,8 @@ fn start() -> Cluster {
         &[
             ("SUPPLYRISK__REDIS__URL", &url),
             ("SUPPLYRISK__ALERTING__RECLAIM_IDLE_MS", "1000"),
+            ("SUPPLYRISK__INGEST__ENDPOINT", &endpoint),
+            ("SUPPLYRISK__INGEST__TOKEN", READER_TOKEN),
         ],
     );
     Cluster {
@@ -400,4 +402,107 @@ async fn kill9_of_alerting_loses_no_alert_and_adds_no_duplicate() {
     assert_eq!(n, 1, "the pending event was reclaimed and alerted once");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(alert_count(&mut reader, &sub.id).await, 1, "no duplicate");
+}
+
+fn policy_subscription(mineral: &str, importer: Option<&str>, min_share: f64) -> pb::Subscription {
+    pb::Subscription {
+        name: format!("{mineral} restrictions"),
+        filter: Some(pb::Filter {
+            minerals: vec![mineral.into()],
+            importers: importer.map(|i| vec![i.to_string()]).unwrap_or_default(),
+            ..Default::default()
+        }),
+        rules: vec![pb::Rule {
+            kind: Some(pb::rule::Kind::Policy(pb::PolicyRule {
+                min_supplier_share: min_share,
+            })),
+        }],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn policy_events_alert_subscribers_of_the_mineral_and_of_exposed_importers() {
+    let c = start();
+    seed(&c).await;
+    let redis = &c.redis;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
+        })
+        .await
+    );
+    let writer = alerting(&c, INGESTER_TOKEN).await;
+    let create = |s: pb::Subscription| {
+        let mut w = writer.clone();
+        async move {
+            w.create_subscription(pb::CreateSubscriptionRequest { subscription: Some(s) })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let any_ree = create(policy_subscription("REE", None, 0.0)).await;
+    let exposed = create(policy_subscription("REE", Some("JPN"), 0.3)).await;
+    let barely = create(policy_subscription("REE", Some("JPN"), 0.99)).await;
+    let gallium = create(policy_subscription("GA", None, 0.0)).await;
+
+    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    let event = ipb::PolicyEvent {
+        country: "CHN".into(),
+        minerals: vec!["REE".into()],
+        measure: ipb::PolicyMeasure::Licensing as i32,
+        effective_from: Some(cpb::Date {
+            year: 2025,
+            month: 4,
+            day: 4,
+        }),
+        severity: 0.5,
+        source_reference: "MOFCOM announcement".into(),
+        summary: "Licensing of medium and heavy rare earths".into(),
+        ..Default::default()
+    };
+    let recorded = ingest
+        .record_policy_event(ipb::RecordPolicyEventRequest { event: Some(event) })
+        .await
+        .unwrap()
+        .into_inner();
+    let policy_id = recorded.event.unwrap().id;
+
+    let mut reader = alerting(&c, READER_TOKEN).await;
+    let mut stream = reader
+        .stream_alerts(pb::StreamAlertsRequest {
+            subscription_id: any_ree.id.clone(),
+            resume_after: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let alert = tokio::time::timeout(Duration::from_secs(20), stream.message())
+        .await
+        .unwrap_or_else(|_| panic!("no policy alert; alerting logs:\n{}", c.alerting.logs()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(alert.policy_event_id, policy_id);
+    assert!(
+        alert.top_reason.contains("CHN export licensing"),
+        "{}",
+        alert.top_reason
+    );
+
+    let mut n = 0;
+    for _ in 0..50 {
+        n = alert_count(&mut reader, &exposed.id).await;
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(n, 1, "China supplies at least 30% of Japan's sourcing");
+    assert_eq!(alert_count(&mut reader, &barely.id).await, 0, "but not 99%");
+    assert_eq!(
+        alert_count(&mut reader, &gallium.id).await,
+        0,
+        "a rare-earth measure does not touch gallium"
+    );
 }

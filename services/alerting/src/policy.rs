@@ -1,0 +1,208 @@
+//! Policy rules: alerts on new or changed export restrictions.
+//!
+//! A consumer group on the data stream picks out policy-event writes, reads
+//! each event from the ingest service, and fires every policy rule whose
+//! filter covers one of the event's minerals — optionally only when the
+//! restricting country supplies at least the rule's share of a filtered
+//! importer's sourcing, as the importer's latest eu-crm score reports it.
+
+use std::sync::Arc;
+
+use prost::Message;
+use supplyrisk_api::alerting::v1 as pb;
+use supplyrisk_api::events::v1::{DataChanged, DataKind};
+use supplyrisk_api::ingest::v1 as ipb;
+use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
+use supplyrisk_api::scoring::v1 as spb;
+use supplyrisk_grpc::client::ClientInterceptor;
+use supplyrisk_store::consumer::{ConsumerConfig, consume, default_consumer_name};
+use supplyrisk_store::{Store, StreamEntry, keys};
+use tokio::sync::{Notify, watch};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::rules;
+use crate::settings::AlertingSection;
+
+/// Client of the ingest service.
+pub type IngestClient = IngestServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+
+/// Watches policy-event writes.
+pub struct PolicyWatcher {
+    /// The store.
+    pub store: Store,
+    /// Reads policy events.
+    pub ingest: IngestClient,
+    /// Woken when an alert is recorded.
+    pub recorded: Arc<Notify>,
+}
+
+impl PolicyWatcher {
+    /// Runs the consumer loop until `stop`.
+    pub fn spawn(self, settings: &AlertingSection, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let config = ConsumerConfig {
+            stream: keys::DATA_STREAM.to_string(),
+            group: format!("{}-policy", settings.consumer_group),
+            consumer: if settings.consumer_name.is_empty() {
+                default_consumer_name()
+            } else {
+                settings.consumer_name.clone()
+            },
+            reclaim_idle_ms: settings.reclaim_idle_ms,
+            batch: 200,
+        };
+        let store = self.store.clone();
+        let this = Arc::new(self);
+        tokio::spawn(consume(store, config, stop, move |entries| {
+            let this = this.clone();
+            async move { this.process(&entries).await }
+        }))
+    }
+
+    async fn event(&self, id: &str, minerals: &[String]) -> Result<Option<ipb::PolicyEvent>, String> {
+        let mut client = self.ingest.clone();
+        let mut token = String::new();
+        loop {
+            let req = ipb::ListPolicyEventsRequest {
+                mineral: minerals.first().cloned().unwrap_or_default(),
+                page_size: 500,
+                page_token: token.clone(),
+                ..Default::default()
+            };
+            let resp = client
+                .list_policy_events(req)
+                .await
+                .map_err(|s| s.message().to_string())?
+                .into_inner();
+            if let Some(e) = resp.events.into_iter().find(|e| e.id == id) {
+                return Ok(Some(e));
+            }
+            if resp.next_page_token.is_empty() {
+                return Ok(None);
+            }
+            token = resp.next_page_token;
+        }
+    }
+
+    /// Share of `supplier` in `importer`'s sourcing of `mineral`, from the latest eu-crm score.
+    async fn supplier_share(&self, mineral: &str, importer: &str, supplier: &str) -> Result<Option<f64>, String> {
+        let bytes = self
+            .store
+            .latest_score(mineral, "eu-crm", importer)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(bytes
+            .and_then(|b| spb::RiskScore::decode(b.as_slice()).ok())
+            .and_then(|s| s.top_suppliers.iter().find(|t| t.country == supplier).map(|t| t.share)))
+    }
+
+    /// Fires policy rules for the policy writes in `entries`; idempotent.
+    pub async fn process(&self, entries: &[StreamEntry]) -> Result<(), String> {
+        let mut subscriptions: Option<Vec<pb::Subscription>> = None;
+        let mut recorded = 0;
+        for entry in entries {
+            let Ok(change) = DataChanged::decode(entry.payload.as_slice()) else {
+                continue;
+            };
+            if change.kind != DataKind::PolicyEvents as i32 {
+                continue;
+            }
+            if subscriptions.is_none() {
+                let all = self.store.all_subscriptions().await.map_err(|e| e.to_string())?;
+                subscriptions = Some(
+                    all.iter()
+                        .filter_map(|b| pb::Subscription::decode(b.as_slice()).ok())
+                        .collect(),
+                );
+            }
+            let subs = subscriptions.as_deref().unwrap_or_default();
+            for id in &change.policy_event_ids {
+                let Some(event) = self.event(id, &change.minerals).await? else {
+                    continue;
+                };
+                for sub in subs {
+                    let Some(filter) = &sub.filter else { continue };
+                    if !rules::policy_matches(filter, &event.minerals) {
+                        continue;
+                    }
+                    for (i, rule) in sub.rules.iter().enumerate() {
+                        let Some(pb::rule::Kind::Policy(p)) = &rule.kind else {
+                            continue;
+                        };
+                        let mineral = event
+                            .minerals
+                            .iter()
+                            .find(|m| filter.minerals.is_empty() || filter.minerals.contains(m))
+                            .cloned()
+                            .unwrap_or_default();
+                        let importers: Vec<String> = if filter.importers.is_empty() {
+                            vec![String::new()]
+                        } else {
+                            filter.importers.clone()
+                        };
+                        for importer in importers {
+                            let mut reason = format!(
+                                "{} {} on {}",
+                                event.country,
+                                measure(event.measure),
+                                event.minerals.join(", ")
+                            );
+                            if p.min_supplier_share > 0.0 {
+                                if importer.is_empty() {
+                                    continue;
+                                }
+                                match self.supplier_share(&mineral, &importer, &event.country).await? {
+                                    Some(share) if share >= p.min_supplier_share => {
+                                        reason = format!(
+                                            "{reason}; {} supplies {:.0}% of {importer}'s sourcing",
+                                            event.country,
+                                            share * 100.0
+                                        );
+                                    }
+                                    _ => continue,
+                                }
+                            }
+                            let alert = pb::Alert {
+                                id: rules::alert_id(&sub.id, i, &entry.id, &mineral, &importer, id),
+                                subscription_id: sub.id.clone(),
+                                rule: rules::describe(rule),
+                                mineral: mineral.clone(),
+                                importer: importer.clone(),
+                                methodology: String::new(),
+                                old_score: None,
+                                new_score: 0.0,
+                                delta: 0.0,
+                                top_reason: reason,
+                                trace: change.trace.clone(),
+                                create_time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
+                                acknowledged: false,
+                                cause_event_id: entry.id.clone(),
+                                policy_event_id: event.id.clone(),
+                                policy_summary: event.summary.clone(),
+                            };
+                            self.store
+                                .record_alert(&sub.id, &alert.id, &alert.encode_to_vec(), &[])
+                                .await
+                                .map_err(|e| e.to_string())?;
+                            recorded += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if recorded > 0 {
+            self.recorded.notify_waiters();
+        }
+        Ok(())
+    }
+}
+
+fn measure(value: i32) -> &'static str {
+    match ipb::PolicyMeasure::try_from(value).unwrap_or(ipb::PolicyMeasure::Other) {
+        ipb::PolicyMeasure::Licensing => "export licensing",
+        ipb::PolicyMeasure::Quota => "export quota",
+        ipb::PolicyMeasure::Tax => "export tax",
+        ipb::PolicyMeasure::Ban => "export ban",
+        _ => "export restriction",
+    }
+}
