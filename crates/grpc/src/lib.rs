@@ -8,8 +8,10 @@ pub mod edge;
 pub mod error;
 pub mod health;
 pub mod server;
+pub mod startup;
 
 pub use edge::{Caller, EdgeLayer, MethodPolicy, Permission};
 pub use error::{ServiceError, ServiceResult, retry_read};
 pub use health::HealthMonitor;
 pub use server::{ServeError, bind, run_service, serve, shutdown_signal, with_standard_services};
+pub use startup::StartupError;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use supplyrisk_api::alerting::v1::alerting_service_server::AlertingServiceServer;
-use supplyrisk_grpc::{Permission, ServeError};
+use supplyrisk_grpc::Permission;
+pub use supplyrisk_grpc::StartupError;
 use supplyrisk_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -17,26 +18,6 @@ use crate::worker::Matcher;
 
 /// Fully qualified service name, as used by health checks.
 pub const SERVICE_NAME: &str = "supplyrisk.alerting.v1.AlertingService";
-
-/// A failure that stops the process.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    /// Bad configuration.
-    #[error(transparent)]
-    Config(#[from] supplyrisk_config::ConfigError),
-    /// Telemetry could not start.
-    #[error(transparent)]
-    Telemetry(#[from] supplyrisk_telemetry::TelemetryError),
-    /// The store could not be set up.
-    #[error(transparent)]
-    Store(#[from] supplyrisk_store::StoreError),
-    /// The ingest endpoint is unusable.
-    #[error("SUPPLYRISK__INGEST__ENDPOINT: {0}")]
-    Ingest(#[from] tonic::transport::Error),
-    /// The server failed.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-}
 
 /// Reads need a reader; managing subscriptions and acknowledging need ingester or admin.
 pub fn method_policy(path: &str) -> Permission {

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use supplyrisk_api::ingest::v1::ingest_service_server::IngestServiceServer;
-use supplyrisk_grpc::{Permission, ServeError};
+use supplyrisk_grpc::Permission;
+pub use supplyrisk_grpc::StartupError;
 use supplyrisk_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 
@@ -13,23 +14,6 @@ use crate::settings::Settings;
 
 /// Fully qualified service name, as used by health checks.
 pub const SERVICE_NAME: &str = "supplyrisk.ingest.v1.IngestService";
-
-/// A failure that stops the process.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    /// Bad configuration.
-    #[error(transparent)]
-    Config(#[from] supplyrisk_config::ConfigError),
-    /// Telemetry could not start.
-    #[error(transparent)]
-    Telemetry(#[from] supplyrisk_telemetry::TelemetryError),
-    /// The store could not be set up.
-    #[error(transparent)]
-    Store(#[from] supplyrisk_store::StoreError),
-    /// The server failed.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-}
 
 /// What each method requires of its caller.
 pub fn method_policy(path: &str) -> Permission {

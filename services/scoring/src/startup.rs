@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::scoring_service_server::ScoringServiceServer;
+use supplyrisk_grpc::Permission;
+pub use supplyrisk_grpc::StartupError;
 use supplyrisk_grpc::client::ClientInterceptor;
-use supplyrisk_grpc::{Permission, ServeError};
 use supplyrisk_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 
@@ -20,26 +21,6 @@ use crate::worker::{Recomputer, spawn_follower};
 
 /// Fully qualified service name, as used by health checks.
 pub const SERVICE_NAME: &str = "supplyrisk.scoring.v1.ScoringService";
-
-/// A failure that stops the process.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    /// Bad configuration.
-    #[error(transparent)]
-    Config(#[from] supplyrisk_config::ConfigError),
-    /// Telemetry could not start.
-    #[error(transparent)]
-    Telemetry(#[from] supplyrisk_telemetry::TelemetryError),
-    /// The store could not be set up.
-    #[error(transparent)]
-    Store(#[from] supplyrisk_store::StoreError),
-    /// The ingest endpoint is unusable.
-    #[error("SUPPLYRISK__INGEST__ENDPOINT: {0}")]
-    Ingest(#[from] tonic::transport::Error),
-    /// The server failed.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
-}
 
 /// What each method requires of its caller: every scoring call is a read.
 pub fn method_policy(path: &str) -> Permission {
