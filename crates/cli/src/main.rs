@@ -122,6 +122,11 @@ enum Command {
         /// Fire when the score moves by at least this much.
         #[arg(long)]
         delta: Option<f64>,
+        /// Fire on new export restrictions touching the mineral; with a share
+        /// above 0, only when the restricting country supplies at least that
+        /// share (0-1) of the importer's sourcing.
+        #[arg(long)]
+        policy: Option<f64>,
         /// eu-crm (default) or geopolrisk.
         #[arg(long, default_value = "eu-crm")]
         method: String,
@@ -665,6 +670,7 @@ async fn subscribe(
     threshold: Option<f64>,
     hysteresis: f64,
     delta: Option<f64>,
+    policy: Option<f64>,
     method: &str,
     name: Option<String>,
 ) -> Result<(), String> {
@@ -680,8 +686,13 @@ async fn subscribe(
             kind: Some(apb::rule::Kind::Delta(apb::DeltaRule { min_delta })),
         });
     }
+    if let Some(min_supplier_share) = policy {
+        rules.push(apb::Rule {
+            kind: Some(apb::rule::Kind::Policy(apb::PolicyRule { min_supplier_share })),
+        });
+    }
     if rules.is_empty() {
-        return Err("give --threshold and/or --delta".into());
+        return Err("give --threshold, --delta and/or --policy".into());
     }
     let sub = apb::Subscription {
         name: name.unwrap_or_else(|| format!("{mineral} for {importer}")),
@@ -759,6 +770,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             threshold,
             hysteresis,
             delta,
+            policy,
             method,
             name,
         } => {
@@ -769,6 +781,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 *threshold,
                 *hysteresis,
                 *delta,
+                *policy,
                 method,
                 name.clone(),
             )
