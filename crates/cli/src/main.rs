@@ -105,6 +105,31 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         limit: i32,
     },
+    /// A score per data year and each recomputation.
+    History {
+        /// Catalog id or name.
+        mineral: String,
+        /// ISO3 country or bloc.
+        importer: String,
+        /// eu-crm (default) or geopolrisk.
+        #[arg(long, default_value = "eu-crm")]
+        method: String,
+    },
+    /// What-if: scores before and after supply cuts, shortfall and stock cover.
+    Scenario {
+        /// SUPPLIER:MINERAL:CUT, e.g. CHN:REE:0.5 (repeatable).
+        #[arg(long = "cut", required = true)]
+        cuts: Vec<String>,
+        /// Importers (ISO3 or blocs), e.g. USA+JPN (repeatable).
+        #[arg(long = "importer", required = true)]
+        importers: Vec<String>,
+        /// Share of lost imports other suppliers replace (0-1).
+        #[arg(long, default_value_t = 0.0)]
+        headroom: f64,
+        /// eu-crm (default) or geopolrisk.
+        #[arg(long, default_value = "eu-crm")]
+        method: String,
+    },
     /// Subscribe to alerts on a mineral and importer.
     Subscribe {
         /// Catalog id or name.
@@ -646,6 +671,74 @@ async fn top(cli: &Cli, importer: &str, application: Option<String>, method: &st
     Ok(())
 }
 
+async fn history(cli: &Cli, mineral: &str, importer: &str, method: &str) -> Result<(), String> {
+    use supplyrisk_api::scoring::v1 as spb;
+    let mut client = connect_scoring(cli).await?;
+    let req = spb::GetScoreHistoryRequest {
+        mineral: mineral.to_string(),
+        importer: importer.to_string(),
+        methodology: methodology(method)?,
+    };
+    let resp = client.get_score_history(req).await.map_err(status_line)?.into_inner();
+    println!(
+        "{:<14} {:>6} {:>9} {:>6}  data version",
+        "kind", "year", "score", "conf"
+    );
+    for p in &resp.points {
+        println!(
+            "{:<14} {:>6} {:>9.3} {:>6.2}  {}",
+            p.kind, p.data_year, p.score, p.confidence, p.data_version
+        );
+    }
+    Ok(())
+}
+
+async fn scenario(cli: &Cli, cuts: &[String], importers: &[String], headroom: f64, method: &str) -> Result<(), String> {
+    use supplyrisk_api::scoring::v1 as spb;
+    let mut shocks = Vec::new();
+    for c in cuts {
+        let parts: Vec<&str> = c.split(':').collect();
+        let [supplier, mineral, cut] = parts.as_slice() else {
+            return Err(format!("--cut {c}: expected SUPPLIER:MINERAL:CUT, e.g. CHN:REE:0.5"));
+        };
+        let cut: f64 = cut.parse().map_err(|_| format!("--cut {c}: '{cut}' is not a number"))?;
+        shocks.push(spb::Shock {
+            supplier: supplier.to_string(),
+            mineral: mineral.to_string(),
+            cut,
+        });
+    }
+    let mut client = connect_scoring(cli).await?;
+    let req = spb::SimulateScenarioRequest {
+        shocks,
+        importers: importers.to_vec(),
+        methodology: methodology(method)?,
+        year: 0,
+        rerouting_headroom: headroom,
+    };
+    let resp = client.simulate_scenario(req).await.map_err(status_line)?.into_inner();
+    for r in &resp.results {
+        let before = r.before.as_ref().map(|s| s.score).unwrap_or(f64::NAN);
+        let after = r.after.as_ref().map(|s| s.score).unwrap_or(f64::NAN);
+        let shortfall = r
+            .shortfall_tonnes
+            .map(|t| format!("{t:.1} t"))
+            .unwrap_or_else(|| "unknown".into());
+        let cover = r
+            .days_of_cover
+            .map(|d| format!("{d:.0} days"))
+            .unwrap_or_else(|| "no stockpile data".into());
+        println!(
+            "{} {}: {before:.3} -> {after:.3}; shortfall {shortfall}; cover {cover}",
+            r.importer, r.mineral
+        );
+        for a in &r.assumptions {
+            println!("  assumes: {a}");
+        }
+    }
+    Ok(())
+}
+
 type AlertingClient =
     supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient<InterceptedService<Channel, Bearer>>;
 
@@ -788,6 +881,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             .await;
         }
         Command::Alerts { subscription } => return alerts(&cli, subscription).await,
+        Command::History {
+            mineral,
+            importer,
+            method,
+        } => return history(&cli, mineral, importer, method).await,
+        Command::Scenario {
+            cuts,
+            importers,
+            headroom,
+            method,
+        } => {
+            return scenario(&cli, cuts, importers, *headroom, method).await;
+        }
         Command::Watch { subscription, after } => return watch(&cli, subscription, after.clone()).await,
         _ => {}
     }
@@ -834,6 +940,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         | Command::Top { .. }
         | Command::Subscribe { .. }
         | Command::Alerts { .. }
+        | Command::History { .. }
+        | Command::Scenario { .. }
         | Command::Watch { .. } => Ok(()),
     }
 }

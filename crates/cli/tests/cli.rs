@@ -89,3 +89,136 @@ fn imports_files_with_plain_progress_and_reports_rejections() {
     assert!(!ok);
     assert!(err.contains("cannot reach the ingest service"), "{err}");
 }
+
+#[test]
+fn scores_scenarios_history_and_a_watched_alert() {
+    use std::io::{BufRead, BufReader};
+    use supplyrisk_api::common::v1 as cpb;
+    use supplyrisk_api::ingest::v1 as ipb;
+
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let ingest = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-ingest"),
+        &[("SUPPLYRISK__REDIS__URL", &url)],
+    );
+    let ie = ingest.endpoint();
+    let scoring = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-scoring"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", &url),
+            ("SUPPLYRISK__INGEST__ENDPOINT", &ie),
+            ("SUPPLYRISK__INGEST__TOKEN", READER_TOKEN),
+            ("SUPPLYRISK__SCORING__TRACKED_IMPORTERS", "JPN"),
+        ],
+    );
+    let alerting = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-alerting"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", &url),
+            ("SUPPLYRISK__INGEST__ENDPOINT", &ie),
+            ("SUPPLYRISK__INGEST__TOKEN", READER_TOKEN),
+        ],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let write = |chn: f64| {
+        rt.block_on(async {
+            let mut c = supplyrisk_testkit::ingest_client(&ie, Some(INGESTER_TOKEN)).await;
+            let mut indicators = Vec::new();
+            for (country, est) in [("CHN", -0.5), ("AUS", 1.5)] {
+                for d in 1..=6 {
+                    indicators.push(ipb::GovernanceIndicator {
+                        country: country.into(),
+                        year: 2023,
+                        dimension: d,
+                        estimate: est,
+                    });
+                }
+            }
+            c.upsert_governance(ipb::UpsertGovernanceRequest { indicators })
+                .await
+                .unwrap();
+            let stat = |country: &str, q: f64| ipb::ProductionStat {
+                mineral: "REE".into(),
+                stage: cpb::SupplyStage::Processing as i32,
+                country: country.into(),
+                year: 2023,
+                quantity: Some(q),
+                unit: "t".into(),
+                source: "TEST".into(),
+            };
+            c.upsert_production(ipb::UpsertProductionRequest {
+                stats: vec![stat("CHN", chn), stat("AUS", 100.0 - chn)],
+            })
+            .await
+            .unwrap();
+        })
+    };
+    write(50.0);
+    let run = |token: &str, args: &[&str]| {
+        let out = Command::new(supplyrisk_testkit::binary("supplyrisk"))
+            .env("SUPPLYRISK_INGEST_ENDPOINT", &ie)
+            .env("SUPPLYRISK_SCORING_ENDPOINT", scoring.endpoint())
+            .env("SUPPLYRISK_ALERTING_ENDPOINT", alerting.endpoint())
+            .env("SUPPLYRISK_TOKEN", token)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, out, err) = run(READER_TOKEN, &["score", "rare earths", "JPN"]);
+    assert!(ok && out.starts_with("REE for JPN:"), "{out}{err}");
+    let (ok, out, _) = run(READER_TOKEN, &["scenario", "--cut", "CHN:REE:0.5", "--importer", "JPN"]);
+    assert!(
+        ok && out.contains("shortfall") && out.contains("no stockpile data"),
+        "{out}"
+    );
+    let (ok, _, err) = run(READER_TOKEN, &["scenario", "--cut", "CHN-REE", "--importer", "JPN"]);
+    assert!(!ok && err.contains("SUPPLIER:MINERAL:CUT"), "{err}");
+    let (ok, out, _) = run(READER_TOKEN, &["history", "REE", "JPN"]);
+    assert!(ok && out.contains("data_year"), "{out}");
+    let (ok, _, err) = run(READER_TOKEN, &["score", "lithum", "JPN"]);
+    assert!(!ok && err.contains("LI"), "the closest mineral is suggested: {err}");
+
+    let (ok, sub, err) = run(
+        INGESTER_TOKEN,
+        &[
+            "subscribe",
+            "--mineral",
+            "REE",
+            "--importer",
+            "JPN",
+            "--delta",
+            "0.0001",
+        ],
+    );
+    assert!(ok, "{err}");
+    let sub = sub.trim().to_string();
+    let mut watch = Command::new(supplyrisk_testkit::binary("supplyrisk"))
+        .env("SUPPLYRISK_ALERTING_ENDPOINT", alerting.endpoint())
+        .env("SUPPLYRISK_TOKEN", READER_TOKEN)
+        .args(["watch", &sub])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Let the first score settle, then move it.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    write(90.0);
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("watch prints the alert");
+    let _ = watch.kill();
+    assert!(line.contains("REE JPN eu-crm") && line.contains("delta"), "{line}");
+}
