@@ -220,5 +220,6 @@ fn scores_scenarios_history_and_a_watched_alert() {
         .recv_timeout(std::time::Duration::from_secs(30))
         .expect("watch prints the alert");
     let _ = watch.kill();
+    let _ = watch.wait();
     assert!(line.contains("REE JPN eu-crm") && line.contains("delta"), "{line}");
 }
