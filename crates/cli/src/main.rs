@@ -48,6 +48,9 @@ struct Cli {
     /// Bearer token (reader for reads, ingester for imports).
     #[arg(long, env = "SUPPLYRISK_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
+    /// Output format: table for people, json for scripts (score, top, minerals).
+    #[arg(long, value_enum, default_value_t = Output::Table, global = true)]
+    output: Output,
     /// Per-call timeout in seconds.
     #[arg(long, default_value_t = 30, global = true)]
     timeout: u64,
@@ -55,8 +58,19 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Output {
+    Table,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Print shell completions (bash, zsh, fish, …) to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// List the mineral catalog.
     Minerals,
     /// Policy events (export restrictions).
@@ -256,12 +270,26 @@ fn status_line(s: tonic::Status) -> String {
     }
 }
 
-async fn minerals(client: &mut Client) -> Result<(), String> {
+async fn minerals(client: &mut Client, output: Output) -> Result<(), String> {
     let resp = client
         .list_minerals(pb::ListMineralsRequest {})
         .await
         .map_err(status_line)?
         .into_inner();
+    if output == Output::Json {
+        let list: Vec<serde_json::Value> = resp
+            .minerals
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id, "name": m.name, "parent": m.parent,
+                    "applications": m.applications, "aliases": m.aliases,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+        return Ok(());
+    }
     println!("{:<12} {:<26} {:<8} applications", "id", "name", "parent");
     for m in resp.minerals {
         println!(
@@ -604,6 +632,29 @@ fn methodology(name: &str) -> Result<i32, String> {
     }
 }
 
+/// A score as JSON for scripts: every field a person sees, by name.
+fn score_json(s: &supplyrisk_api::scoring::v1::RiskScore) -> serde_json::Value {
+    let m = s.methodology.clone().unwrap_or_default();
+    serde_json::json!({
+        "mineral": s.mineral,
+        "importer": s.importer,
+        "score": s.score,
+        "methodology": { "id": m.id, "version": m.version },
+        "data_year": s.data_year,
+        "data_version": s.data_version,
+        "confidence": s.confidence,
+        "top_reason": s.top_reason,
+        "components": s.components.iter().map(|c| serde_json::json!({"name": c.name, "value": c.value, "meaning": c.meaning})).collect::<Vec<_>>(),
+        "top_suppliers": s.top_suppliers.iter().map(|t| serde_json::json!({
+            "country": t.country, "share": t.share, "global_share": t.global_share,
+            "governance": t.governance, "governance_defaulted": t.governance_defaulted, "contribution": t.contribution,
+        })).collect::<Vec<_>>(),
+        "confidence_reasons": s.confidence_reasons.iter().map(|r| serde_json::json!({"input": r.input, "coverage": r.coverage, "detail": r.detail})).collect::<Vec<_>>(),
+        "defaulted": s.defaulted.iter().map(|d| serde_json::json!({"term": d.term, "value": d.value, "reason": d.reason})).collect::<Vec<_>>(),
+        "notes": s.notes,
+    })
+}
+
 async fn score(cli: &Cli, mineral: &str, importer: &str, method: &str, year: Option<u32>) -> Result<(), String> {
     use supplyrisk_api::scoring::v1 as spb;
     let mut client = connect_scoring(cli).await?;
@@ -614,6 +665,10 @@ async fn score(cli: &Cli, mineral: &str, importer: &str, method: &str, year: Opt
         methodology: methodology(method)?,
     };
     let s = client.get_risk_score(req).await.map_err(status_line)?.into_inner();
+    if cli.output == Output::Json {
+        println!("{}", score_json(&s));
+        return Ok(());
+    }
     let m = s.methodology.clone().unwrap_or_default();
     println!(
         "{} for {}: {:.3} ({} {}, data {}, confidence {:.2})",
@@ -653,6 +708,14 @@ async fn top(cli: &Cli, importer: &str, application: Option<String>, method: &st
         ..Default::default()
     };
     let resp = client.list_risk_scores(req).await.map_err(status_line)?.into_inner();
+    if cli.output == Output::Json {
+        let scores: Vec<serde_json::Value> = resp.scores.iter().map(score_json).collect();
+        println!(
+            "{}",
+            serde_json::json!({ "importer": importer, "total_size": resp.total_size, "scores": scores })
+        );
+        return Ok(());
+    }
     println!(
         "{importer}: top {} of {} scored minerals ({method})",
         resp.scores.len(),
@@ -857,6 +920,11 @@ async fn watch(cli: &Cli, subscription: &str, after: Option<String>) -> Result<(
 
 async fn run(cli: Cli) -> Result<(), String> {
     match &cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(*shell, &mut Cli::command(), "supplyrisk", &mut std::io::stdout());
+            return Ok(());
+        }
         Command::Subscribe {
             mineral,
             importer,
@@ -916,7 +984,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     let mut client = connect(&cli).await?;
     match cli.command {
-        Command::Minerals => minerals(&mut client).await,
+        Command::Minerals => minerals(&mut client, cli.output).await,
         Command::Policy {
             command: PolicyCommand::Import { file },
         } => policy_import(&mut client, &file).await,
@@ -941,6 +1009,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         | Command::Subscribe { .. }
         | Command::Alerts { .. }
         | Command::History { .. }
+        | Command::Completions { .. }
         | Command::Scenario { .. }
         | Command::Watch { .. } => Ok(()),
     }

@@ -172,6 +172,17 @@ fn scores_scenarios_history_and_a_watched_alert() {
     };
     let (ok, out, err) = run(READER_TOKEN, &["score", "rare earths", "JPN"]);
     assert!(ok && out.starts_with("REE for JPN:"), "{out}{err}");
+    let (ok, out, _) = run(READER_TOKEN, &["score", "REE", "JPN", "--output", "json"]);
+    assert!(ok, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("--output json prints JSON");
+    assert_eq!(json["mineral"], "REE");
+    assert_eq!(json["methodology"]["id"], "eu-crm");
+    assert!(json["top_suppliers"].as_array().is_some_and(|a| !a.is_empty()));
+    let (ok, out, _) = run(READER_TOKEN, &["top", "--importer", "JPN", "--output", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert!(ok && json["total_size"] == 1, "{out}");
+    let (ok, out, _) = run(READER_TOKEN, &["completions", "bash"]);
+    assert!(ok && out.contains("_supplyrisk()"));
     let (ok, out, _) = run(READER_TOKEN, &["scenario", "--cut", "CHN:REE:0.5", "--importer", "JPN"]);
     assert!(
         ok && out.contains("shortfall") && out.contains("no stockpile data"),
