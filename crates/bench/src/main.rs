@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use supplyrisk_api::common::v1 as common;
 use supplyrisk_api::ingest::v1 as pb;
-use supplyrisk_testkit::{INGESTER_TOKEN, RedisServer, ServiceProcess, ingest_client};
+use supplyrisk_testkit::{Cluster, ClusterOptions, INGESTER_TOKEN, RedisServer, ServiceProcess, ingest_client};
 
 /// Flows per streamed message.
 const MESSAGE_FLOWS: usize = 5000;
@@ -287,6 +287,14 @@ async fn bench_import() {
     println!("ingest peak RSS after 2M-row stream {rss_big:>10.1} MiB (flat if close to the line above)");
 }
 
+/// Settings that keep service logs to warnings (plus the address line the test kit reads).
+fn quiet_env() -> Vec<(String, String)> {
+    vec![(
+        "SUPPLYRISK__TELEMETRY__LOG_FILTER".into(),
+        "warn,supplyrisk_grpc=info".into(),
+    )]
+}
+
 /// A gRPC request body: the 5-byte frame header and the message.
 fn grpc_frame(msg: &impl prost::Message) -> Vec<u8> {
     let body = msg.encode_to_vec();
@@ -343,26 +351,12 @@ fn h2load(url: &str, body: &[u8], token: Option<&str>, requests: u32) -> (f64, f
 
 async fn bench_score(requests: u32) {
     use supplyrisk_api::scoring::v1 as spb;
-    let redis = RedisServer::start_with_fsync("everysec");
-    let url = redis.url();
-    let quiet = "warn,supplyrisk_grpc=info,supplyrisk_ingest=info,supplyrisk_scoring=info";
-    let ingest = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-ingest"),
-        &[
-            ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", quiet),
-        ],
-    );
-    let ingest_endpoint = ingest.endpoint();
-    let scoring = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-scoring"),
-        &[
-            ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__INGEST__ENDPOINT", &ingest_endpoint),
-            ("SUPPLYRISK__INGEST__TOKEN", supplyrisk_testkit::READER_TOKEN),
-            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", quiet),
-        ],
-    );
+    let cluster = Cluster::start_with(ClusterOptions {
+        fsync: "everysec",
+        env: quiet_env(),
+        ..Default::default()
+    });
+    let (ingest_endpoint, scoring) = (cluster.ingest.endpoint(), &cluster.scoring);
     // Real inputs: USGS world production and the shipped BACI trade.
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/");
     for (format, file) in [
@@ -454,34 +448,12 @@ async fn bench_score(requests: u32) {
 async fn bench_alert(rounds: usize) {
     use supplyrisk_api::alerting::v1 as apb;
     use supplyrisk_api::common::v1 as cpb;
-    let redis = RedisServer::start_with_fsync("everysec");
-    let url = redis.url();
-    let quiet = "warn,supplyrisk_grpc=info,supplyrisk_ingest=info,supplyrisk_scoring=info,supplyrisk_alerting=info";
-    let ingest = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-ingest"),
-        &[
-            ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", quiet),
-        ],
-    );
-    let ingest_endpoint = ingest.endpoint();
-    let scoring = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-scoring"),
-        &[
-            ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__INGEST__ENDPOINT", &ingest_endpoint),
-            ("SUPPLYRISK__INGEST__TOKEN", supplyrisk_testkit::READER_TOKEN),
-            ("SUPPLYRISK__SCORING__TRACKED_IMPORTERS", "JPN"),
-            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", quiet),
-        ],
-    );
-    let alerting = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-alerting"),
-        &[
-            ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", quiet),
-        ],
-    );
+    let cluster = Cluster::start_with(ClusterOptions {
+        fsync: "everysec",
+        env: quiet_env(),
+        ..Default::default()
+    });
+    let (ingest_endpoint, alerting) = (cluster.ingest.endpoint(), &cluster.alerting);
     let mut client = ingest_client(&ingest_endpoint, Some(INGESTER_TOKEN)).await;
     let mut indicators = Vec::new();
     for (country, est) in [("CHN", -0.5), ("AUS", 1.5), ("JPN", 1.2)] {
@@ -595,7 +567,6 @@ async fn bench_alert(rounds: usize) {
         pct(99),
         if pct(99) <= 50.0 { "MET" } else { "NOT MET" }
     );
-    drop(scoring);
 }
 
 #[tokio::main]

@@ -96,30 +96,8 @@ fn scores_scenarios_history_and_a_watched_alert() {
     use supplyrisk_api::common::v1 as cpb;
     use supplyrisk_api::ingest::v1 as ipb;
 
-    let redis = RedisServer::start();
-    let url = redis.url();
-    let ingest = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-ingest"),
-        &[("SUPPLYRISK__REDIS__URL", &url)],
-    );
-    let ie = ingest.endpoint();
-    let scoring = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-scoring"),
-        &[
-            ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__INGEST__ENDPOINT", &ie),
-            ("SUPPLYRISK__INGEST__TOKEN", READER_TOKEN),
-            ("SUPPLYRISK__SCORING__TRACKED_IMPORTERS", "JPN"),
-        ],
-    );
-    let alerting = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-alerting"),
-        &[
-            ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__INGEST__ENDPOINT", &ie),
-            ("SUPPLYRISK__INGEST__TOKEN", READER_TOKEN),
-        ],
-    );
+    let cluster = supplyrisk_testkit::Cluster::start();
+    let (ie, scoring, alerting) = (cluster.ingest.endpoint(), &cluster.scoring, &cluster.alerting);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let write = |chn: f64| {
         rt.block_on(async {

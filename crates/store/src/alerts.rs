@@ -58,30 +58,8 @@ impl Store {
 
     /// Up to `limit` subscriptions with ids after `after`, in id order.
     pub async fn list_subscriptions(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<(String, Vec<u8>)>> {
-        let mut conn = self.conn().await?;
-        let start = after.map(|a| format!("({a}")).unwrap_or_else(|| "-".into());
-        let ids: Vec<String> = redis::cmd("ZRANGEBYLEX")
-            .arg(keys::subscription_index())
-            .arg(start)
-            .arg("+")
-            .arg("LIMIT")
-            .arg(0)
-            .arg(limit)
-            .query_async(&mut conn)
-            .await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values: Vec<Option<Vec<u8>>> = redis::cmd("HMGET")
-            .arg(keys::subscriptions())
-            .arg(&ids)
-            .query_async(&mut conn)
-            .await?;
-        Ok(ids
-            .into_iter()
-            .zip(values)
-            .filter_map(|(id, v)| v.map(|v| (id, v)))
-            .collect())
+        self.lex_page(&keys::subscription_index(), &keys::subscriptions(), after, limit)
+            .await
     }
 
     /// Every subscription (the alert matcher keeps them in memory).

@@ -24,6 +24,24 @@ pub struct ConsumerConfig {
     pub batch: usize,
 }
 
+impl ConsumerConfig {
+    /// A configuration for `group` on `stream`; an empty `consumer` means
+    /// [`default_consumer_name`].
+    pub fn new(stream: &str, group: &str, consumer: &str, reclaim_idle_ms: u64, batch: usize) -> Self {
+        Self {
+            stream: stream.to_string(),
+            group: group.to_string(),
+            consumer: if consumer.is_empty() {
+                default_consumer_name()
+            } else {
+                consumer.to_string()
+            },
+            reclaim_idle_ms,
+            batch,
+        }
+    }
+}
+
 /// A consumer name from the host name and process id.
 pub fn default_consumer_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();

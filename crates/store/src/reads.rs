@@ -138,13 +138,32 @@ impl Store {
 
     /// Up to `limit` policy events with ids after `after`, in id order.
     pub async fn list_policy_events(&self, after: Option<&str>, limit: usize) -> StoreResult<PolicyPage> {
+        let page = self
+            .lex_page(&keys::policy_index(), &keys::policy_events(), after, limit)
+            .await?;
+        let next_after = (page.len() == limit)
+            .then(|| page.last().map(|(id, _)| id.clone()))
+            .flatten();
+        let events = page
+            .iter()
+            .map(|(_, b)| decode_policy(b))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(PolicyPage { events, next_after })
+    }
+
+    /// Up to `limit` (id, value) pairs with ids after `after`, in id order:
+    /// ids from the lexical sorted set `index`, values from the hash `values`.
+    pub(crate) async fn lex_page(
+        &self,
+        index: &str,
+        values: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, Vec<u8>)>> {
         let mut conn = self.conn().await?;
-        let start = match after {
-            Some(id) => format!("({id}"),
-            None => "-".to_string(),
-        };
+        let start = after.map(|a| format!("({a}")).unwrap_or_else(|| "-".into());
         let ids: Vec<String> = redis::cmd("ZRANGEBYLEX")
-            .arg(keys::policy_index())
+            .arg(index)
             .arg(start)
             .arg("+")
             .arg("LIMIT")
@@ -153,20 +172,14 @@ impl Store {
             .query_async(&mut conn)
             .await?;
         if ids.is_empty() {
-            return Ok(PolicyPage::default());
+            return Ok(Vec::new());
         }
-        let raw: Vec<Option<Vec<u8>>> = redis::cmd("HMGET")
-            .arg(keys::policy_events())
-            .arg(&ids)
-            .query_async(&mut conn)
-            .await?;
-        let events = raw
-            .iter()
-            .flatten()
-            .map(|b| decode_policy(b))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let next_after = (ids.len() == limit).then(|| ids.last().cloned()).flatten();
-        Ok(PolicyPage { events, next_after })
+        let found: Vec<Option<Vec<u8>>> = redis::cmd("HMGET").arg(values).arg(&ids).query_async(&mut conn).await?;
+        Ok(ids
+            .into_iter()
+            .zip(found)
+            .filter_map(|(id, v)| v.map(|v| (id, v)))
+            .collect())
     }
 
     /// Reads a cached snapshot.

@@ -354,3 +354,89 @@ where
     }
     false
 }
+
+/// How a [`Cluster`] runs.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// `SUPPLYRISK__SCORING__TRACKED_IMPORTERS`.
+    pub tracked_importers: String,
+    /// Redis `appendfsync` policy.
+    pub fsync: &'static str,
+    /// Extra settings; `SUPPLYRISK__SCORING__…` and `SUPPLYRISK__ALERTING__…`
+    /// go only to their service, the rest to every service.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        Self {
+            tracked_importers: "JPN".into(),
+            fsync: "always",
+            env: vec![
+                ("SUPPLYRISK__SCORING__RECLAIM_IDLE_MS".into(), "1000".into()),
+                ("SUPPLYRISK__ALERTING__RECLAIM_IDLE_MS".into(), "1000".into()),
+            ],
+        }
+    }
+}
+
+/// Redis and the three services as real processes, wired to each other.
+pub struct Cluster {
+    /// The store.
+    pub redis: RedisServer,
+    /// `supplyrisk-ingest`.
+    pub ingest: ServiceProcess,
+    /// `supplyrisk-scoring`, reading snapshots from `ingest`.
+    pub scoring: ServiceProcess,
+    /// `supplyrisk-alerting`.
+    pub alerting: ServiceProcess,
+}
+
+impl Cluster {
+    /// Starts Redis and the services with the default options.
+    pub fn start() -> Cluster {
+        Self::start_with(ClusterOptions::default())
+    }
+
+    /// Starts Redis and the services.
+    pub fn start_with(options: ClusterOptions) -> Cluster {
+        let redis = RedisServer::start_with_fsync(options.fsync);
+        let url = redis.url();
+        let spawn = |name: &str, section: &str, extra: Vec<(String, String)>| {
+            let mut env: Vec<(String, String)> = vec![("SUPPLYRISK__REDIS__URL".into(), url.clone())];
+            env.extend(extra);
+            let own = format!("SUPPLYRISK__{section}__");
+            env.extend(
+                options
+                    .env
+                    .iter()
+                    .filter(|(k, _)| {
+                        let sectioned =
+                            k.starts_with("SUPPLYRISK__SCORING__") || k.starts_with("SUPPLYRISK__ALERTING__");
+                        !sectioned || k.starts_with(&own)
+                    })
+                    .cloned(),
+            );
+            let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            ServiceProcess::spawn(&binary(name), &refs)
+        };
+        let ingest = spawn("supplyrisk-ingest", "INGEST", Vec::new());
+        let upstream = vec![
+            ("SUPPLYRISK__INGEST__ENDPOINT".to_string(), ingest.endpoint()),
+            ("SUPPLYRISK__INGEST__TOKEN".to_string(), READER_TOKEN.to_string()),
+        ];
+        let mut scoring_env = upstream.clone();
+        scoring_env.push((
+            "SUPPLYRISK__SCORING__TRACKED_IMPORTERS".into(),
+            options.tracked_importers.clone(),
+        ));
+        let scoring = spawn("supplyrisk-scoring", "SCORING", scoring_env);
+        let alerting = spawn("supplyrisk-alerting", "ALERTING", upstream);
+        Cluster {
+            redis,
+            ingest,
+            scoring,
+            alerting,
+        }
+    }
+}

@@ -15,7 +15,7 @@ use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1 as spb;
 use supplyrisk_grpc::client::ClientInterceptor;
-use supplyrisk_store::consumer::{ConsumerConfig, consume, default_consumer_name};
+use supplyrisk_store::consumer::{ConsumerConfig, consume};
 use supplyrisk_store::{Store, StreamEntry, keys};
 use tokio::sync::{Notify, watch};
 use tonic::service::interceptor::InterceptedService;
@@ -40,17 +40,13 @@ pub struct PolicyWatcher {
 impl PolicyWatcher {
     /// Runs the consumer loop until `stop`.
     pub fn spawn(self, settings: &AlertingSection, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        let config = ConsumerConfig {
-            stream: keys::DATA_STREAM.to_string(),
-            group: format!("{}-policy", settings.consumer_group),
-            consumer: if settings.consumer_name.is_empty() {
-                default_consumer_name()
-            } else {
-                settings.consumer_name.clone()
-            },
-            reclaim_idle_ms: settings.reclaim_idle_ms,
-            batch: 200,
-        };
+        let config = ConsumerConfig::new(
+            keys::DATA_STREAM,
+            &format!("{}-policy", settings.consumer_group),
+            &settings.consumer_name,
+            settings.reclaim_idle_ms,
+            200,
+        );
         let store = self.store.clone();
         let this = Arc::new(self);
         tokio::spawn(consume(store, config, stop, move |entries| {

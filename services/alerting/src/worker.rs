@@ -11,7 +11,7 @@ use std::sync::Arc;
 use prost::Message;
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::events::v1::ScoreChanged;
-use supplyrisk_store::consumer::{ConsumerConfig, consume, default_consumer_name};
+use supplyrisk_store::consumer::{ConsumerConfig, consume};
 use supplyrisk_store::{Store, StoreError, StreamEntry, keys};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use tokio::sync::{Notify, watch};
@@ -31,17 +31,13 @@ pub struct Matcher {
 impl Matcher {
     /// Runs the consumer loop until `stop`.
     pub fn spawn(self, settings: &AlertingSection, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        let config = ConsumerConfig {
-            stream: keys::SCORE_STREAM.to_string(),
-            group: settings.consumer_group.clone(),
-            consumer: if settings.consumer_name.is_empty() {
-                default_consumer_name()
-            } else {
-                settings.consumer_name.clone()
-            },
-            reclaim_idle_ms: settings.reclaim_idle_ms,
-            batch: 200,
-        };
+        let config = ConsumerConfig::new(
+            keys::SCORE_STREAM,
+            &settings.consumer_group,
+            &settings.consumer_name,
+            settings.reclaim_idle_ms,
+            200,
+        );
         let store = self.store.clone();
         let this = Arc::new(self);
         tokio::spawn(consume(store, config, stop, move |entries| {

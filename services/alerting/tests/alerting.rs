@@ -8,52 +8,13 @@ use supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient
 use supplyrisk_api::common::v1 as cpb;
 use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::scoring::v1 as spb;
-use supplyrisk_testkit::{
-    Bearer, INGESTER_TOKEN, READER_TOKEN, RedisServer, ServiceProcess, eventually, ingest_client,
-};
+use supplyrisk_testkit::{Bearer, Cluster, INGESTER_TOKEN, READER_TOKEN, eventually, ingest_client};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-struct Cluster {
-    redis: RedisServer,
-    ingest: ServiceProcess,
-    _scoring: ServiceProcess,
-    alerting: ServiceProcess,
-}
-
 fn start() -> Cluster {
-    let redis = RedisServer::start();
-    let url = redis.url();
-    let ingest = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-ingest"),
-        &[("SUPPLYRISK__REDIS__URL", &url)],
-    );
-    let endpoint = ingest.endpoint();
-    let scoring = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-scoring"),
-        &[
-            ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__INGEST__ENDPOINT", &endpoint),
-            ("SUPPLYRISK__INGEST__TOKEN", READER_TOKEN),
-            ("SUPPLYRISK__SCORING__TRACKED_IMPORTERS", "JPN"),
-        ],
-    );
-    let alerting = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-alerting"),
-        &[
-            ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__ALERTING__RECLAIM_IDLE_MS", "1000"),
-            ("SUPPLYRISK__INGEST__ENDPOINT", &endpoint),
-            ("SUPPLYRISK__INGEST__TOKEN", READER_TOKEN),
-        ],
-    );
-    Cluster {
-        redis,
-        ingest,
-        _scoring: scoring,
-        alerting,
-    }
+    Cluster::start()
 }
 
 async fn alerting(c: &Cluster, token: &str) -> AlertingServiceClient<InterceptedService<Channel, Bearer>> {
@@ -108,7 +69,7 @@ async fn seed(c: &Cluster) {
 
 async fn current_score(c: &Cluster) -> f64 {
     let mut client = spb::scoring_service_client::ScoringServiceClient::with_interceptor(
-        supplyrisk_testkit::channel(&c._scoring.endpoint()).await,
+        supplyrisk_testkit::channel(&c.scoring.endpoint()).await,
         Bearer(Some(READER_TOKEN.into())),
     );
     let req = spb::GetRiskScoreRequest {

@@ -19,7 +19,7 @@ use supplyrisk_api::events::v1::{DataChanged, DataKind, ScoreChanged};
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_domain::Catalog;
 use supplyrisk_grpc::ServiceError;
-use supplyrisk_store::consumer::{ConsumerConfig, consume, default_consumer_name};
+use supplyrisk_store::consumer::{ConsumerConfig, consume};
 use supplyrisk_store::{ScoreRecord, Store, StreamEntry, keys};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use tokio::sync::watch;
@@ -117,17 +117,13 @@ pub struct Recomputer {
 impl Recomputer {
     /// Runs the loop.
     pub fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        let config = ConsumerConfig {
-            stream: keys::DATA_STREAM.to_string(),
-            group: self.settings.consumer_group.clone(),
-            consumer: if self.settings.consumer_name.is_empty() {
-                default_consumer_name()
-            } else {
-                self.settings.consumer_name.clone()
-            },
-            reclaim_idle_ms: self.settings.reclaim_idle_ms,
-            batch: 100,
-        };
+        let config = ConsumerConfig::new(
+            keys::DATA_STREAM,
+            &self.settings.consumer_group,
+            &self.settings.consumer_name,
+            self.settings.reclaim_idle_ms,
+            100,
+        );
         let store = self.store.clone();
         let this = std::sync::Arc::new(self);
         tokio::spawn(consume(store, config, stop, move |entries| {

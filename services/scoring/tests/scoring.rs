@@ -7,38 +7,17 @@ use supplyrisk_api::common::v1 as cpb;
 use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
-use supplyrisk_testkit::{
-    Bearer, INGESTER_TOKEN, READER_TOKEN, RedisServer, ServiceProcess, eventually, ingest_client,
-};
+use supplyrisk_testkit::{Bearer, Cluster, ClusterOptions, INGESTER_TOKEN, READER_TOKEN, eventually, ingest_client};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-struct Cluster {
-    redis: RedisServer,
-    ingest: ServiceProcess,
-    scoring: ServiceProcess,
-}
-
+/// The cluster with scoring tracking Japan and the USA+JPN bloc.
 fn start() -> Cluster {
-    let redis = RedisServer::start();
-    let url = redis.url();
-    let ingest = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-ingest"),
-        &[("SUPPLYRISK__REDIS__URL", &url)],
-    );
-    let endpoint = ingest.endpoint();
-    let scoring = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-scoring"),
-        &[
-            ("SUPPLYRISK__REDIS__URL", &url),
-            ("SUPPLYRISK__INGEST__ENDPOINT", &endpoint),
-            ("SUPPLYRISK__INGEST__TOKEN", READER_TOKEN),
-            ("SUPPLYRISK__SCORING__TRACKED_IMPORTERS", "JPN,USA+JPN"),
-            ("SUPPLYRISK__SCORING__RECLAIM_IDLE_MS", "1000"),
-        ],
-    );
-    Cluster { redis, ingest, scoring }
+    Cluster::start_with(ClusterOptions {
+        tracked_importers: "JPN,USA+JPN".into(),
+        ..Default::default()
+    })
 }
 
 async fn scoring(c: &Cluster) -> ScoringServiceClient<InterceptedService<Channel, Bearer>> {
