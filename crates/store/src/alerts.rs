@@ -120,8 +120,7 @@ impl Store {
         states: &[(String, String)],
     ) -> StoreResult<String> {
         let mut conn = self.conn().await?;
-        let script = redis::Script::new(include_str!("lua/record_alert.lua"));
-        let mut inv = script.prepare_invoke();
+        let mut inv = self.inner.record_alert.prepare_invoke();
         inv.key(keys::alert_index(subscription))
             .key(keys::alerts(subscription))
             .key(keys::rule_states());

@@ -104,6 +104,7 @@ struct Inner {
     conn: OnceCell<ConnectionManager>,
     options: StoreOptions,
     upsert: redis::Script,
+    record_alert: redis::Script,
 }
 
 impl std::fmt::Debug for Store {
@@ -131,6 +132,7 @@ impl Store {
                 conn: OnceCell::new(),
                 options,
                 upsert: redis::Script::new(include_str!("lua/upsert.lua")),
+                record_alert: redis::Script::new(include_str!("lua/record_alert.lua")),
             }),
         })
     }
@@ -145,6 +147,7 @@ impl Store {
                 conn: OnceCell::new(),
                 options: self.inner.options.clone(),
                 upsert: self.inner.upsert.clone(),
+                record_alert: self.inner.record_alert.clone(),
             }),
         }
     }

@@ -1,5 +1,5 @@
-//! Scores: a versioned cache, the latest score per importer, history and
-//! rankings, and the score-changed stream.
+//! Scores: the latest score per importer, history, rankings and the
+//! score-changed stream.
 
 use redis::AsyncCommands;
 
@@ -28,39 +28,10 @@ pub struct ScoreRecord<'a> {
 }
 
 impl Store {
-    /// A cached value (snapshot, score) by its versioned key.
-    pub async fn cache_get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let mut conn = self.conn().await?;
-        Ok(conn.get(key).await?)
-    }
-
-    /// Caches a value under its versioned key for the snapshot TTL.
-    pub async fn cache_put(&self, key: &str, bytes: &[u8]) -> StoreResult<()> {
-        let mut conn = self.conn().await?;
-        let ttl = self.options().snapshot_ttl.as_secs().max(1);
-        let _: () = conn.set_ex(key, bytes, ttl).await?;
-        Ok(())
-    }
-
     /// The latest recorded score of `mineral` for `importer`.
     pub async fn latest_score(&self, mineral: &str, method: &str, importer: &str) -> StoreResult<Option<Vec<u8>>> {
         let mut conn = self.conn().await?;
         Ok(conn.hget(keys::latest_scores(mineral, method), importer).await?)
-    }
-
-    /// Latest scores of several minerals for `importer`, in order.
-    pub async fn latest_scores(
-        &self,
-        minerals: &[&str],
-        method: &str,
-        importer: &str,
-    ) -> StoreResult<Vec<Option<Vec<u8>>>> {
-        let mut conn = self.conn().await?;
-        let mut pipe = redis::pipe();
-        for m in minerals {
-            pipe.hget(keys::latest_scores(m, method), importer);
-        }
-        Ok(pipe.query_async(&mut conn).await?)
     }
 
     /// Records a recomputed score atomically: latest, ranking, history and,
@@ -96,14 +67,6 @@ impl Store {
             let _: () = pipe.query_async(&mut conn).await?;
             Ok(None)
         }
-    }
-
-    /// Minerals ranked for `importer` by `method`, highest first.
-    pub async fn ranking(&self, method: &str, importer: &str) -> StoreResult<Vec<(String, f64)>> {
-        let mut conn = self.conn().await?;
-        Ok(conn
-            .zrevrange_withscores(keys::ranking(method, importer), 0, -1)
-            .await?)
     }
 
     /// History points, newest first (encoded `HistoryPoint`s).

@@ -7,7 +7,7 @@
 use redis::streams::{StreamAutoClaimOptions, StreamAutoClaimReply, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, Value};
 
-use crate::{Store, StoreError, StoreResult};
+use crate::{Store, StoreResult};
 
 /// One stream entry: its id and protobuf payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,22 +137,5 @@ impl Store {
         let mut conn = self.conn().await?;
         let _: i64 = conn.xack(stream, group, ids).await?;
         Ok(())
-    }
-
-    /// Entries pending (delivered, not acknowledged) in `group`.
-    pub async fn pending_count(&self, stream: &str, group: &str) -> StoreResult<u64> {
-        let mut conn = self.conn().await?;
-        let v: Value = redis::cmd("XPENDING")
-            .arg(stream)
-            .arg(group)
-            .query_async(&mut conn)
-            .await?;
-        match v {
-            Value::Array(items) => match items.first() {
-                Some(Value::Int(n)) => Ok(*n as u64),
-                _ => Ok(0),
-            },
-            _ => Err(StoreError::Internal("unexpected XPENDING reply".into())),
-        }
     }
 }

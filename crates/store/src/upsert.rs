@@ -22,7 +22,6 @@ pub struct UpsertBatch {
     groups: Vec<Group>,
     group_index: HashMap<String, usize>,
     ops: Vec<(&'static str, usize, String, usize)>,
-    records: usize,
 }
 
 impl UpsertBatch {
@@ -115,11 +114,6 @@ impl UpsertBatch {
         let v = self.version(Some(mineral));
         let k = self.key(key);
         self.ops.push(("D", k, field, v));
-    }
-
-    /// Records logical records represented (for callers' accounting).
-    pub fn count_record(&mut self) {
-        self.records += 1;
     }
 
     /// Builds the script invocation: KEYS and ARGV.
