@@ -1,15 +1,26 @@
 //! Calling another supplyrisk service: one channel per endpoint, the
-//! service's own bearer token and the current trace context on every call.
+//! service's own bearer token, and a client span around every call whose
+//! context is what the callee's server span takes as its parent.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use supplyrisk_config::EndpointSettings;
+use supplyrisk_telemetry::metrics::RpcTimer;
+use supplyrisk_telemetry::{SpanExt, SpanStatus, attributes, propagation};
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Instrument;
 
-/// Adds `authorization` and `traceparent` to outgoing calls.
+/// Adds `authorization` to outgoing calls (trace context is added by
+/// [`ClientSpan`], which knows the client span).
 #[derive(Clone)]
 pub struct ClientInterceptor {
     bearer: Option<MetadataValue<tonic::metadata::Ascii>>,
@@ -29,18 +40,188 @@ impl Interceptor for ClientInterceptor {
         if let Some(b) = &self.bearer {
             req.metadata_mut().insert("authorization", b.clone());
         }
-        supplyrisk_telemetry::propagation::inject_metadata(req.metadata_mut());
         Ok(req)
     }
 }
 
+/// The channel to another supplyrisk service: tonic's channel with a client
+/// span and a duration measurement around every call.
+pub type Channel = ClientSpan<tonic::transport::Channel>;
+
 /// A lazily connecting channel to `settings.endpoint`.
 pub fn channel(settings: &EndpointSettings) -> Result<Channel, tonic::transport::Error> {
-    Ok(Endpoint::from_shared(settings.endpoint.trim().to_string())?
+    let endpoint = Endpoint::from_shared(settings.endpoint.trim().to_string())?
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_millis(settings.timeout_ms))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_while_idle(true)
-        .connect_lazy())
+        .keep_alive_while_idle(true);
+    let layer = ClientSpanLayer::new(endpoint.uri());
+    Ok(layer.layer(endpoint.connect_lazy()))
+}
+
+/// The called server, as client spans name it.
+#[derive(Debug)]
+struct Peer {
+    address: String,
+    port: i64,
+}
+
+/// Layer opening a client span (kind client, RPC semantic-convention
+/// attributes) around each call and injecting its context, so the callee's
+/// server span becomes its child.
+#[derive(Debug, Clone)]
+pub struct ClientSpanLayer {
+    peer: Arc<Peer>,
+}
+
+impl ClientSpanLayer {
+    /// A layer for calls to the server at `uri`.
+    pub fn new(uri: &http::Uri) -> Self {
+        let default_port = if uri.scheme_str() == Some("https") { 443 } else { 80 };
+        Self {
+            peer: Arc::new(Peer {
+                address: uri.host().unwrap_or_default().to_string(),
+                port: i64::from(uri.port_u16().unwrap_or(default_port)),
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for ClientSpanLayer {
+    type Service = ClientSpan<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ClientSpan {
+            inner,
+            peer: self.peer.clone(),
+        }
+    }
+}
+
+/// The service produced by [`ClientSpanLayer`].
+#[derive(Debug, Clone)]
+pub struct ClientSpan<S> {
+    inner: S,
+    peer: Arc<Peer>,
+}
+
+/// The status code of a call whose response headers are `headers`: a
+/// failure answered without a body carries `grpc-status` there; otherwise
+/// the response started normally (0). As on the server side, a streaming
+/// call that fails after its response started still shows 0.
+fn status_from_headers(status: http::StatusCode, headers: &http::HeaderMap) -> i64 {
+    match headers.get("grpc-status").and_then(|v| v.to_str().ok()) {
+        Some(code) => code.parse().unwrap_or(tonic::Code::Unknown as i64),
+        None if status == http::StatusCode::OK => 0,
+        None => tonic::Code::Unknown as i64,
+    }
+}
+
+/// The status code tonic reports for a call that failed in transport: a
+/// status in the error chain, `CANCELLED` for the channel's own timeout (as
+/// tonic maps it), `UNAVAILABLE` for anything else (connection refused or lost).
+fn status_from_error(error: &(dyn std::error::Error + 'static)) -> i64 {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if let Some(status) = e.downcast_ref::<tonic::Status>() {
+            return status.code() as i64;
+        }
+        if e.is::<tonic::TimeoutExpired>() {
+            return tonic::Code::Cancelled as i64;
+        }
+        source = e.source();
+    }
+    tonic::Code::Unavailable as i64
+}
+
+/// Records how a call ended on its span and in the duration histogram.
+fn finish(span: &tracing::Span, timer: RpcTimer, path: &str, code: i64) {
+    timer.called(path, code);
+    if !span.is_disabled() {
+        span.set_attribute(attributes::RPC_GRPC_STATUS_CODE, code);
+        if code != 0 {
+            // Client spans fail on any non-OK status (semantic conventions).
+            span.set_status(SpanStatus::error(format!("grpc status {code}")));
+        }
+    }
+}
+
+impl<S, B, ResponseBody> Service<http::Request<B>> for ClientSpan<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<ResponseBody>>,
+    S::Error: std::error::Error + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        let timer = RpcTimer::start();
+        let path = req.uri().path().to_string();
+        let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
+        let span = tracing::info_span!("rpc.client", otel.name = %path.trim_start_matches('/'), otel.kind = "client");
+        if !span.is_disabled() {
+            span.set_attribute(attributes::RPC_SYSTEM, "grpc");
+            span.set_attribute(attributes::RPC_SERVICE, service.to_string());
+            span.set_attribute(attributes::RPC_METHOD, method.to_string());
+            span.set_attribute(attributes::SERVER_ADDRESS, self.peer.address.clone());
+            span.set_attribute(attributes::SERVER_PORT, self.peer.port);
+        }
+        // Without a client span (filtered out), the caller's context still travels.
+        let carrier = if span.is_disabled() {
+            tracing::Span::current()
+        } else {
+            span.clone()
+        };
+        propagation::inject_headers(&carrier, req.headers_mut());
+        let response = self.inner.call(req);
+        Box::pin(async move {
+            let result = response.instrument(span.clone()).await;
+            let code = match &result {
+                Ok(resp) => status_from_headers(resp.status(), resp.headers()),
+                Err(e) => status_from_error(e),
+            };
+            finish(&span, timer, &path, code);
+            result
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_comes_from_headers_or_transport_error() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(status_from_headers(http::StatusCode::OK, &headers), 0);
+        assert_eq!(
+            status_from_headers(http::StatusCode::SERVICE_UNAVAILABLE, &headers),
+            tonic::Code::Unknown as i64
+        );
+        headers.insert("grpc-status", "5".parse().expect("header"));
+        assert_eq!(status_from_headers(http::StatusCode::OK, &headers), 5);
+
+        let status = tonic::Status::permission_denied("no");
+        assert_eq!(status_from_error(&status), tonic::Code::PermissionDenied as i64);
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(status_from_error(&io), tonic::Code::Unavailable as i64);
+    }
+
+    #[test]
+    fn peer_comes_from_the_endpoint() {
+        let layer = ClientSpanLayer::new(&"http://supplyrisk-ingest:50051".parse().expect("uri"));
+        assert_eq!(
+            (layer.peer.address.as_str(), layer.peer.port),
+            ("supplyrisk-ingest", 50051)
+        );
+        let layer = ClientSpanLayer::new(&"https://ingest.example".parse().expect("uri"));
+        assert_eq!(layer.peer.port, 443);
+    }
 }

@@ -1,6 +1,7 @@
 //! The server edge: one tower layer in front of every service that opens
-//! the RPC span (with its caller as parent) and enforces bearer-token
-//! authorisation, before any handler runs.
+//! the RPC span (with its caller as parent), times the call for
+//! `rpc.server.call.duration` and enforces bearer-token authorisation,
+//! before any handler runs.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,7 +11,8 @@ use std::task::{Context, Poll};
 
 use secrecy::{ExposeSecret, SecretString};
 use supplyrisk_config::Role;
-use supplyrisk_telemetry::{attributes, propagation};
+use supplyrisk_telemetry::metrics::{self, RpcTimer};
+use supplyrisk_telemetry::{SpanExt, SpanStatus, attributes, propagation};
 use tonic::Status;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -173,6 +175,7 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        let timer = RpcTimer::start();
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
@@ -191,7 +194,10 @@ where
                 let span = tracing::Span::current();
                 match decision {
                     Err(status) => {
-                        span.set_i64(attributes::RPC_GRPC_STATUS_CODE, status.code() as i64);
+                        let code = status.code() as i64;
+                        span.set_i64(attributes::RPC_GRPC_STATUS_CODE, code);
+                        // The caller chose the path: keep it out of metric attributes.
+                        timer.served(metrics::OTHER_PATH, code);
                         tracing::info!(code = ?status.code(), "call refused");
                         Ok(status.into_http())
                     }
@@ -207,6 +213,10 @@ where
                             .and_then(|v| v.parse::<i64>().ok())
                             .unwrap_or(0);
                         span.set_i64(attributes::RPC_GRPC_STATUS_CODE, code);
+                        if is_server_error(code) {
+                            span.set_status(SpanStatus::error(format!("grpc status {code}")));
+                        }
+                        timer.served(&path, code);
                         Ok(resp)
                     }
                 }
@@ -214,6 +224,13 @@ where
             .instrument(span),
         )
     }
+}
+
+/// Codes that mark a server span failed (semantic conventions: the server's
+/// fault, not the caller's): UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
+/// INTERNAL, UNAVAILABLE, DATA_LOSS.
+fn is_server_error(code: i64) -> bool {
+    matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
 }
 
 mod tracing_opentelemetry_ext {

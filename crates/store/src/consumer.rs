@@ -1,13 +1,21 @@
 //! The consumer-group loop every stream consumer runs: reclaim what a dead
 //! consumer left pending, read new entries, process, and acknowledge only
 //! after processing succeeded (at-least-once; processing must be idempotent).
+//! While metrics are exported it also reports the group's lag and pending
+//! count every [`GROUP_REPORT_INTERVAL`].
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use redis::AsyncCommands;
+use redis::streams::StreamInfoGroupsReply;
+use supplyrisk_telemetry::metrics;
 use tokio::sync::watch;
 
-use crate::{Store, StreamEntry};
+use crate::{Store, StoreResult, StreamEntry};
+
+/// How often a consumer reports its group's lag and pending count.
+pub const GROUP_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Where and how to consume.
 #[derive(Debug, Clone)]
@@ -48,6 +56,29 @@ pub fn default_consumer_name() -> String {
     format!("{}-{}", host.trim(), std::process::id())
 }
 
+impl Store {
+    /// Lag and pending count of `group` on `stream` (`XINFO GROUPS`); lag is
+    /// `None` when Redis cannot tell.
+    pub async fn group_state(&self, stream: &str, group: &str) -> StoreResult<Option<(Option<u64>, u64)>> {
+        let mut conn = self.conn().await?;
+        let reply: StreamInfoGroupsReply = conn.xinfo_groups(stream).await?;
+        Ok(reply
+            .groups
+            .into_iter()
+            .find(|g| g.name == group)
+            .map(|g| (g.lag.map(|l| l as u64), g.pending as u64)))
+    }
+}
+
+/// Records the group's state as gauges; a failure only skips one reading.
+async fn report_group_state(store: &Store, config: &ConsumerConfig) {
+    match store.group_state(&config.stream, &config.group).await {
+        Ok(Some((lag, pending))) => metrics::stream_group(&config.stream, &config.group, lag, pending),
+        Ok(None) => {}
+        Err(e) => tracing::debug!(error = %e, "reading the consumer group state failed"),
+    }
+}
+
 /// Runs the loop until `stop` turns true. `process` gets each batch; on
 /// `Err` the batch stays pending and is retried after a pause.
 pub async fn consume<F, Fut, E>(store: Store, config: ConsumerConfig, mut stop: watch::Receiver<bool>, mut process: F)
@@ -67,9 +98,14 @@ where
         "consuming"
     );
     let mut round: u64 = 0;
+    let mut next_report = Instant::now();
     loop {
         if *stop.borrow() {
             return;
+        }
+        if metrics::enabled() && Instant::now() >= next_report {
+            next_report = Instant::now() + GROUP_REPORT_INTERVAL;
+            report_group_state(&store, &config).await;
         }
         let mut entries = Vec::new();
         if round.is_multiple_of(10) {

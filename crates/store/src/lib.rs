@@ -9,6 +9,8 @@
 
 mod alerts;
 pub mod consumer;
+pub mod deliveries;
+mod instrumented;
 pub mod keys;
 mod reads;
 mod scores;
@@ -24,6 +26,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 use supplyrisk_config::RedisSettings;
 use tokio::sync::OnceCell;
+
+use crate::instrumented::InstrumentedConnection;
 
 pub use alerts::ALERTS_PER_SUBSCRIPTION;
 pub use reads::{PolicyPage, SnapshotData, StoredGovernance, StoredProduction, StoredTrade};
@@ -157,15 +161,19 @@ impl Store {
         &self.inner.options
     }
 
-    pub(crate) async fn conn(&self) -> StoreResult<ConnectionManager> {
+    /// The shared connection, made on first use; every command through it
+    /// is traced (inside sampled traces) and its failures counted.
+    pub(crate) async fn conn(&self) -> StoreResult<InstrumentedConnection> {
         let conn = self
             .inner
             .conn
             .get_or_try_init(|| async {
-                ConnectionManager::new_with_config(self.inner.client.clone(), self.inner.config.clone()).await
+                ConnectionManager::new_with_config(self.inner.client.clone(), self.inner.config.clone())
+                    .await
+                    .inspect_err(instrumented::connect_failed)
             })
             .await?;
-        Ok(conn.clone())
+        Ok(InstrumentedConnection::new(conn.clone()))
     }
 
     /// True when Redis answers PING within `timeout`.

@@ -128,6 +128,27 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
+struct HeaderInjector<'a>(&'a mut tonic::codegen::http::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(key), Ok(value)) = (
+            tonic::codegen::http::HeaderName::from_bytes(key.as_bytes()),
+            tonic::codegen::http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
+}
+
+/// Writes `span`'s context into raw HTTP/2 request headers, replacing any
+/// context already there (used by the client span layer, so the callee's
+/// server span becomes a child of the client span).
+pub fn inject_headers(span: &tracing::Span, headers: &mut tonic::codegen::http::HeaderMap) {
+    let cx = span.context();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut HeaderInjector(headers)));
+}
+
 /// Makes `span` a child of the caller whose context is in raw HTTP/2 headers
 /// (used by the server edge layer, before tonic decodes metadata).
 pub fn set_parent_from_headers(span: &tracing::Span, headers: &tonic::codegen::http::HeaderMap) {
@@ -159,6 +180,21 @@ mod tests {
         assert_eq!(
             back.span().span_context().trace_id().to_string(),
             "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+    }
+
+    #[test]
+    fn header_injector_replaces_an_existing_traceparent() {
+        let mut headers = tonic::codegen::http::HeaderMap::new();
+        headers.insert("traceparent", "stale".parse().expect("header"));
+        HeaderInjector(&mut headers).set(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+        );
+        assert_eq!(headers.get_all("traceparent").iter().count(), 1);
+        assert_eq!(
+            headers.get("traceparent").and_then(|v| v.to_str().ok()),
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
         );
     }
 }

@@ -9,6 +9,8 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod deploy;
+pub mod otlp;
+pub mod webhook_receiver;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -15,6 +15,7 @@ use supplyrisk_domain::{GovernanceIndicator, ProductionStat, TradeFlow, Violatio
 use supplyrisk_formats::{Format, Item, Options, Record, SalientCategory, TotalScope, UsgsValue};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use supplyrisk_store::{Store, WorldTotal, WriteOutcome};
+use supplyrisk_telemetry::metrics;
 use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
@@ -362,6 +363,8 @@ async fn import(
     sink.store
         .put_import_summary(&header.upload_id, &summary.encode_to_vec())
         .await?;
+    let totals = &sink.progress;
+    metrics::ingest_records(format.name(), totals.accepted, totals.unchanged, totals.rejected);
     tracing::info!(
         upload_id = header.upload_id,
         format = %format,

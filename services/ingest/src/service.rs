@@ -9,6 +9,7 @@ use supplyrisk_api::ingest::v1::ingest_service_server::IngestService;
 use supplyrisk_domain::{Catalog, Date, Iso3, MineralId, TradeFlow, Violations};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use supplyrisk_store::Store;
+use supplyrisk_telemetry::metrics;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
@@ -136,6 +137,7 @@ impl IngestHandler {
     /// tallies accepted, unchanged and rejected records.
     async fn upsert_batch<P, D, W, Fut>(
         &self,
+        kind: &str,
         items: &[P],
         field: &str,
         validate: impl Fn(&P) -> Result<D, Violations>,
@@ -153,7 +155,9 @@ impl IngestHandler {
             let out = write(valid).await?;
             tally.written(n, out.changed);
         }
-        Ok(tally.response())
+        let resp = tally.response();
+        metrics::ingest_records(kind, resp.accepted, resp.unchanged, resp.rejected_count);
+        Ok(resp)
     }
 
     async fn ingest_trade_flows_inner(
@@ -245,6 +249,7 @@ impl IngestHandler {
         self.store
             .put_upload_response(&upload_id, &resp.encode_to_vec())
             .await?;
+        metrics::ingest_records("trade_flows", resp.accepted, resp.unchanged, resp.rejected_count);
         tracing::info!(
             upload_id,
             accepted = resp.accepted,
@@ -345,9 +350,13 @@ impl IngestService for IngestHandler {
         let stats = request.into_inner().stats;
         let store = &self.store;
         let resp = self
-            .upsert_batch(&stats, "stats", convert::production_stat, |valid| async move {
-                store.write_production(&valid).await
-            })
+            .upsert_batch(
+                "production",
+                &stats,
+                "stats",
+                convert::production_stat,
+                |valid| async move { store.write_production(&valid).await },
+            )
             .await?;
         Ok(Response::new(resp))
     }
@@ -359,9 +368,13 @@ impl IngestService for IngestHandler {
         let indicators = request.into_inner().indicators;
         let store = &self.store;
         let resp = self
-            .upsert_batch(&indicators, "indicators", convert::governance, |valid| async move {
-                store.write_governance(&valid).await
-            })
+            .upsert_batch(
+                "governance",
+                &indicators,
+                "indicators",
+                convert::governance,
+                |valid| async move { store.write_governance(&valid).await },
+            )
             .await?;
         Ok(Response::new(resp))
     }
@@ -381,6 +394,8 @@ impl IngestService for IngestHandler {
             .write_policy_event(&event)
             .await
             .map_err(ServiceError::from)?;
+        let changed = u64::from(out.changed > 0);
+        metrics::ingest_records("policy_events", changed, 1 - changed, 0);
         tracing::info!(id = %event.id, changed = out.changed > 0, "policy event recorded");
         Ok(Response::new(pb::RecordPolicyEventResponse {
             event: Some(convert::policy_event_to_pb(&event)),
@@ -409,6 +424,8 @@ impl IngestService for IngestHandler {
         };
         let s = convert::stockpile(&s).map_err(|v| ServiceError::from(v.nested("stockpile")))?;
         let out = self.store.write_stockpile(&s).await.map_err(ServiceError::from)?;
+        let changed = u64::from(out.changed > 0);
+        metrics::ingest_records("stockpiles", changed, 1 - changed, 0);
         Ok(Response::new(pb::UpsertStockpileResponse {
             stockpile: Some(convert::stockpile_to_pb(&s)),
             changed: out.changed > 0,

@@ -11,16 +11,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use supplyrisk_api::encoded::PreEncoded;
 use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_domain::Catalog;
 use supplyrisk_engine::{EngineError, EuCrmParams, GprParams, Importer, Score, SupplyInputs};
+use supplyrisk_grpc::client::Channel;
 use supplyrisk_grpc::client::ClientInterceptor;
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use tokio::sync::OnceCell;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
 use crate::inputs::{self, MethodKind};
 use crate::present;
@@ -36,8 +37,35 @@ type Key = (String, String, u16, MethodKind);
 
 #[derive(Clone)]
 struct Entry {
-    score: Arc<pb::RiskScore>,
+    score: Arc<CachedScore>,
     generations: (u64, u64),
+}
+
+/// A computed score with its wire encoding, made once when it is cached.
+#[derive(Debug)]
+pub struct CachedScore {
+    message: pb::RiskScore,
+    encoded: PreEncoded,
+}
+
+impl CachedScore {
+    fn new(message: pb::RiskScore) -> Self {
+        let encoded = PreEncoded::new(&message);
+        Self { message, encoded }
+    }
+
+    /// The score as sent by `GetRiskScore`, already encoded.
+    pub fn encoded(&self) -> &PreEncoded {
+        &self.encoded
+    }
+}
+
+impl std::ops::Deref for CachedScore {
+    type Target = pb::RiskScore;
+
+    fn deref(&self) -> &pb::RiskScore {
+        &self.message
+    }
 }
 
 /// Data generations, bumped by the stream follower on every change.
@@ -72,7 +100,7 @@ impl Generations {
     }
 }
 
-type Flight = Arc<OnceCell<Result<Arc<pb::RiskScore>, ServiceError>>>;
+type Flight = Arc<OnceCell<Result<Arc<CachedScore>, ServiceError>>>;
 
 /// Computes and caches scores.
 #[derive(Clone)]
@@ -201,14 +229,16 @@ impl Scorer {
         importer: &Importer,
         year: u16,
         method: MethodKind,
-    ) -> ServiceResult<Arc<pb::RiskScore>> {
+    ) -> ServiceResult<Arc<CachedScore>> {
         let key: Key = (mineral.to_string(), importer.label().to_string(), year, method);
         let now = self.current(mineral);
         if let Some(e) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned())
             && e.generations == now
         {
+            supplyrisk_telemetry::metrics::score_cache_hit();
             return Ok(e.score);
         }
+        supplyrisk_telemetry::metrics::score_cache_miss();
         let flight = {
             let mut flights = self
                 .flights
@@ -222,7 +252,10 @@ impl Scorer {
         let result = flight
             .get_or_init(|| async {
                 let generations = self.current(mineral);
-                let r = self.compute(mineral, importer, year, method).await.map(Arc::new);
+                let r = self
+                    .compute(mineral, importer, year, method)
+                    .await
+                    .map(|score| Arc::new(CachedScore::new(score)));
                 if let Ok(score) = &r
                     && let Ok(mut cache) = self.cache.lock()
                 {
