@@ -33,6 +33,13 @@ pub mod scoring {
     /// Version 1.
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/supplyrisk.scoring.v1.rs"));
+
+        /// The `ScoringService` server that answers `GetRiskScore` with
+        /// pre-encoded bytes ([`crate::encoded::PreEncoded`]); the service
+        /// implements this one. Clients use `scoring_service_client`.
+        pub mod preencoded {
+            include!(concat!(env!("OUT_DIR"), "/supplyrisk.scoring.v1.ScoringService.rs"));
+        }
     }
 }
 
@@ -45,6 +52,7 @@ pub mod alerting {
 }
 
 pub mod convert;
+pub mod encoded;
 
 /// Encoded `FileDescriptorSet` of every supplyrisk proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/supplyrisk_descriptor.bin"));

@@ -1,10 +1,12 @@
 //! gRPC handlers of `ScoringService`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use prost::Message;
+use supplyrisk_api::encoded::PreEncoded;
 use supplyrisk_api::scoring::v1 as pb;
-use supplyrisk_api::scoring::v1::scoring_service_server::ScoringService;
+use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringService;
 use supplyrisk_domain::catalog::MineralError;
 use supplyrisk_domain::{Catalog, MineralId, Violations, records};
 use supplyrisk_engine::{Importer, Method, Scenario, Shock};
@@ -15,7 +17,7 @@ use tonic::{Request, Response, Status};
 use crate::importers::{ImporterError, Importers};
 use crate::inputs::MethodKind;
 use crate::present;
-use crate::scorer::Scorer;
+use crate::scorer::{CachedScore, Scorer};
 
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 500;
@@ -108,10 +110,18 @@ impl ScoringHandler {
 
     fn target(&self, req: &pb::GetRiskScoreRequest, prefix: &str) -> ServiceResult<Result<Target, Violations>> {
         let mut v = Violations::new();
-        let mineral = self.mineral(&mut v, &format!("{prefix}mineral"), &req.mineral)?;
-        let importer = self.importer(&mut v, &format!("{prefix}importer"), &req.importer)?;
-        let year = Self::year(&mut v, &format!("{prefix}year"), req.year);
-        let method = Self::method(&mut v, &format!("{prefix}methodology"), req.methodology);
+        // Field names are only allocated for batch entries: this is the cached hot path.
+        let field = |name: &'static str| -> Cow<'static, str> {
+            if prefix.is_empty() {
+                Cow::Borrowed(name)
+            } else {
+                Cow::Owned(format!("{prefix}{name}"))
+            }
+        };
+        let mineral = self.mineral(&mut v, &field("mineral"), &req.mineral)?;
+        let importer = self.importer(&mut v, &field("importer"), &req.importer)?;
+        let year = Self::year(&mut v, &field("year"), req.year);
+        let method = Self::method(&mut v, &field("methodology"), req.methodology);
         Ok(match (mineral, importer) {
             (Some(mineral), Some(importer)) if v.is_empty() => Ok(Target {
                 mineral,
@@ -123,7 +133,7 @@ impl ScoringHandler {
         })
     }
 
-    async fn get(&self, t: &Target) -> ServiceResult<Arc<pb::RiskScore>> {
+    async fn get(&self, t: &Target) -> ServiceResult<Arc<CachedScore>> {
         self.scorer
             .score(t.mineral.as_str(), &t.importer, t.year, t.method)
             .await
@@ -221,7 +231,7 @@ impl ScoringHandler {
             .iter()
             .skip(offset)
             .take(page_size)
-            .map(|s| (**s).clone())
+            .map(|s| pb::RiskScore::clone(s))
             .collect();
         let next = offset + page.len();
         Ok(pb::ListRiskScoresResponse {
@@ -364,13 +374,10 @@ impl ScoringHandler {
 
 #[tonic::async_trait]
 impl ScoringService for ScoringHandler {
-    async fn get_risk_score(
-        &self,
-        request: Request<pb::GetRiskScoreRequest>,
-    ) -> Result<Response<pb::RiskScore>, Status> {
+    async fn get_risk_score(&self, request: Request<pb::GetRiskScoreRequest>) -> Result<Response<PreEncoded>, Status> {
         let target = self.target(request.get_ref(), "")?.map_err(ServiceError::from)?;
         let score = self.get(&target).await?;
-        Ok(Response::new((*score).clone()))
+        Ok(Response::new(score.encoded().clone()))
     }
 
     async fn batch_get_risk_scores(
@@ -394,7 +401,7 @@ impl ScoringService for ScoringHandler {
         }
         let mut scores = Vec::with_capacity(targets.len());
         for t in &targets {
-            scores.push((*self.get(t).await?).clone());
+            scores.push(pb::RiskScore::clone(&*self.get(t).await?));
         }
         Ok(Response::new(pb::BatchGetRiskScoresResponse { scores }))
     }

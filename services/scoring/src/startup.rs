@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
-use supplyrisk_api::scoring::v1::scoring_service_server::ScoringServiceServer;
+use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringServiceServer;
 use supplyrisk_grpc::Permission;
 pub use supplyrisk_grpc::StartupError;
 use supplyrisk_grpc::client::ClientInterceptor;
