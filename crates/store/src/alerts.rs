@@ -2,6 +2,7 @@
 
 use redis::AsyncCommands;
 
+use crate::deliveries::{NewDelivery, delivery_member};
 use crate::streams::StreamEntry;
 use crate::{Store, StoreResult, keys};
 
@@ -82,6 +83,10 @@ impl Store {
             .ignore()
             .del(keys::acknowledged(id))
             .ignore()
+            .del(keys::deliveries(id))
+            .ignore()
+            .hdel(keys::webhook_secrets(), id)
+            .ignore()
             .query_async(&mut conn)
             .await?;
         Ok(removed > 0)
@@ -111,20 +116,31 @@ impl Store {
     }
 
     /// Records an alert once (a repeat with the same id changes nothing),
-    /// atomically with `states`. Returns the alert's stream entry id.
+    /// atomically with `states` and, when `delivery` is given, with its
+    /// webhook delivery queued. Returns the alert's stream entry id.
     pub async fn record_alert(
         &self,
         subscription: &str,
         alert_id: &str,
         alert: &[u8],
         states: &[(String, String)],
+        delivery: Option<NewDelivery<'_>>,
     ) -> StoreResult<String> {
         let mut conn = self.conn().await?;
         let mut inv = self.inner.record_alert.prepare_invoke();
         inv.key(keys::alert_index(subscription))
             .key(keys::alerts(subscription))
-            .key(keys::rule_states());
+            .key(keys::rule_states())
+            .key(keys::deliveries_due())
+            .key(keys::deliveries(subscription));
         inv.arg(alert_id).arg(alert).arg(ALERTS_PER_SUBSCRIPTION);
+        match delivery {
+            Some(d) => inv
+                .arg(delivery_member(subscription, alert_id))
+                .arg(d.due_ms)
+                .arg(d.state),
+            None => inv.arg("").arg(0).arg(""),
+        };
         for (f, v) in states {
             inv.arg(f).arg(v);
         }
@@ -152,6 +168,18 @@ impl Store {
             .arg("+")
             .arg("COUNT")
             .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        Ok(parse_range(v))
+    }
+
+    /// The alert stored at stream entry `entry` (empty when trimmed away).
+    pub(crate) async fn alert_at(&self, subscription: &str, entry: &str) -> StoreResult<Vec<StreamEntry>> {
+        let mut conn = self.conn().await?;
+        let v: redis::Value = redis::cmd("XRANGE")
+            .arg(keys::alerts(subscription))
+            .arg(entry)
+            .arg(entry)
             .query_async(&mut conn)
             .await?;
         Ok(parse_range(v))

@@ -146,6 +146,25 @@ pub fn acknowledged(subscription: &str) -> String {
     format!("{PREFIX}:{{alerts}}:acknowledged:{subscription}")
 }
 
+/// Webhook signing secrets: hash subscription id → secret. Kept apart from
+/// the subscription so that reading a subscription can never reveal one.
+pub fn webhook_secrets() -> String {
+    format!("{PREFIX}:{{alerts}}:webhook-secrets")
+}
+
+/// Webhook deliveries waiting for an attempt: sorted set
+/// `subscription|alert` → due time (Unix ms). An attempt in flight is
+/// pushed into the future by its lease, so a crashed process's attempts
+/// come due again.
+pub fn deliveries_due() -> String {
+    format!("{PREFIX}:{{alerts}}:deliveries-due")
+}
+
+/// Webhook delivery state of each alert of a subscription: hash alert id → state.
+pub fn deliveries(subscription: &str) -> String {
+    format!("{PREFIX}:{{alerts}}:deliveries:{subscription}")
+}
+
 /// Stored response of a finished upload.
 pub fn upload(upload_id: &str) -> String {
     format!("{PREFIX}:upload:{upload_id}")

@@ -4,6 +4,7 @@
 //! stream.
 #![forbid(unsafe_code)]
 
+pub mod delivery;
 pub mod policy;
 pub mod rules;
 pub mod service;

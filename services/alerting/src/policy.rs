@@ -14,12 +14,12 @@ use supplyrisk_api::events::v1::{DataChanged, DataKind};
 use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1 as spb;
+use supplyrisk_grpc::client::Channel;
 use supplyrisk_grpc::client::ClientInterceptor;
 use supplyrisk_store::consumer::{ConsumerConfig, consume};
 use supplyrisk_store::{Store, StreamEntry, keys};
 use tokio::sync::{Notify, watch};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
 use crate::rules;
 use crate::settings::AlertingSection;
@@ -51,7 +51,8 @@ impl PolicyWatcher {
         let this = Arc::new(self);
         tokio::spawn(consume(store, config, stop, move |entries| {
             let this = this.clone();
-            async move { this.process(&entries).await }
+            let span = policy_span(&entries);
+            async move { tracing::Instrument::instrument(this.process(&entries), span).await }
         }))
     }
 
@@ -169,15 +170,15 @@ impl PolicyWatcher {
                                 new_score: 0.0,
                                 delta: 0.0,
                                 top_reason: reason,
-                                trace: change.trace.clone(),
+                                trace: crate::delivery::alert_trace(change.trace.as_ref()),
                                 create_time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
                                 acknowledged: false,
                                 cause_event_id: entry.id.clone(),
                                 policy_event_id: event.id.clone(),
                                 policy_summary: event.summary.clone(),
+                                webhook_delivery: None,
                             };
-                            self.store
-                                .record_alert(&sub.id, &alert.id, &alert.encode_to_vec(), &[])
+                            crate::delivery::record_alert(&self.store, sub, &alert, &[])
                                 .await
                                 .map_err(|e| e.to_string())?;
                             recorded += 1;
@@ -201,4 +202,29 @@ fn measure(value: i32) -> &'static str {
         ipb::PolicyMeasure::Ban => "export ban",
         _ => "export restriction",
     }
+}
+
+/// `alerting.policy`: one span per batch that holds policy writes, linked to
+/// the trace of each write (an asynchronous hop, like `scoring.recompute`);
+/// batches of other data changes get none.
+fn policy_span(entries: &[StreamEntry]) -> tracing::Span {
+    use supplyrisk_telemetry::propagation::{TraceCarrier, link_from_carrier};
+    let mut span = None;
+    for change in entries
+        .iter()
+        .filter_map(|e| DataChanged::decode(e.payload.as_slice()).ok())
+    {
+        if change.kind != DataKind::PolicyEvents as i32 {
+            continue;
+        }
+        let span = span.get_or_insert_with(|| tracing::info_span!("policy", otel.name = "alerting.policy"));
+        if let Some(t) = &change.trace {
+            let carrier = TraceCarrier {
+                traceparent: t.traceparent.clone(),
+                tracestate: t.tracestate.clone(),
+            };
+            link_from_carrier(span, &carrier);
+        }
+    }
+    span.unwrap_or_else(tracing::Span::none)
 }

@@ -9,12 +9,15 @@ use supplyrisk_api::alerting::v1::alerting_service_server::AlertingService;
 use supplyrisk_domain::{Catalog, MineralId, Violations};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use supplyrisk_store::Store;
+use supplyrisk_webhook::{Secret, WebhookClient};
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 500;
 const MAX_RULES: usize = 20;
+/// Alerts one filtered `ListAlerts` call reads at most.
+const MAX_FILTER_SCAN: usize = 5_000;
 
 /// Implements `AlertingService`.
 #[derive(Clone)]
@@ -22,6 +25,7 @@ pub struct AlertingHandler {
     store: Store,
     recorded: Arc<Notify>,
     poll: Duration,
+    webhooks: WebhookClient,
 }
 
 fn now() -> prost_types::Timestamp {
@@ -32,10 +36,33 @@ fn new_id() -> String {
     format!("sub-{:016x}", rand::random::<u64>())
 }
 
-/// Checks a subscription's name, filter and rules.
-pub fn validate(sub: &pb::Subscription) -> Result<pb::Subscription, Violations> {
+/// Checks a subscription's name, filter, rules and webhook (its URL against
+/// the SSRF guard, its secret's form when one is given). The result never
+/// carries the secret; [`WebhookInput::secret`] does.
+pub fn validate(
+    sub: &pb::Subscription,
+    webhooks: &WebhookClient,
+) -> Result<(pb::Subscription, WebhookInput), Violations> {
     let mut v = Violations::new();
     let mut out = sub.clone();
+    let mut input = WebhookInput::default();
+    if let Some(w) = &sub.webhook {
+        input.present = true;
+        if let Err(e) = webhooks.check_url(w.url.trim()) {
+            v.push("subscription.webhook.url", e.to_string());
+        }
+        if !w.secret.is_empty() {
+            match Secret::parse(w.secret.trim()) {
+                Ok(_) => input.secret = Some(w.secret.trim().to_string()),
+                Err(e) => v.push("subscription.webhook.secret", e.to_string()),
+            }
+        }
+        // Saving a webhook (re-)enables it; the secret is stored apart.
+        out.webhook = Some(pb::Webhook {
+            url: w.url.trim().to_string(),
+            ..Default::default()
+        });
+    }
     if sub.name.trim().is_empty() || sub.name.len() > 200 {
         v.push("subscription.name", "is required (at most 200 characters)");
     }
@@ -109,7 +136,25 @@ pub fn validate(sub: &pb::Subscription) -> Result<pb::Subscription, Violations> 
         ..filter
     });
     out.name = sub.name.trim().to_string();
-    v.into_result(|| out)
+    v.into_result(|| (out, input))
+}
+
+/// The webhook part of a create or update request.
+#[derive(Debug, Default)]
+pub struct WebhookInput {
+    /// The request has a webhook.
+    pub present: bool,
+    /// A new signing secret, validated.
+    pub secret: Option<String>,
+}
+
+fn secret_required() -> ServiceError {
+    let mut v = Violations::new();
+    v.push(
+        "subscription.webhook.secret",
+        "is required for a new webhook: \"whsec_\" followed by base64 of 24-64 random bytes",
+    );
+    ServiceError::from(v)
 }
 
 fn page_size(v: &mut Violations, size: i32) -> usize {
@@ -136,9 +181,28 @@ fn token(v: &mut Violations, token: &str) -> Option<String> {
 }
 
 impl AlertingHandler {
-    /// A handler over `store`; `recorded` wakes open streams.
-    pub fn new(store: Store, recorded: Arc<Notify>, poll: Duration) -> Self {
-        Self { store, recorded, poll }
+    /// A handler over `store`; `recorded` wakes open streams; `webhooks`
+    /// checks webhook URLs against the SSRF guard.
+    pub fn new(store: Store, recorded: Arc<Notify>, poll: Duration, webhooks: WebhookClient) -> Self {
+        Self {
+            store,
+            recorded,
+            poll,
+            webhooks,
+        }
+    }
+
+    /// Stores the subscription and its webhook secret: the secret first, so
+    /// a stored webhook always has one; a removed webhook's secret last.
+    async fn save(&self, sub: &pb::Subscription, secret: Option<&str>) -> ServiceResult<()> {
+        if let Some(secret) = secret {
+            self.store.put_webhook_secret(&sub.id, secret).await?;
+        }
+        self.store.put_subscription(&sub.id, &sub.encode_to_vec()).await?;
+        if sub.webhook.is_none() {
+            self.store.delete_webhook_secret(&sub.id).await?;
+        }
+        Ok(())
     }
 
     async fn get_subscription_inner(&self, id: &str) -> ServiceResult<pb::Subscription> {
@@ -154,11 +218,14 @@ impl AlertingHandler {
         pb::Subscription::decode(bytes.as_slice()).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
-    async fn with_acks(&self, subscription: &str, mut alerts: Vec<pb::Alert>) -> ServiceResult<Vec<pb::Alert>> {
+    /// Adds what changes after recording: acknowledgement and webhook delivery.
+    async fn with_status(&self, subscription: &str, mut alerts: Vec<pb::Alert>) -> ServiceResult<Vec<pb::Alert>> {
         let ids: Vec<String> = alerts.iter().map(|a| a.id.clone()).collect();
         let acked = self.store.acknowledged(subscription, &ids).await?;
-        for (a, ack) in alerts.iter_mut().zip(acked) {
+        let deliveries = self.store.delivery_states(subscription, &ids).await?;
+        for ((a, ack), delivery) in alerts.iter_mut().zip(acked).zip(deliveries) {
             a.acknowledged = ack;
+            a.webhook_delivery = delivery.and_then(|b| pb::WebhookDelivery::decode(b.as_slice()).ok());
         }
         Ok(alerts)
     }
@@ -182,14 +249,14 @@ impl AlertingService for AlertingHandler {
             v.push("subscription", "is required");
             return Err(ServiceError::from(v).into());
         };
-        let mut sub = validate(&sub).map_err(ServiceError::from)?;
+        let (mut sub, webhook) = validate(&sub, &self.webhooks).map_err(ServiceError::from)?;
+        if webhook.present && webhook.secret.is_none() {
+            return Err(secret_required().into());
+        }
         sub.id = new_id();
         sub.create_time = Some(now());
         sub.update_time = sub.create_time;
-        self.store
-            .put_subscription(&sub.id, &sub.encode_to_vec())
-            .await
-            .map_err(ServiceError::from)?;
+        self.save(&sub, webhook.secret.as_deref()).await?;
         tracing::info!(id = sub.id, "subscription created");
         Ok(Response::new(sub))
     }
@@ -244,14 +311,22 @@ impl AlertingService for AlertingHandler {
             return Err(ServiceError::from(v).into());
         };
         let existing = self.get_subscription_inner(&sub.id).await?;
-        let mut updated = validate(&sub).map_err(ServiceError::from)?;
+        let (mut updated, webhook) = validate(&sub, &self.webhooks).map_err(ServiceError::from)?;
+        if webhook.present
+            && webhook.secret.is_none()
+            && self
+                .store
+                .webhook_secret(&existing.id)
+                .await
+                .map_err(ServiceError::from)?
+                .is_none()
+        {
+            return Err(secret_required().into());
+        }
         updated.id = existing.id;
         updated.create_time = existing.create_time;
         updated.update_time = Some(now());
-        self.store
-            .put_subscription(&updated.id, &updated.encode_to_vec())
-            .await
-            .map_err(ServiceError::from)?;
+        self.save(&updated, webhook.secret.as_deref()).await?;
         Ok(Response::new(updated))
     }
 
@@ -345,21 +420,61 @@ impl AlertingService for AlertingHandler {
         self.get_subscription_inner(&req.subscription_id).await?;
         let mut v = Violations::new();
         let size = page_size(&mut v, req.page_size);
-        let before = token(&mut v, &req.page_token);
+        let mut before = token(&mut v, &req.page_token);
+        let wanted = match pb::DeliveryStatus::try_from(req.delivery_status) {
+            Ok(pb::DeliveryStatus::Unspecified) => None,
+            Ok(status) => Some(status as i32),
+            Err(_) => {
+                v.push("delivery_status", "unknown delivery status");
+                None
+            }
+        };
         if !v.is_empty() {
             return Err(ServiceError::from(v).into());
         }
-        let entries = self
-            .store
-            .alerts_before(&req.subscription_id, before.as_deref(), size)
-            .await
-            .map_err(ServiceError::from)?;
-        let next = if entries.len() == size {
-            entries.last().map(|e| hex::encode(&e.id)).unwrap_or_default()
-        } else {
-            String::new()
-        };
-        let alerts = self.with_acks(&req.subscription_id, decode_alerts(&entries)).await?;
+        // Without a filter one read is one page. With one, read on until the
+        // page is full, but scan at most MAX_FILTER_SCAN alerts per call so a
+        // rare status cannot make one call read the whole history; the token
+        // then resumes where the scan stopped.
+        let mut alerts = Vec::new();
+        let mut scanned = 0;
+        let mut next = String::new();
+        loop {
+            let entries = self
+                .store
+                .alerts_before(&req.subscription_id, before.as_deref(), size)
+                .await
+                .map_err(ServiceError::from)?;
+            scanned += entries.len();
+            let exhausted = entries.len() < size;
+            let last = entries.last().map(|e| e.id.clone());
+            let page = self.with_status(&req.subscription_id, decode_alerts(&entries)).await?;
+            for alert in page {
+                let status = alert.webhook_delivery.as_ref().map(|d| d.status);
+                if wanted.is_none() || status == wanted {
+                    alerts.push(alert);
+                }
+            }
+            if exhausted {
+                break;
+            }
+            before = last;
+            if alerts.len() >= size || scanned >= MAX_FILTER_SCAN {
+                next = before.as_deref().map(hex::encode).unwrap_or_default();
+                break;
+            }
+        }
+        if alerts.len() > size {
+            // Cut to the page; resume just after the last alert returned.
+            alerts.truncate(size);
+            let last = alerts.last().map(|a| a.id.clone()).unwrap_or_default();
+            let entry = self
+                .store
+                .alert_entry(&req.subscription_id, &last)
+                .await
+                .map_err(ServiceError::from)?;
+            next = entry.as_deref().map(hex::encode).unwrap_or_default();
+        }
         Ok(Response::new(pb::ListAlertsResponse {
             alerts,
             next_page_token: next,
@@ -371,12 +486,12 @@ impl AlertingService for AlertingHandler {
         request: Request<pb::AcknowledgeAlertRequest>,
     ) -> Result<Response<pb::Alert>, Status> {
         let req = request.into_inner();
-        let entry = self
+        let payload = self
             .store
-            .alert_entry(&req.subscription_id, &req.alert_id)
+            .alert_payload(&req.subscription_id, &req.alert_id)
             .await
             .map_err(ServiceError::from)?;
-        let Some(entry) = entry else {
+        let Some(alert) = payload.and_then(|b| pb::Alert::decode(b.as_slice()).ok()) else {
             return Err(ServiceError::NotFound {
                 resource_type: "alert",
                 name: req.alert_id,
@@ -388,24 +503,9 @@ impl AlertingService for AlertingHandler {
             .acknowledge_alert(&req.subscription_id, &req.alert_id)
             .await
             .map_err(ServiceError::from)?;
-        let mut alert = self
-            .store
-            .alerts_before(&req.subscription_id, Some(&bump(&entry)), 1)
-            .await
-            .map_err(ServiceError::from)?
-            .first()
-            .and_then(|e| pb::Alert::decode(e.payload.as_slice()).ok())
-            .ok_or_else(|| ServiceError::Internal("alert entry vanished".into()))?;
-        alert.acknowledged = true;
-        Ok(Response::new(alert))
-    }
-}
-
-/// The stream id just after `id` (`ms-seq` → `ms-(seq+1)`), so an exclusive
-/// range ending there includes `id`.
-fn bump(id: &str) -> String {
-    match id.split_once('-') {
-        Some((ms, seq)) => format!("{ms}-{}", seq.parse::<u64>().unwrap_or(0) + 1),
-        None => id.to_string(),
+        let alert = self.with_status(&req.subscription_id, vec![alert]).await?.pop();
+        Ok(Response::new(
+            alert.ok_or_else(|| ServiceError::Internal("alert vanished".into()))?,
+        ))
     }
 }

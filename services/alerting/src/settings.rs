@@ -1,9 +1,11 @@
 //! Settings of the alerting service.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 use supplyrisk_config::{AuthSettings, ConfigError, EndpointSettings, GrpcSettings, RedisSettings, TelemetrySettings};
+use supplyrisk_webhook::{AllowList, RetryPolicy};
 
 /// Alerting-specific settings (`[alerting]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -18,6 +20,41 @@ pub struct AlertingSection {
     pub reclaim_idle_ms: u64,
     /// How often an open alert stream checks for alerts recorded by other replicas, ms.
     pub stream_poll_ms: u64,
+    /// Internal webhook destinations allowed despite the SSRF guard:
+    /// comma-separated host names, addresses and CIDR blocks.
+    #[serde(default)]
+    pub webhook_allow: String,
+    /// Bound on one webhook attempt (connect, TLS, request, response head), ms.
+    pub webhook_timeout_ms: u64,
+    /// Delay before the first webhook retry, ms; doubles per failure.
+    pub webhook_initial_backoff_ms: u64,
+    /// Longest delay between webhook retries, ms.
+    pub webhook_max_backoff_ms: u64,
+    /// Retries stop and the alert is dead-lettered this long after it was created, s.
+    pub webhook_max_age_secs: u64,
+    /// Webhook attempts in flight at once.
+    pub webhook_concurrency: usize,
+}
+
+impl AlertingSection {
+    /// The parsed webhook allow-list.
+    pub fn webhook_allow_list(&self) -> Result<AllowList, ConfigError> {
+        AllowList::parse(&self.webhook_allow).map_err(|e| {
+            ConfigError(format!(
+                "{}: {e} (expected comma-separated hosts, addresses or CIDR blocks)",
+                supplyrisk_config::env_name("alerting.webhook_allow")
+            ))
+        })
+    }
+
+    /// The webhook retry schedule.
+    pub fn webhook_retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            initial: Duration::from_millis(self.webhook_initial_backoff_ms),
+            max_interval: Duration::from_millis(self.webhook_max_backoff_ms),
+            max_age: Duration::from_secs(self.webhook_max_age_secs),
+        }
+    }
 }
 
 /// All settings of the alerting service.
@@ -50,6 +87,12 @@ timeout_ms = 10000
 consumer_group = "alerting"
 reclaim_idle_ms = 30000
 stream_poll_ms = 250
+webhook_allow = ""
+webhook_timeout_ms = 5000
+webhook_initial_backoff_ms = 1000
+webhook_max_backoff_ms = 300000
+webhook_max_age_secs = 86400
+webhook_concurrency = 16
 "#;
 
 impl Settings {
@@ -69,12 +112,23 @@ impl Settings {
         s.auth.parsed_tokens()?;
         s.telemetry.validate()?;
         s.ingest.validate("ingest")?;
-        if s.alerting.stream_poll_ms == 0 {
-            return Err(ConfigError(format!(
-                "{}: must be at least 1",
-                supplyrisk_config::env_name("alerting.stream_poll_ms")
-            )));
+        let a = &s.alerting;
+        for (key, value) in [
+            ("alerting.stream_poll_ms", a.stream_poll_ms),
+            ("alerting.webhook_timeout_ms", a.webhook_timeout_ms),
+            ("alerting.webhook_initial_backoff_ms", a.webhook_initial_backoff_ms),
+            ("alerting.webhook_max_backoff_ms", a.webhook_max_backoff_ms),
+            ("alerting.webhook_max_age_secs", a.webhook_max_age_secs),
+            ("alerting.webhook_concurrency", a.webhook_concurrency as u64),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!(
+                    "{}: must be at least 1",
+                    supplyrisk_config::env_name(key)
+                )));
+            }
         }
+        a.webhook_allow_list()?;
         Ok(s)
     }
 }

@@ -9,9 +9,11 @@ use supplyrisk_api::alerting::v1::alerting_service_server::AlertingServiceServer
 use supplyrisk_grpc::Permission;
 pub use supplyrisk_grpc::StartupError;
 use supplyrisk_store::{Store, StoreOptions};
+use supplyrisk_webhook::WebhookClient;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::delivery::Deliverer;
 use crate::service::AlertingHandler;
 use crate::settings::Settings;
 use crate::worker::Matcher;
@@ -76,11 +78,24 @@ impl Application {
             ingest,
             recorded: recorded.clone(),
         }
-        .spawn(&self.settings.alerting, stop_rx);
+        .spawn(&self.settings.alerting, stop_rx.clone());
+        let section = &self.settings.alerting;
+        let timeout = Duration::from_millis(section.webhook_timeout_ms);
+        let webhooks = WebhookClient::new(section.webhook_allow_list()?, timeout);
+        let deliverer = Deliverer {
+            store: self.store.clone(),
+            client: webhooks.clone(),
+            retry: section.webhook_retry(),
+            timeout,
+            concurrency: section.webhook_concurrency,
+            wake: recorded.clone(),
+        }
+        .spawn(stop_rx.clone());
         let handler = AlertingHandler::new(
             self.store.clone(),
             recorded,
-            Duration::from_millis(self.settings.alerting.stream_poll_ms),
+            Duration::from_millis(section.stream_poll_ms),
+            webhooks,
         );
         let max = self.settings.grpc.max_message_bytes;
         let result = supplyrisk_grpc::run_service(
@@ -104,6 +119,9 @@ impl Application {
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), matcher).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), policies).await;
+        // Attempts in flight finish within their timeout; unfinished ones are
+        // retried by whichever process next finds their lease expired.
+        let _ = tokio::time::timeout(timeout + Duration::from_secs(1), deliverer).await;
         result?;
         tracing::info!("stopped");
         Ok(())

@@ -118,7 +118,6 @@ impl Matcher {
                     self.store.set_rule_states(&states).await?;
                     continue;
                 }
-                let carrier = propagation::current_carrier();
                 let alert = pb::Alert {
                     id: rules::alert_id(&sub.id, i, event_id, &c.mineral, &c.importer, &c.methodology),
                     subscription_id: sub.id.clone(),
@@ -130,21 +129,15 @@ impl Matcher {
                     new_score: c.new_score,
                     delta: c.delta,
                     top_reason: c.reasons.first().cloned().unwrap_or_default(),
-                    trace: c.trace.clone().or_else(|| {
-                        (!carrier.traceparent.is_empty()).then_some(supplyrisk_api::common::v1::TraceContext {
-                            traceparent: carrier.traceparent,
-                            tracestate: carrier.tracestate,
-                        })
-                    }),
+                    trace: crate::delivery::alert_trace(c.trace.as_ref()),
                     create_time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
                     acknowledged: false,
                     cause_event_id: event_id.to_string(),
                     policy_event_id: String::new(),
                     policy_summary: String::new(),
+                    webhook_delivery: None,
                 };
-                self.store
-                    .record_alert(&sub.id, &alert.id, &alert.encode_to_vec(), &states)
-                    .await?;
+                crate::delivery::record_alert(&self.store, sub, &alert, &states).await?;
                 tracing::info!(
                     subscription = sub.id,
                     alert = alert.id,

@@ -1,0 +1,166 @@
+//! Webhook delivery state, so that a restarted alerting process (or another
+//! replica) picks up every unfinished delivery.
+//!
+//! A queued delivery is a member of one sorted set scored by when its next
+//! attempt is due. Claiming moves the due time forward by a lease instead
+//! of removing the member: if the claimant dies mid-attempt, the lease runs
+//! out and the delivery comes due again. Each attempt's outcome is written
+//! with the next due time (or the member's removal) in one transaction.
+//! The state itself is opaque bytes owned by the alerting service.
+
+use std::sync::LazyLock;
+
+use redis::AsyncCommands;
+
+use crate::{Store, StoreResult, keys};
+
+/// Claims due deliveries atomically, so two replicas never claim the same one.
+static CLAIM: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[3])
+for _, member in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], member)
+end
+return due
+",
+    )
+});
+
+/// A delivery to queue with a new alert.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDelivery<'a> {
+    /// When the first attempt is due, Unix ms.
+    pub due_ms: u64,
+    /// Initial state (opaque to the store).
+    pub state: &'a [u8],
+}
+
+/// A claimed delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDelivery {
+    /// Subscription id.
+    pub subscription: String,
+    /// Alert id.
+    pub alert: String,
+}
+
+pub(crate) fn delivery_member(subscription: &str, alert: &str) -> String {
+    format!("{subscription}|{alert}")
+}
+
+impl Store {
+    /// Stores a subscription's webhook signing secret.
+    pub async fn put_webhook_secret(&self, subscription: &str, secret: &str) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let _: i64 = conn.hset(keys::webhook_secrets(), subscription, secret).await?;
+        Ok(())
+    }
+
+    /// A subscription's webhook signing secret.
+    pub async fn webhook_secret(&self, subscription: &str) -> StoreResult<Option<String>> {
+        let mut conn = self.conn().await?;
+        Ok(conn.hget(keys::webhook_secrets(), subscription).await?)
+    }
+
+    /// Removes a subscription's webhook signing secret.
+    pub async fn delete_webhook_secret(&self, subscription: &str) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let _: i64 = conn.hdel(keys::webhook_secrets(), subscription).await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` deliveries due at `now_ms`, leasing each until `lease_until_ms`.
+    pub async fn claim_deliveries(
+        &self,
+        now_ms: u64,
+        lease_until_ms: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>> {
+        let mut conn = self.conn().await?;
+        let members: Vec<String> = CLAIM
+            .key(keys::deliveries_due())
+            .arg(now_ms)
+            .arg(lease_until_ms)
+            .arg(limit)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(members
+            .into_iter()
+            .filter_map(|m| {
+                let (subscription, alert) = m.split_once('|')?;
+                Some(DueDelivery {
+                    subscription: subscription.to_string(),
+                    alert: alert.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    /// When the earliest queued delivery is due (Unix ms), if any.
+    pub async fn next_delivery_due(&self) -> StoreResult<Option<u64>> {
+        let mut conn = self.conn().await?;
+        let first: Vec<(String, f64)> = conn.zrange_withscores(keys::deliveries_due(), 0, 0).await?;
+        Ok(first.first().map(|(_, due)| *due as u64))
+    }
+
+    /// Number of deliveries queued (including those in flight).
+    pub async fn queued_deliveries(&self) -> StoreResult<u64> {
+        let mut conn = self.conn().await?;
+        Ok(conn.zcard(keys::deliveries_due()).await?)
+    }
+
+    /// Delivery states of `alerts` of a subscription (`None` = no webhook delivery).
+    pub async fn delivery_states(&self, subscription: &str, alerts: &[String]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        if alerts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        Ok(redis::cmd("HMGET")
+            .arg(keys::deliveries(subscription))
+            .arg(alerts)
+            .query_async(&mut conn)
+            .await?)
+    }
+
+    /// Saves an attempt's outcome: the new state and either the next due
+    /// time or, when `next_due_ms` is `None`, the end of the delivery.
+    pub async fn save_delivery(
+        &self,
+        subscription: &str,
+        alert: &str,
+        state: &[u8],
+        next_due_ms: Option<u64>,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let member = delivery_member(subscription, alert);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset(keys::deliveries(subscription), alert, state)
+            .ignore();
+        match next_due_ms {
+            Some(due) => pipe.zadd(keys::deliveries_due(), &member, due).ignore(),
+            None => pipe.zrem(keys::deliveries_due(), &member).ignore(),
+        };
+        let _: () = pipe.query_async(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Drops a queued delivery whose subscription or alert no longer exists.
+    pub async fn drop_delivery(&self, subscription: &str, alert: &str) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let _: i64 = conn
+            .zrem(keys::deliveries_due(), delivery_member(subscription, alert))
+            .await?;
+        Ok(())
+    }
+
+    /// The encoded alert `alert` of a subscription.
+    pub async fn alert_payload(&self, subscription: &str, alert: &str) -> StoreResult<Option<Vec<u8>>> {
+        let Some(entry) = self.alert_entry(subscription, alert).await? else {
+            return Ok(None);
+        };
+        let found = self.alert_at(subscription, &entry).await?;
+        Ok(found.into_iter().find(|e| e.id == entry).map(|e| e.payload))
+    }
+}
