@@ -1,6 +1,10 @@
 //! `supplyrisk`: the command-line client for analysts and operators.
 #![forbid(unsafe_code)]
 
+mod charts;
+mod json;
+mod report;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -48,7 +52,8 @@ struct Cli {
     /// Bearer token (reader for reads, ingester for imports).
     #[arg(long, env = "SUPPLYRISK_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
-    /// Output format: table for people, json for scripts (score, top, minerals).
+    /// Output format: table for people, json for scripts (every command that prints data;
+    /// watch prints one JSON object per line).
     #[arg(long, value_enum, default_value_t = Output::Table, global = true)]
     output: Output,
     /// Per-call timeout in seconds.
@@ -62,6 +67,49 @@ struct Cli {
 enum Output {
     Table,
     Json,
+}
+
+/// `supplyrisk subscribe` options.
+#[derive(clap::Args)]
+struct SubscribeArgs {
+    /// Catalog id or name.
+    #[arg(long)]
+    mineral: String,
+    /// Importer as scored (ISO3 or bloc id).
+    #[arg(long)]
+    importer: String,
+    /// Fire when the score rises to at least this value.
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Re-arm only after the score falls this far below the threshold.
+    #[arg(long, default_value_t = 0.1)]
+    hysteresis: f64,
+    /// Fire when the score moves by at least this much.
+    #[arg(long)]
+    delta: Option<f64>,
+    /// Fire on new export restrictions touching the mineral; with a share
+    /// above 0, only when the restricting country supplies at least that
+    /// share (0-1) of the importer's sourcing.
+    #[arg(long)]
+    policy: Option<f64>,
+    /// eu-crm (default) or geopolrisk.
+    #[arg(long, default_value = "eu-crm")]
+    method: String,
+    /// A name for people.
+    #[arg(long)]
+    name: Option<String>,
+    /// Also POST each alert, signed, to this http(s) URL.
+    #[arg(long)]
+    webhook: Option<String>,
+    /// Signing secret for the webhook ("whsec_" + base64); one is generated
+    /// and printed once when omitted.
+    #[arg(
+        long,
+        env = "SUPPLYRISK_WEBHOOK_SECRET",
+        hide_env_values = true,
+        requires = "webhook"
+    )]
+    webhook_secret: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -145,34 +193,7 @@ enum Command {
         method: String,
     },
     /// Subscribe to alerts on a mineral and importer.
-    Subscribe {
-        /// Catalog id or name.
-        #[arg(long)]
-        mineral: String,
-        /// Importer as scored (ISO3 or bloc id).
-        #[arg(long)]
-        importer: String,
-        /// Fire when the score rises to at least this value.
-        #[arg(long)]
-        threshold: Option<f64>,
-        /// Re-arm only after the score falls this far below the threshold.
-        #[arg(long, default_value_t = 0.1)]
-        hysteresis: f64,
-        /// Fire when the score moves by at least this much.
-        #[arg(long)]
-        delta: Option<f64>,
-        /// Fire on new export restrictions touching the mineral; with a share
-        /// above 0, only when the restricting country supplies at least that
-        /// share (0-1) of the importer's sourcing.
-        #[arg(long)]
-        policy: Option<f64>,
-        /// eu-crm (default) or geopolrisk.
-        #[arg(long, default_value = "eu-crm")]
-        method: String,
-        /// A name for people.
-        #[arg(long)]
-        name: Option<String>,
-    },
+    Subscribe(SubscribeArgs),
     /// Alert history of a subscription.
     Alerts {
         /// Subscription id.
@@ -185,6 +206,24 @@ enum Command {
         /// Resume after this alert id.
         #[arg(long)]
         after: Option<String>,
+    },
+    /// Write an analyst report: one self-contained HTML file with charts.
+    Report {
+        /// Importers (ISO3 or blocs), e.g. JPN or USA+JPN (repeatable).
+        #[arg(long = "importer", required = true)]
+        importers: Vec<String>,
+        /// The HTML file to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// eu-crm (default) or geopolrisk.
+        #[arg(long, default_value = "eu-crm")]
+        method: String,
+        /// How many of the highest-scoring minerals to chart per importer (1-10).
+        #[arg(long, default_value_t = 5)]
+        charted: usize,
+        /// Export cut of each charted mineral's top supplier in the scenario chart (0-1].
+        #[arg(long, default_value_t = 0.5)]
+        scenario_cut: f64,
     },
     /// Stream a data file through ImportDataset, showing progress.
     Import {
@@ -303,10 +342,18 @@ async fn minerals(client: &mut Client, output: Output) -> Result<(), String> {
     Ok(())
 }
 
-async fn policy_import(client: &mut Client, file: &std::path::Path) -> Result<(), String> {
+/// One rejected row of a policy-event file.
+struct RejectedRow {
+    line: u64,
+    column: String,
+    reason: String,
+}
+
+async fn policy_import(client: &mut Client, file: &std::path::Path, output: Output) -> Result<(), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let parsed = supplyrisk_formats::parse_all(Format::PolicyEvents, Options::default(), &bytes);
-    let (mut recorded, mut unchanged, mut failed) = (0, 0, 0);
+    let (mut recorded, mut unchanged) = (0u64, 0u64);
+    let mut rejected = Vec::new();
     for item in parsed.items {
         match item {
             Item::Record {
@@ -316,8 +363,11 @@ async fn policy_import(client: &mut Client, file: &std::path::Path) -> Result<()
                 let event = match supplyrisk_domain::PolicyEvent::validate(&raw) {
                     Ok(e) => e,
                     Err(v) => {
-                        eprintln!("{}:{line}: {v}", file.display());
-                        failed += 1;
+                        rejected.push(RejectedRow {
+                            line,
+                            column: String::new(),
+                            reason: v.to_string(),
+                        });
                         continue;
                     }
                 };
@@ -327,20 +377,44 @@ async fn policy_import(client: &mut Client, file: &std::path::Path) -> Result<()
                 match client.record_policy_event(req).await {
                     Ok(r) if r.get_ref().changed => recorded += 1,
                     Ok(_) => unchanged += 1,
-                    Err(s) => {
-                        eprintln!("{}:{line}: {}", file.display(), status_line(s));
-                        failed += 1;
-                    }
+                    Err(s) => rejected.push(RejectedRow {
+                        line,
+                        column: String::new(),
+                        reason: status_line(s),
+                    }),
                 }
             }
-            Item::Rejected { line, column, reason } => {
-                eprintln!("{}:{line}: {column}: {reason}", file.display());
-                failed += 1;
-            }
+            Item::Rejected { line, column, reason } => rejected.push(RejectedRow { line, column, reason }),
             _ => {}
         }
     }
-    println!("policy events: {recorded} recorded, {unchanged} unchanged, {failed} rejected");
+    let failed = rejected.len();
+    if output == Output::Json {
+        let rows: Vec<serde_json::Value> = rejected
+            .iter()
+            .map(|r| serde_json::json!({ "line": r.line, "column": r.column, "reason": r.reason }))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "file": file.display().to_string(),
+                "recorded": recorded,
+                "unchanged": unchanged,
+                "rejected": failed,
+                "rejected_rows": rows,
+            })
+        );
+    } else {
+        for r in &rejected {
+            let column = if r.column.is_empty() {
+                String::new()
+            } else {
+                format!(" {}:", r.column)
+            };
+            eprintln!("{}:{}:{column} {}", file.display(), r.line, r.reason);
+        }
+        println!("policy events: {recorded} recorded, {unchanged} unchanged, {failed} rejected");
+    }
     if failed > 0 {
         Err(format!("{failed} rows rejected"))
     } else {
@@ -348,12 +422,9 @@ async fn policy_import(client: &mut Client, file: &std::path::Path) -> Result<()
     }
 }
 
-async fn policy_list(client: &mut Client, mineral: Option<String>) -> Result<(), String> {
+async fn policy_list(client: &mut Client, mineral: Option<String>, output: Output) -> Result<(), String> {
     let mut token = String::new();
-    println!(
-        "{:<44} {:<4} {:<10} {:<11} {:<11} minerals",
-        "id", "by", "measure", "from", "until"
-    );
+    let mut events = Vec::new();
     loop {
         let req = pb::ListPolicyEventsRequest {
             mineral: mineral.clone().unwrap_or_default(),
@@ -362,45 +433,48 @@ async fn policy_list(client: &mut Client, mineral: Option<String>) -> Result<(),
             ..Default::default()
         };
         let resp = client.list_policy_events(req).await.map_err(status_line)?.into_inner();
-        for e in &resp.events {
-            let date = |d: &Option<common::Date>| {
-                d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
-                    .unwrap_or_else(|| "-".into())
-            };
-            let measure = pb::PolicyMeasure::try_from(e.measure)
-                .map(|m| m.as_str_name().trim_start_matches("POLICY_MEASURE_").to_lowercase())
-                .unwrap_or_default();
-            println!(
-                "{:<44} {:<4} {:<10} {:<11} {:<11} {}",
-                e.id,
-                e.country,
-                measure,
-                date(&e.effective_from),
-                date(&e.effective_until),
-                e.minerals.join(",")
-            );
-        }
+        events.extend(resp.events);
         if resp.next_page_token.is_empty() {
-            return Ok(());
+            break;
         }
         token = resp.next_page_token;
     }
+    if output == Output::Json {
+        let list: Vec<serde_json::Value> = events.iter().map(json::policy_event).collect();
+        println!("{}", serde_json::json!({ "mineral": mineral, "events": list }));
+        return Ok(());
+    }
+    println!(
+        "{:<44} {:<4} {:<10} {:<11} {:<11} minerals",
+        "id", "by", "measure", "from", "until"
+    );
+    let date = |d: &Option<common::Date>| json::date(d).as_str().unwrap_or("-").to_string();
+    for e in &events {
+        println!(
+            "{:<44} {:<4} {:<10} {:<11} {:<11} {}",
+            e.id,
+            e.country,
+            json::measure_name(e.measure),
+            date(&e.effective_from),
+            date(&e.effective_until),
+            e.minerals.join(",")
+        );
+    }
+    Ok(())
 }
 
-fn top_producers(snap: &pb::SupplySnapshot) -> (String, String) {
-    let Some(p) = snap.production.iter().find(|p| p.hhi.is_some()) else {
-        return ("no usable production data".into(), "-".into());
-    };
-    let top: Vec<String> = p
-        .producers
+/// The production a mineral's summary describes: the first source with a usable HHI.
+fn main_production(snap: &pb::SupplySnapshot) -> Option<&pb::ProductionBySource> {
+    snap.production.iter().find(|p| p.hhi.is_some())
+}
+
+/// The three largest producers with their world shares.
+fn top_three(p: &pb::ProductionBySource) -> Vec<(&str, f64)> {
+    p.producers
         .iter()
-        .filter_map(|x| x.share.map(|s| format!("{} {:.0}%", x.country, s * 100.0)))
+        .filter_map(|x| x.share.map(|s| (x.country.as_str(), s)))
         .take(3)
-        .collect();
-    (
-        format!("{} [{}]", top.join(", "), p.source),
-        p.hhi.map(|h| format!("{h:.0}")).unwrap_or_else(|| "-".into()),
-    )
+        .collect()
 }
 
 async fn snapshot(
@@ -408,6 +482,7 @@ async fn snapshot(
     mineral: String,
     importer: Option<String>,
     year: Option<u32>,
+    output: Output,
 ) -> Result<(), String> {
     let req = pb::GetSupplySnapshotRequest {
         mineral,
@@ -415,15 +490,17 @@ async fn snapshot(
         importer: importer.unwrap_or_default(),
     };
     let snap = client.get_supply_snapshot(req).await.map_err(status_line)?.into_inner();
+    if output == Output::Json {
+        println!("{}", json::snapshot(&snap));
+        return Ok(());
+    }
     println!("{} {} (data version {})", snap.mineral, snap.year, snap.data_version);
     for p in &snap.production {
-        let stage = common::SupplyStage::try_from(p.stage)
-            .map(|s| s.as_str_name().trim_start_matches("SUPPLY_STAGE_").to_lowercase())
-            .unwrap_or_default();
         let hhi = p.hhi.map(|h| format!("{h:.0}")).unwrap_or_else(|| "missing".into());
         println!(
-            "  production {} {stage}: HHI {hhi}, unattributed {:.1}%",
+            "  production {} {}: HHI {hhi}, unattributed {:.1}%",
             p.source,
+            json::stage_name(p.stage),
             p.unattributed_share * 100.0
         );
         for x in p.producers.iter().take(5) {
@@ -446,25 +523,64 @@ async fn snapshot(
     Ok(())
 }
 
-async fn summary(client: &mut Client) -> Result<(), String> {
+async fn summary(client: &mut Client, output: Output) -> Result<(), String> {
     let minerals = client
         .list_minerals(pb::ListMineralsRequest {})
         .await
         .map_err(status_line)?
         .into_inner()
         .minerals;
-    println!(
-        "{:<12} {:<5} {:<6} {:>8} {:>8}  top producers",
-        "mineral", "year", "HHI", "flows", "policies"
-    );
-    for m in minerals {
+    let mut snapshots = Vec::with_capacity(minerals.len());
+    for m in &minerals {
         let req = pb::GetSupplySnapshotRequest {
             mineral: m.id.clone(),
             year: 0,
             importer: String::new(),
         };
-        let snap = client.get_supply_snapshot(req).await.map_err(status_line)?.into_inner();
-        let (top, hhi) = top_producers(&snap);
+        snapshots.push(client.get_supply_snapshot(req).await.map_err(status_line)?.into_inner());
+    }
+    if output == Output::Json {
+        let rows: Vec<serde_json::Value> = minerals
+            .iter()
+            .zip(&snapshots)
+            .map(|(m, snap)| {
+                let p = main_production(snap);
+                serde_json::json!({
+                    "mineral": m.id,
+                    "name": m.name,
+                    "year": (snap.year != 0).then_some(snap.year),
+                    "hhi": json::opt(p.and_then(|p| p.hhi)),
+                    "source": p.map(|p| p.source.as_str()),
+                    "stage": p.map(|p| json::stage_name(p.stage)),
+                    "trade_flow_count": snap.trade_flow_count,
+                    "policy_events": snap.policy_events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+                    "top_producers": p.map(top_three).unwrap_or_default().iter()
+                        .map(|(country, share)| serde_json::json!({ "country": country, "share": share }))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "minerals": rows }));
+        return Ok(());
+    }
+    println!(
+        "{:<12} {:<5} {:<6} {:>8} {:>8}  top producers",
+        "mineral", "year", "HHI", "flows", "policies"
+    );
+    for (m, snap) in minerals.iter().zip(&snapshots) {
+        let (top, hhi) = match main_production(snap) {
+            Some(p) => {
+                let top: Vec<String> = top_three(p)
+                    .iter()
+                    .map(|(country, share)| format!("{country} {:.0}%", share * 100.0))
+                    .collect();
+                (
+                    format!("{} [{}]", top.join(", "), p.source),
+                    p.hhi.map(|h| format!("{h:.0}")).unwrap_or_else(|| "-".into()),
+                )
+            }
+            None => ("no usable production data".into(), "-".into()),
+        };
         let year = if snap.year == 0 {
             "-".to_string()
         } else {
@@ -500,6 +616,7 @@ async fn import(
     upload_id: Option<String>,
     source: Option<String>,
     chunk_bytes: usize,
+    output: Output,
 ) -> Result<(), String> {
     use std::io::{IsTerminal, Read, Write};
     use supplyrisk_api::ingest::v1::{import_dataset_request, import_dataset_response};
@@ -594,11 +711,15 @@ async fn import(
     }
     let _ = reader.await;
     let s = summary.ok_or("the service ended the import without a summary")?;
+    let seconds = started.elapsed().as_secs_f64();
+    if output == Output::Json {
+        println!("{}", json::import_summary(&name, seconds, &s));
+        return Ok(());
+    }
     let t = s.totals.unwrap_or_default();
     println!(
-        "{name}: {} rows in {:.1}s: {} accepted, {} unchanged, {} rejected, {} skipped{}",
+        "{name}: {} rows in {seconds:.1}s: {} accepted, {} unchanged, {} rejected, {} skipped{}",
         t.rows_read,
-        started.elapsed().as_secs_f64(),
         t.accepted,
         t.unchanged,
         t.rejected,
@@ -632,27 +753,13 @@ fn methodology(name: &str) -> Result<i32, String> {
     }
 }
 
-/// A score as JSON for scripts: every field a person sees, by name.
-fn score_json(s: &supplyrisk_api::scoring::v1::RiskScore) -> serde_json::Value {
-    let m = s.methodology.clone().unwrap_or_default();
-    serde_json::json!({
-        "mineral": s.mineral,
-        "importer": s.importer,
-        "score": s.score,
-        "methodology": { "id": m.id, "version": m.version },
-        "data_year": s.data_year,
-        "data_version": s.data_version,
-        "confidence": s.confidence,
-        "top_reason": s.top_reason,
-        "components": s.components.iter().map(|c| serde_json::json!({"name": c.name, "value": c.value, "meaning": c.meaning})).collect::<Vec<_>>(),
-        "top_suppliers": s.top_suppliers.iter().map(|t| serde_json::json!({
-            "country": t.country, "share": t.share, "global_share": t.global_share,
-            "governance": t.governance, "governance_defaulted": t.governance_defaulted, "contribution": t.contribution,
-        })).collect::<Vec<_>>(),
-        "confidence_reasons": s.confidence_reasons.iter().map(|r| serde_json::json!({"input": r.input, "coverage": r.coverage, "detail": r.detail})).collect::<Vec<_>>(),
-        "defaulted": s.defaulted.iter().map(|d| serde_json::json!({"term": d.term, "value": d.value, "reason": d.reason})).collect::<Vec<_>>(),
-        "notes": s.notes,
-    })
+/// The id scores carry for a methodology, e.g. `eu-crm`.
+fn methodology_id(value: i32) -> &'static str {
+    use supplyrisk_api::scoring::v1::Methodology;
+    match Methodology::try_from(value) {
+        Ok(Methodology::Geopolrisk) => "geopolrisk",
+        _ => "eu-crm",
+    }
 }
 
 async fn score(cli: &Cli, mineral: &str, importer: &str, method: &str, year: Option<u32>) -> Result<(), String> {
@@ -666,7 +773,7 @@ async fn score(cli: &Cli, mineral: &str, importer: &str, method: &str, year: Opt
     };
     let s = client.get_risk_score(req).await.map_err(status_line)?.into_inner();
     if cli.output == Output::Json {
-        println!("{}", score_json(&s));
+        println!("{}", json::score(&s));
         return Ok(());
     }
     let m = s.methodology.clone().unwrap_or_default();
@@ -709,7 +816,7 @@ async fn top(cli: &Cli, importer: &str, application: Option<String>, method: &st
     };
     let resp = client.list_risk_scores(req).await.map_err(status_line)?.into_inner();
     if cli.output == Output::Json {
-        let scores: Vec<serde_json::Value> = resp.scores.iter().map(score_json).collect();
+        let scores: Vec<serde_json::Value> = resp.scores.iter().map(json::score).collect();
         println!(
             "{}",
             serde_json::json!({ "importer": importer, "total_size": resp.total_size, "scores": scores })
@@ -737,12 +844,26 @@ async fn top(cli: &Cli, importer: &str, application: Option<String>, method: &st
 async fn history(cli: &Cli, mineral: &str, importer: &str, method: &str) -> Result<(), String> {
     use supplyrisk_api::scoring::v1 as spb;
     let mut client = connect_scoring(cli).await?;
+    let methodology = methodology(method)?;
     let req = spb::GetScoreHistoryRequest {
         mineral: mineral.to_string(),
         importer: importer.to_string(),
-        methodology: methodology(method)?,
+        methodology,
     };
     let resp = client.get_score_history(req).await.map_err(status_line)?.into_inner();
+    if cli.output == Output::Json {
+        let points: Vec<serde_json::Value> = resp.points.iter().map(json::history_point).collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "mineral": mineral,
+                "importer": importer,
+                "methodology": methodology_id(methodology),
+                "points": points,
+            })
+        );
+        return Ok(());
+    }
     println!(
         "{:<14} {:>6} {:>9} {:>6}  data version",
         "kind", "year", "score", "conf"
@@ -756,33 +877,56 @@ async fn history(cli: &Cli, mineral: &str, importer: &str, method: &str) -> Resu
     Ok(())
 }
 
+/// `SUPPLIER:MINERAL:CUT`, e.g. `CHN:REE:0.5`, as a shock.
+fn parse_cut(c: &str) -> Result<supplyrisk_api::scoring::v1::Shock, String> {
+    let parts: Vec<&str> = c.split(':').collect();
+    let [supplier, mineral, cut] = parts.as_slice() else {
+        return Err(format!("--cut {c}: expected SUPPLIER:MINERAL:CUT, e.g. CHN:REE:0.5"));
+    };
+    let cut: f64 = cut.parse().map_err(|_| format!("--cut {c}: '{cut}' is not a number"))?;
+    Ok(supplyrisk_api::scoring::v1::Shock {
+        supplier: supplier.to_string(),
+        mineral: mineral.to_string(),
+        cut,
+    })
+}
+
 async fn scenario(cli: &Cli, cuts: &[String], importers: &[String], headroom: f64, method: &str) -> Result<(), String> {
     use supplyrisk_api::scoring::v1 as spb;
-    let mut shocks = Vec::new();
-    for c in cuts {
-        let parts: Vec<&str> = c.split(':').collect();
-        let [supplier, mineral, cut] = parts.as_slice() else {
-            return Err(format!("--cut {c}: expected SUPPLIER:MINERAL:CUT, e.g. CHN:REE:0.5"));
-        };
-        let cut: f64 = cut.parse().map_err(|_| format!("--cut {c}: '{cut}' is not a number"))?;
-        shocks.push(spb::Shock {
-            supplier: supplier.to_string(),
-            mineral: mineral.to_string(),
-            cut,
-        });
-    }
+    let shocks = cuts.iter().map(|c| parse_cut(c)).collect::<Result<Vec<_>, _>>()?;
+    let methodology = methodology(method)?;
     let mut client = connect_scoring(cli).await?;
     let req = spb::SimulateScenarioRequest {
-        shocks,
+        shocks: shocks.clone(),
         importers: importers.to_vec(),
-        methodology: methodology(method)?,
+        methodology,
         year: 0,
         rerouting_headroom: headroom,
     };
     let resp = client.simulate_scenario(req).await.map_err(status_line)?.into_inner();
+    if cli.output == Output::Json {
+        let shocks: Vec<serde_json::Value> = shocks
+            .iter()
+            .map(|s| serde_json::json!({ "supplier": s.supplier, "mineral": s.mineral, "cut": s.cut }))
+            .collect();
+        let results: Vec<serde_json::Value> = resp.results.iter().map(json::scenario_result).collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "methodology": methodology_id(methodology),
+                "rerouting_headroom": headroom,
+                "shocks": shocks,
+                "results": results,
+            })
+        );
+        return Ok(());
+    }
+    let score = |s: &Option<spb::RiskScore>| {
+        s.as_ref()
+            .map(|s| format!("{:.3}", s.score))
+            .unwrap_or_else(|| "missing".into())
+    };
     for r in &resp.results {
-        let before = r.before.as_ref().map(|s| s.score).unwrap_or(f64::NAN);
-        let after = r.after.as_ref().map(|s| s.score).unwrap_or(f64::NAN);
         let shortfall = r
             .shortfall_tonnes
             .map(|t| format!("{t:.1} t"))
@@ -792,8 +936,11 @@ async fn scenario(cli: &Cli, cuts: &[String], importers: &[String], headroom: f6
             .map(|d| format!("{d:.0} days"))
             .unwrap_or_else(|| "no stockpile data".into());
         println!(
-            "{} {}: {before:.3} -> {after:.3}; shortfall {shortfall}; cover {cover}",
-            r.importer, r.mineral
+            "{} {}: {} -> {}; shortfall {shortfall}; cover {cover}",
+            r.importer,
+            r.mineral,
+            score(&r.before),
+            score(&r.after)
         );
         for a in &r.assumptions {
             println!("  assumes: {a}");
@@ -810,7 +957,11 @@ async fn connect_alerting(cli: &Cli) -> Result<AlertingClient, String> {
     Ok(supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient::with_interceptor(channel, bearer))
 }
 
-fn print_alert(a: &supplyrisk_api::alerting::v1::Alert) {
+fn print_alert(a: &supplyrisk_api::alerting::v1::Alert, output: Output) {
+    if output == Output::Json {
+        println!("{}", json::alert(a));
+        return;
+    }
     let old = a.old_score.map(|o| format!("{o:.3}")).unwrap_or_else(|| "-".into());
     println!(
         "{} {} {} {} {old} -> {:.3} ({}) {}",
@@ -818,31 +969,23 @@ fn print_alert(a: &supplyrisk_api::alerting::v1::Alert) {
     );
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn subscribe(
-    cli: &Cli,
-    mineral: &str,
-    importer: &str,
-    threshold: Option<f64>,
-    hysteresis: f64,
-    delta: Option<f64>,
-    policy: Option<f64>,
-    method: &str,
-    name: Option<String>,
-) -> Result<(), String> {
+async fn subscribe(cli: &Cli, args: &SubscribeArgs) -> Result<(), String> {
     use supplyrisk_api::alerting::v1 as apb;
     let mut rules = Vec::new();
-    if let Some(value) = threshold {
+    if let Some(value) = args.threshold {
         rules.push(apb::Rule {
-            kind: Some(apb::rule::Kind::Threshold(apb::ThresholdRule { value, hysteresis })),
+            kind: Some(apb::rule::Kind::Threshold(apb::ThresholdRule {
+                value,
+                hysteresis: args.hysteresis,
+            })),
         });
     }
-    if let Some(min_delta) = delta {
+    if let Some(min_delta) = args.delta {
         rules.push(apb::Rule {
             kind: Some(apb::rule::Kind::Delta(apb::DeltaRule { min_delta })),
         });
     }
-    if let Some(min_supplier_share) = policy {
+    if let Some(min_supplier_share) = args.policy {
         rules.push(apb::Rule {
             kind: Some(apb::rule::Kind::Policy(apb::PolicyRule { min_supplier_share })),
         });
@@ -850,15 +993,31 @@ async fn subscribe(
     if rules.is_empty() {
         return Err("give --threshold, --delta and/or --policy".into());
     }
+    // The service never returns a secret, so one made here is shown once.
+    let generated =
+        (args.webhook.is_some() && args.webhook_secret.is_none()).then(supplyrisk_webhook::Secret::generate);
+    let webhook = args.webhook.as_ref().map(|url| apb::Webhook {
+        url: url.clone(),
+        secret: args
+            .webhook_secret
+            .clone()
+            .or_else(|| generated.clone())
+            .unwrap_or_default(),
+        ..Default::default()
+    });
     let sub = apb::Subscription {
-        name: name.unwrap_or_else(|| format!("{mineral} for {importer}")),
+        name: args
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{} for {}", args.mineral, args.importer)),
         filter: Some(apb::Filter {
-            minerals: vec![mineral.to_string()],
-            importers: vec![importer.to_ascii_uppercase()],
-            methodology: method.to_string(),
+            minerals: vec![args.mineral.clone()],
+            importers: vec![args.importer.to_ascii_uppercase()],
+            methodology: args.method.clone(),
             ..Default::default()
         }),
         rules,
+        webhook,
         ..Default::default()
     };
     let mut client = connect_alerting(cli).await?;
@@ -869,20 +1028,50 @@ async fn subscribe(
         .await
         .map_err(status_line)?
         .into_inner();
-    println!("{}", created.id);
+    if cli.output == Output::Json {
+        let mut value = json::subscription(&created);
+        if let Some(secret) = &generated {
+            value["webhook_secret"] = serde_json::Value::from(secret.as_str());
+        }
+        println!("{value}");
+    } else {
+        println!("{}", created.id);
+        if let Some(secret) = &generated {
+            eprintln!("webhook signing secret (shown once, keep it): {secret}");
+        }
+    }
     Ok(())
 }
 
 async fn alerts(cli: &Cli, subscription: &str) -> Result<(), String> {
     use supplyrisk_api::alerting::v1 as apb;
     let mut client = connect_alerting(cli).await?;
-    let req = apb::ListAlertsRequest {
-        subscription_id: subscription.to_string(),
-        ..Default::default()
-    };
-    let resp = client.list_alerts(req).await.map_err(status_line)?.into_inner();
-    for a in &resp.alerts {
-        print_alert(a);
+    let mut list = Vec::new();
+    let mut token = String::new();
+    loop {
+        let req = apb::ListAlertsRequest {
+            subscription_id: subscription.to_string(),
+            page_size: 100,
+            page_token: token.clone(),
+            ..Default::default()
+        };
+        let resp = client.list_alerts(req).await.map_err(status_line)?.into_inner();
+        list.extend(resp.alerts);
+        if resp.next_page_token.is_empty() || resp.next_page_token == token {
+            break;
+        }
+        token = resp.next_page_token;
+    }
+    if cli.output == Output::Json {
+        let alerts: Vec<serde_json::Value> = list.iter().map(json::alert).collect();
+        println!(
+            "{}",
+            serde_json::json!({ "subscription_id": subscription, "alerts": alerts })
+        );
+        return Ok(());
+    }
+    for a in &list {
+        print_alert(a, Output::Table);
     }
     Ok(())
 }
@@ -899,7 +1088,7 @@ async fn watch(cli: &Cli, subscription: &str, after: Option<String>) -> Result<(
             };
             let mut stream = client.stream_alerts(req).await.map_err(status_line)?.into_inner();
             while let Some(a) = stream.message().await.map_err(status_line)? {
-                print_alert(&a);
+                print_alert(&a, cli.output);
                 last = a.id;
             }
             Ok(())
@@ -925,29 +1114,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             clap_complete::generate(*shell, &mut Cli::command(), "supplyrisk", &mut std::io::stdout());
             return Ok(());
         }
-        Command::Subscribe {
-            mineral,
-            importer,
-            threshold,
-            hysteresis,
-            delta,
-            policy,
-            method,
-            name,
-        } => {
-            return subscribe(
-                &cli,
-                mineral,
-                importer,
-                *threshold,
-                *hysteresis,
-                *delta,
-                *policy,
-                method,
-                name.clone(),
-            )
-            .await;
-        }
+        Command::Subscribe(args) => return subscribe(&cli, args).await,
         Command::Alerts { subscription } => return alerts(&cli, subscription).await,
         Command::History {
             mineral,
@@ -963,6 +1130,29 @@ async fn run(cli: Cli) -> Result<(), String> {
             return scenario(&cli, cuts, importers, *headroom, method).await;
         }
         Command::Watch { subscription, after } => return watch(&cli, subscription, after.clone()).await,
+        Command::Report {
+            importers,
+            out,
+            method,
+            charted,
+            scenario_cut,
+        } => {
+            let request = report::Request {
+                importers: importers.clone(),
+                methodology: methodology(method)?,
+                charted: *charted,
+                scenario_cut: *scenario_cut,
+            };
+            request.validate()?;
+            let mut client = connect_scoring(&cli).await?;
+            let written = report::write(&mut client, &request, out).await?;
+            if cli.output == Output::Json {
+                println!("{}", written.to_json());
+            } else {
+                println!("{written}");
+            }
+            return Ok(());
+        }
         _ => {}
     }
     match &cli.command {
@@ -983,27 +1173,28 @@ async fn run(cli: Cli) -> Result<(), String> {
         _ => {}
     }
     let mut client = connect(&cli).await?;
+    let output = cli.output;
     match cli.command {
-        Command::Minerals => minerals(&mut client, cli.output).await,
+        Command::Minerals => minerals(&mut client, output).await,
         Command::Policy {
             command: PolicyCommand::Import { file },
-        } => policy_import(&mut client, &file).await,
+        } => policy_import(&mut client, &file, output).await,
         Command::Policy {
             command: PolicyCommand::List { mineral },
-        } => policy_list(&mut client, mineral).await,
+        } => policy_list(&mut client, mineral, output).await,
         Command::Snapshot {
             mineral,
             importer,
             year,
-        } => snapshot(&mut client, mineral, importer, year).await,
-        Command::Summary => summary(&mut client).await,
+        } => snapshot(&mut client, mineral, importer, year, output).await,
+        Command::Summary => summary(&mut client, output).await,
         Command::Import {
             format,
             file,
             upload_id,
             source,
             chunk_bytes,
-        } => import(&mut client, &format, &file, upload_id, source, chunk_bytes).await,
+        } => import(&mut client, &format, &file, upload_id, source, chunk_bytes, output).await,
         Command::Score { .. }
         | Command::Top { .. }
         | Command::Subscribe { .. }
@@ -1011,8 +1202,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         | Command::History { .. }
         | Command::Completions { .. }
         | Command::Scenario { .. }
-        | Command::Watch { .. } => Ok(()),
+        | Command::Watch { .. }
+        | Command::Report { .. } => Ok(()),
     }
+}
+
+/// An error as one line, so scripts can read stderr line by line.
+fn one_line(error: &str) -> String {
+    error.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[tokio::main]
@@ -1020,7 +1217,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("supplyrisk: {e}");
+            eprintln!("supplyrisk: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }

@@ -19,6 +19,11 @@ fn cli(endpoint: &str, token: &str, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Parses one JSON document printed on stdout.
+fn parse_json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("--output json prints one JSON document ({e}): {out}"))
+}
+
 fn data(path: &str) -> String {
     format!("{}/../../data/{path}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -80,6 +85,90 @@ fn imports_files_with_plain_progress_and_reports_rejections() {
     let (ok, out, _) = cli(&e, READER_TOKEN, &["policy", "list", "--mineral", "gallium"]);
     assert!(ok);
     assert!(out.contains("chn-licensing-2023-08-01"), "{out}");
+
+    // The same import and listings as JSON for scripts.
+    let (ok, out, err) = cli(
+        &e,
+        INGESTER_TOKEN,
+        &[
+            "import",
+            "BACI",
+            bad.to_str().unwrap(),
+            "--upload-id",
+            "bad-json",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let summary = parse_json(&out);
+    assert_eq!(summary["format"], "BACI");
+    assert_eq!(summary["upload_id"], "bad-json");
+    assert_eq!(
+        (summary["rows_read"].as_u64(), summary["rejected"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(summary["rejected_rows"][0]["line"], 3);
+    assert_eq!(summary["rejected_rows"][0]["column"], "v");
+    assert_eq!(summary["replayed"], false);
+
+    let (ok, out, _) = cli(
+        &e,
+        READER_TOKEN,
+        &["policy", "list", "--mineral", "gallium", "--output", "json"],
+    );
+    assert!(ok);
+    let list = parse_json(&out);
+    assert_eq!(list["mineral"], "gallium");
+    let events = list["events"].as_array().unwrap();
+    let licensing = events
+        .iter()
+        .find(|ev| {
+            ev["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("chn-licensing-2023-08-01"))
+        })
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(licensing["country"], "CHN");
+    assert_eq!(licensing["measure"], "licensing");
+    assert_eq!(licensing["effective_from"], "2023-08-01");
+    assert!(
+        licensing["effective_until"].is_null(),
+        "open-ended is null, not a date: {licensing}"
+    );
+    assert_eq!(licensing["severity"], 0.5);
+    assert_eq!(licensing["minerals"], serde_json::json!(["GA", "GE"]));
+    let ban = events.iter().find(|ev| ev["measure"] == "ban").unwrap();
+    assert_eq!(ban["effective_until"], "2025-11-08");
+    assert_eq!(ban["target_countries"], serde_json::json!(["USA"]));
+
+    let policies = dir.path().join("policies.csv");
+    std::fs::write(
+        &policies,
+        "id,country,measure,minerals,hs_codes,target_countries,effective_from,effective_until,severity,summary,source_reference\n\
+         test-li-quota,CHL,quota,LI,,,2024-01-01,,0.3,A test quota,test\n\
+         test-bad,CHL,quota,LI,,,not-a-date,,0.3,Broken,test\n",
+    )
+    .unwrap();
+    let (ok, out, err) = cli(
+        &e,
+        INGESTER_TOKEN,
+        &["policy", "import", policies.to_str().unwrap(), "--output", "json"],
+    );
+    assert!(!ok, "a rejected row fails the command");
+    assert_eq!(err.lines().count(), 1, "one error line: {err}");
+    assert!(err.contains("1 rows rejected"), "{err}");
+    let recorded = parse_json(&out);
+    assert_eq!(
+        (recorded["recorded"].as_u64(), recorded["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(recorded["rejected_rows"][0]["line"], 3);
+    assert!(
+        recorded["rejected_rows"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty())
+    );
 
     let (ok, _, err) = cli(&e, READER_TOKEN, &["import", "BACI", bad.to_str().unwrap()]);
     assert!(!ok);
@@ -170,6 +259,132 @@ fn scores_scenarios_history_and_a_watched_alert() {
     assert!(!ok && err.contains("SUPPLIER:MINERAL:CUT"), "{err}");
     let (ok, out, _) = run(READER_TOKEN, &["history", "REE", "JPN"]);
     assert!(ok && out.contains("data_year"), "{out}");
+
+    // Every data command as JSON, with the values the data implies.
+    let (ok, out, _) = run(READER_TOKEN, &["score", "REE", "JPN", "--output", "json"]);
+    assert!(ok);
+    let score = parse_json(&out)["score"].as_f64().unwrap();
+    let (ok, out, _) = run(READER_TOKEN, &["history", "REE", "JPN", "--output", "json"]);
+    assert!(ok, "{out}");
+    let history = parse_json(&out);
+    assert_eq!(history["methodology"], "eu-crm");
+    let year_2023 = history["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "data_year" && p["data_year"] == 2023)
+        .unwrap_or_else(|| panic!("a 2023 point: {out}"));
+    assert!((year_2023["score"].as_f64().unwrap() - score).abs() < 1e-9, "{out}");
+    assert!(year_2023["computed_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+
+    let (ok, out, _) = run(
+        READER_TOKEN,
+        &[
+            "scenario",
+            "--cut",
+            "CHN:REE:0.5",
+            "--importer",
+            "JPN",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(ok, "{out}");
+    let scenario = parse_json(&out);
+    assert_eq!(scenario["shocks"][0]["supplier"], "CHN");
+    assert_eq!(scenario["shocks"][0]["cut"], 0.5);
+    let result = &scenario["results"][0];
+    assert_eq!(
+        (&result["importer"], &result["mineral"]),
+        (&"JPN".into(), &"REE".into())
+    );
+    let (before, after) = (
+        result["score_before"].as_f64().unwrap(),
+        result["score_after"].as_f64().unwrap(),
+    );
+    assert!((before - score).abs() < 1e-9, "before is today's score: {result}");
+    assert!((result["change"].as_f64().unwrap() - (after - before)).abs() < 1e-9);
+    assert!(
+        result["days_of_cover"].is_null(),
+        "no stockpile data is null, not 0: {result}"
+    );
+    assert_eq!(result["after"]["mineral"], "REE");
+
+    let (ok, out, _) = run(READER_TOKEN, &["snapshot", "REE", "--output", "json"]);
+    assert!(ok, "{out}");
+    let snapshot = parse_json(&out);
+    assert_eq!((&snapshot["mineral"], &snapshot["year"]), (&"REE".into(), &2023.into()));
+    let test_source = snapshot["production"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["source"] == "TEST")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(test_source["stage"], "processing");
+    assert!(
+        (test_source["hhi"].as_f64().unwrap() - 5000.0).abs() < 1e-6,
+        "{test_source}"
+    );
+    let chn = test_source["producers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["country"] == "CHN");
+    assert_eq!(chn.unwrap()["share"], 0.5);
+
+    let (ok, out, _) = run(READER_TOKEN, &["summary", "--output", "json"]);
+    assert!(ok);
+    let summary = parse_json(&out);
+    let minerals = summary["minerals"].as_array().unwrap();
+    let ree = minerals.iter().find(|m| m["mineral"] == "REE").unwrap();
+    assert_eq!(ree["year"], 2023);
+    assert_eq!(ree["source"], "TEST");
+    let mut producers: Vec<&str> = ree["top_producers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["country"].as_str().unwrap())
+        .collect();
+    producers.sort_unstable();
+    assert_eq!(producers, ["AUS", "CHN"]);
+    let li = minerals.iter().find(|m| m["mineral"] == "LI").unwrap();
+    assert!(
+        li["year"].is_null() && li["hhi"].is_null(),
+        "no data is null, never 0: {li}"
+    );
+
+    let (ok, out, err) = run(READER_TOKEN, &["score", "lithum", "JPN", "--output", "json"]);
+    assert!(!ok && out.is_empty(), "errors print no JSON: {out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let (ok, out, err) = run(
+        READER_TOKEN,
+        &[
+            "report",
+            "--importer",
+            "JPN",
+            "--out",
+            page.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let written = parse_json(&out);
+    assert_eq!(written["charts"], 3, "concentration, history and scenario: {written}");
+    assert_eq!(written["importers"][0]["scores"], 1, "only REE has data: {written}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<b>REE</b> Rare earths") && html.contains("CHN −50%"));
+    let (ok, out, err) = run(READER_TOKEN, &["report", "--importer", "ZZZ", "--out", "never.html"]);
+    assert!(!ok && out.is_empty() && err.lines().count() == 1, "{out}{err}");
+    assert!(!std::path::Path::new("never.html").exists());
+    let (ok, _, err) = run(
+        READER_TOKEN,
+        &["report", "--importer", "JPN", "--out", "never.html", "--charted", "0"],
+    );
+    assert!(!ok && err.contains("--charted"), "{err}");
     let (ok, _, err) = run(READER_TOKEN, &["score", "lithum", "JPN"]);
     assert!(!ok && err.contains("LI"), "the closest mineral is suggested: {err}");
 
@@ -187,6 +402,60 @@ fn scores_scenarios_history_and_a_watched_alert() {
     );
     assert!(ok, "{err}");
     let sub = sub.trim().to_string();
+    let (ok, out, err) = run(
+        INGESTER_TOKEN,
+        &[
+            "subscribe",
+            "--mineral",
+            "REE",
+            "--importer",
+            "JPN",
+            "--threshold",
+            "9",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let created = parse_json(&out);
+    assert!(created["id"].as_str().is_some_and(|id| !id.is_empty() && id != sub));
+    assert_eq!(created["filter"]["minerals"], serde_json::json!(["REE"]));
+    assert_eq!(created["filter"]["importers"], serde_json::json!(["JPN"]));
+    assert_eq!(created["rules"][0]["kind"], "threshold");
+    assert_eq!(created["rules"][0]["value"], 9.0);
+    // A webhook without a secret gets a generated one, shown once.
+    let webhook_args = |url: &'static str| {
+        [
+            "subscribe",
+            "--mineral",
+            "REE",
+            "--importer",
+            "JPN",
+            "--delta",
+            "0.5",
+            "--webhook",
+            url,
+            "--output",
+            "json",
+        ]
+    };
+    let (ok, out, err) = run(INGESTER_TOKEN, &webhook_args("https://hooks.example.com/supplyrisk"));
+    assert!(ok, "{err}");
+    let hooked = parse_json(&out);
+    assert_eq!(hooked["webhook"]["url"], "https://hooks.example.com/supplyrisk");
+    assert_eq!(hooked["webhook"]["disabled"], false);
+    assert!(
+        hooked["webhook_secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("whsec_")),
+        "{out}"
+    );
+    let (ok, out, err) = run(INGESTER_TOKEN, &webhook_args("http://10.0.0.1/hook"));
+    assert!(!ok && out.is_empty() && err.lines().count() == 1, "{out}{err}");
+    assert!(
+        err.contains("subscription.webhook.url") && err.contains("private"),
+        "{err}"
+    );
     let mut watch = Command::new(supplyrisk_testkit::binary("supplyrisk"))
         .env("SUPPLYRISK_ALERTING_ENDPOINT", alerting.endpoint())
         .env("SUPPLYRISK_TOKEN", READER_TOKEN)
@@ -211,4 +480,45 @@ fn scores_scenarios_history_and_a_watched_alert() {
     let _ = watch.kill();
     let _ = watch.wait();
     assert!(line.contains("REE JPN eu-crm") && line.contains("delta"), "{line}");
+
+    let (ok, out, _) = run(READER_TOKEN, &["alerts", &sub, "--output", "json"]);
+    assert!(ok, "{out}");
+    let listed = parse_json(&out);
+    assert_eq!(listed["subscription_id"], sub.as_str());
+    let alert = &listed["alerts"][0];
+    assert_eq!((&alert["mineral"], &alert["importer"]), (&"REE".into(), &"JPN".into()));
+    let (old, new) = (
+        alert["old_score"].as_f64().unwrap(),
+        alert["new_score"].as_f64().unwrap(),
+    );
+    assert!((alert["delta"].as_f64().unwrap() - (new - old)).abs() < 1e-9, "{alert}");
+    assert!(
+        line.starts_with(alert["id"].as_str().unwrap()),
+        "the watched alert: {line}"
+    );
+
+    // watch --output json replays the stream as one JSON object per line.
+    let mut watch = Command::new(supplyrisk_testkit::binary("supplyrisk"))
+        .env("SUPPLYRISK_ALERTING_ENDPOINT", alerting.endpoint())
+        .env("SUPPLYRISK_TOKEN", READER_TOKEN)
+        .args(["watch", &sub, "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the alert as JSON");
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let watched = parse_json(&line);
+    assert_eq!(watched["id"], alert["id"]);
+    assert_eq!(watched["rule"], alert["rule"]);
 }
