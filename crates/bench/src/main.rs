@@ -416,18 +416,23 @@ async fn bench_score(requests: u32) {
 
     let base = format!("http://{}", scoring.addr());
     let health = tonic_health::pb::HealthCheckRequest { service: String::new() };
+    let pid = scoring.pid();
+    let cpu_before = cpu_seconds(pid);
     let (h_rps, h_p99, h_bad) = h2load(
         &format!("{base}/grpc.health.v1.Health/Check"),
         &grpc_frame(&health),
         None,
         requests,
     );
+    let cpu_health = cpu_seconds(pid) - cpu_before;
+    let cpu_before = cpu_seconds(pid);
     let (s_rps, s_p99, s_bad) = h2load(
         &format!("{base}/supplyrisk.scoring.v1.ScoringService/GetRiskScore"),
         &grpc_frame(&req),
         Some(supplyrisk_testkit::READER_TOKEN),
         requests,
     );
+    let cpu_score = cpu_seconds(pid) - cpu_before;
     // h2load counts HTTP 200 only; check a grpc-status separately.
     let check = client.get_risk_score(req).await.expect("score after load").into_inner();
     assert_eq!(check.score, first.score);
@@ -443,6 +448,29 @@ async fn bench_score(requests: u32) {
         "ratio p99              {p:>10.3}   target <= 1.5 -> {}",
         if p <= 1.5 { "MET" } else { "NOT MET" }
     );
+    // Where the difference goes: the server's own CPU (user + kernel) per
+    // call, and the answer's size, which the client on the same cores reads.
+    let per_call = |cpu: f64| cpu / f64::from(requests) * 1e6;
+    println!(
+        "server CPU per call    {:>7.1} µs health, {:>5.1} µs GetRiskScore ({:.2}x); answer {} bytes",
+        per_call(cpu_health),
+        per_call(cpu_score),
+        cpu_score / cpu_health.max(1e-9),
+        prost::Message::encoded_len(&first)
+    );
+}
+
+/// CPU time (user + system) used so far by process `pid`, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
+    // Linux reports these in USER_HZ, 100 per second on every supported architecture.
+    ticks / 100.0
 }
 
 async fn bench_alert(rounds: usize) {

@@ -174,9 +174,21 @@ impl Scorer {
         method: MethodKind,
     ) -> ServiceResult<(SupplyInputs, String)> {
         let snaps = self.snapshots(mineral, year, importer).await?;
+        self.inputs_from(mineral, year, importer, method, &snaps)
+    }
+
+    /// Engine inputs from snapshots already fetched.
+    fn inputs_from(
+        &self,
+        mineral: &str,
+        year: u16,
+        importer: &Importer,
+        method: MethodKind,
+        snaps: &[ipb::SupplySnapshot],
+    ) -> ServiceResult<(SupplyInputs, String)> {
         let version = snaps.first().map(|s| s.data_version.clone()).unwrap_or_default();
         let agreements = self.importers.agreements(importer.label());
-        let inputs = inputs::build(method, importer, &snaps, agreements).ok_or_else(|| {
+        let inputs = inputs::build(method, importer, snaps, agreements).ok_or_else(|| {
             ServiceError::FailedPrecondition(format!(
                 "no data for {mineral}{}: import production or trade data first",
                 if year == 0 {
@@ -217,7 +229,20 @@ impl Scorer {
         year: u16,
         method: MethodKind,
     ) -> ServiceResult<pb::RiskScore> {
-        let (inputs, version) = self.inputs(mineral, year, importer, method).await?;
+        let snaps = self.snapshots(mineral, year, importer).await?;
+        self.compute_from(mineral, importer, year, method, &snaps)
+    }
+
+    /// Computes a score from snapshots already fetched (one fetch serves both methods).
+    pub fn compute_from(
+        &self,
+        mineral: &str,
+        importer: &Importer,
+        year: u16,
+        method: MethodKind,
+        snaps: &[ipb::SupplySnapshot],
+    ) -> ServiceResult<pb::RiskScore> {
+        let (inputs, version) = self.inputs_from(mineral, year, importer, method, snaps)?;
         let score = Self::evaluate(&inputs, method)?;
         Ok(present::risk_score(&score, &version, SystemTime::now()))
     }

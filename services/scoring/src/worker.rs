@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use supplyrisk_api::common::v1::TraceContext;
 use supplyrisk_api::events::v1::{DataChanged, DataKind, ScoreChanged};
@@ -30,6 +31,9 @@ use crate::inputs::MethodKind;
 use crate::scorer::{Generations, Scorer};
 use crate::settings::ScoringSection;
 
+/// Minerals recomputed at once within one batch of events.
+const PARALLEL_MINERALS: usize = 4;
+
 /// Both methods, in the order they are recomputed.
 pub const METHODS: [MethodKind; 2] = [MethodKind::EuCrm, MethodKind::GeoPolRisk];
 
@@ -37,27 +41,26 @@ fn decode(entry: &StreamEntry) -> Option<DataChanged> {
     DataChanged::decode(entry.payload.as_slice()).ok()
 }
 
-/// Minerals an event affects: those it names and their group members; every
-/// mineral for governance changes.
-pub fn affected_minerals(events: &[DataChanged]) -> BTreeSet<String> {
+/// Minerals an event affects: those it names, then their group members
+/// (named ones first: their score changes are what subscribers wait for);
+/// every mineral for governance changes. No mineral appears twice.
+pub fn affected_minerals(events: &[DataChanged]) -> Vec<String> {
     let catalog = Catalog::builtin();
-    let mut out = BTreeSet::new();
-    for e in events {
-        if e.kind == DataKind::Governance as i32 || e.minerals.is_empty() {
-            return catalog.minerals().iter().map(|m| m.id.clone()).collect();
-        }
-        for m in &e.minerals {
-            out.insert(m.clone());
-            out.extend(
-                catalog
-                    .minerals()
-                    .iter()
-                    .filter(|x| x.parent.as_deref() == Some(m.as_str()))
-                    .map(|x| x.id.clone()),
-            );
-        }
+    if events
+        .iter()
+        .any(|e| e.kind == DataKind::Governance as i32 || e.minerals.is_empty())
+    {
+        return catalog.minerals().iter().map(|m| m.id.clone()).collect();
     }
-    out
+    let named: BTreeSet<&String> = events.iter().flat_map(|e| &e.minerals).collect();
+    let members: BTreeSet<&String> = catalog
+        .minerals()
+        .iter()
+        .filter(|x| x.parent.as_ref().is_some_and(|p| named.contains(p)))
+        .map(|x| &x.id)
+        .filter(|id| !named.contains(id))
+        .collect();
+    named.into_iter().chain(members).cloned().collect()
 }
 
 /// Follows the data stream and bumps generations until `stop`.
@@ -146,6 +149,7 @@ impl Recomputer {
             }
         }
         let cause = entries.last().map(|e| e.id.clone()).unwrap_or_default();
+        let started = std::time::Instant::now();
         async {
             let minerals = affected_minerals(&events);
             if let Ok(mut g) = self.scorer.generations().lock() {
@@ -153,38 +157,59 @@ impl Recomputer {
                     g.bump(&e.minerals, e.kind == DataKind::Governance as i32);
                 }
             }
-            let mut moved = 0usize;
-            for mineral in &minerals {
-                for importer_id in self.importers.tracked() {
-                    let Ok(importer) = self.importers.resolve(importer_id) else {
-                        continue;
-                    };
-                    for method in METHODS {
-                        match self.recompute_one(mineral, &importer, method, &cause).await {
-                            Ok(true) => moved += 1,
-                            Ok(false) => {}
-                            // No data for this mineral (yet): nothing to score.
-                            Err(ServiceError::FailedPrecondition(_)) => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                }
-            }
-            tracing::info!(minerals = minerals.len(), moved, "scores recomputed");
+            // Minerals are independent, so a few run at once: a mineral with
+            // heavy trade data does not hold up the others. Batches stay
+            // sequential, so one mineral is never recomputed twice at once.
+            let work: Vec<_> = minerals.iter().map(|m| self.recompute_mineral(m, &cause)).collect();
+            let moved: Vec<usize> = futures::stream::iter(work)
+                .buffered(PARALLEL_MINERALS)
+                .try_collect()
+                .await?;
+            let moved: usize = moved.iter().sum();
+            tracing::info!(
+                minerals = minerals.len(),
+                moved,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "scores recomputed"
+            );
             Ok(())
         }
         .instrument(span)
         .await
     }
 
+    /// Recomputes `mineral` for every tracked importer and method; returns how many moved.
+    async fn recompute_mineral(&self, mineral: &str, cause: &str) -> Result<usize, ServiceError> {
+        let mut moved = 0;
+        for importer_id in self.importers.tracked() {
+            let Ok(importer) = self.importers.resolve(importer_id) else {
+                continue;
+            };
+            let snaps = self.scorer.snapshots(mineral, 0, &importer).await?;
+            for method in METHODS {
+                let new = match self.scorer.compute_from(mineral, &importer, 0, method, &snaps) {
+                    Ok(score) => score,
+                    // No data for this mineral (yet): nothing to score.
+                    Err(ServiceError::FailedPrecondition(_)) => continue,
+                    Err(e) => return Err(e),
+                };
+                if self.recompute_one(mineral, &importer, method, new, cause).await? {
+                    moved += 1;
+                }
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Records `new` as the latest score and publishes `ScoreChanged` when it moved.
     async fn recompute_one(
         &self,
         mineral: &str,
         importer: &supplyrisk_engine::Importer,
         method: MethodKind,
+        new: pb::RiskScore,
         cause: &str,
     ) -> Result<bool, ServiceError> {
-        let new = self.scorer.compute(mineral, importer, 0, method).await?;
         let label = importer.label();
         let old = self
             .store
