@@ -433,7 +433,12 @@ impl Cluster {
             options.tracked_importers.clone(),
         ));
         let scoring = spawn("supplyrisk-scoring", "SCORING", scoring_env);
-        let alerting = spawn("supplyrisk-alerting", "ALERTING", upstream);
+        let mut alerting_env = upstream;
+        alerting_env.extend([
+            ("SUPPLYRISK__SCORING__ENDPOINT".to_string(), scoring.endpoint()),
+            ("SUPPLYRISK__SCORING__TOKEN".to_string(), READER_TOKEN.to_string()),
+        ]);
+        let alerting = spawn("supplyrisk-alerting", "ALERTING", alerting_env);
         Cluster {
             redis,
             ingest,

@@ -4,7 +4,7 @@
 //! each event from the ingest service, and fires every policy rule whose
 //! filter covers one of the event's minerals — optionally only when the
 //! restricting country supplies at least the rule's share of a filtered
-//! importer's sourcing, as the importer's latest eu-crm score reports it.
+//! importer's sourcing, as the scoring service's eu-crm score reports it.
 
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use supplyrisk_api::events::v1::{DataChanged, DataKind};
 use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1 as spb;
+use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_grpc::client::Channel;
 use supplyrisk_grpc::client::ClientInterceptor;
 use supplyrisk_store::consumer::{ConsumerConfig, consume};
@@ -26,6 +27,8 @@ use crate::settings::AlertingSection;
 
 /// Client of the ingest service.
 pub type IngestClient = IngestServiceClient<InterceptedService<Channel, ClientInterceptor>>;
+/// Client of the scoring service.
+pub type ScoringClient = ScoringServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
 /// Watches policy-event writes.
 pub struct PolicyWatcher {
@@ -33,6 +36,8 @@ pub struct PolicyWatcher {
     pub store: Store,
     /// Reads policy events.
     pub ingest: IngestClient,
+    /// Reads importers' supplier shares.
+    pub scoring: ScoringClient,
     /// Woken when an alert is recorded.
     pub recorded: Arc<Notify>,
 }
@@ -81,16 +86,26 @@ impl PolicyWatcher {
         }
     }
 
-    /// Share of `supplier` in `importer`'s sourcing of `mineral`, from the latest eu-crm score.
+    /// Share of `supplier` in `importer`'s sourcing of `mineral`, from its
+    /// eu-crm score (`None` when the supplier is not among the score's top
+    /// suppliers, or the mineral or importer has no score).
     async fn supplier_share(&self, mineral: &str, importer: &str, supplier: &str) -> Result<Option<f64>, String> {
-        let bytes = self
-            .store
-            .latest_score(mineral, "eu-crm", importer)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(bytes
-            .and_then(|b| spb::RiskScore::decode(b.as_slice()).ok())
-            .and_then(|s| s.top_suppliers.iter().find(|t| t.country == supplier).map(|t| t.share)))
+        let req = spb::GetRiskScoreRequest {
+            mineral: mineral.to_string(),
+            importer: importer.to_string(),
+            year: 0,
+            methodology: spb::Methodology::EuCrm as i32,
+        };
+        match self.scoring.clone().get_risk_score(req).await {
+            Ok(score) => Ok(score
+                .into_inner()
+                .top_suppliers
+                .iter()
+                .find(|t| t.country == supplier)
+                .map(|t| t.share)),
+            Err(s) if matches!(s.code(), tonic::Code::NotFound | tonic::Code::FailedPrecondition) => Ok(None),
+            Err(s) => Err(format!("scoring: {}", s.message())),
+        }
     }
 
     /// Fires policy rules for the policy writes in `entries`; idempotent.

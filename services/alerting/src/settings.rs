@@ -71,6 +71,8 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// The ingest service, for policy events.
     pub ingest: EndpointSettings,
+    /// The scoring service, for importers' supplier shares (policy rules).
+    pub scoring: EndpointSettings,
     /// Alerting tuning.
     pub alerting: AlertingSection,
 }
@@ -81,6 +83,10 @@ listen = "127.0.0.1:50053"
 
 [ingest]
 endpoint = "http://127.0.0.1:50051"
+timeout_ms = 10000
+
+[scoring]
+endpoint = "http://127.0.0.1:50052"
 timeout_ms = 10000
 
 [alerting]
@@ -112,6 +118,7 @@ impl Settings {
         s.auth.parsed_tokens()?;
         s.telemetry.validate()?;
         s.ingest.validate("ingest")?;
+        s.scoring.validate("scoring")?;
         let a = &s.alerting;
         for (key, value) in [
             ("alerting.stream_poll_ms", a.stream_poll_ms),

@@ -73,9 +73,14 @@ impl Application {
             channel,
             supplyrisk_grpc::client::ClientInterceptor::new(&self.settings.ingest.token),
         );
+        let scoring = supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient::with_interceptor(
+            supplyrisk_grpc::client::channel(&self.settings.scoring)?,
+            supplyrisk_grpc::client::ClientInterceptor::new(&self.settings.scoring.token),
+        );
         let policies = crate::policy::PolicyWatcher {
             store: self.store.clone(),
             ingest,
+            scoring,
             recorded: recorded.clone(),
         }
         .spawn(&self.settings.alerting, stop_rx.clone());

@@ -17,6 +17,7 @@ fn config() -> DeployConfig<Settings> {
             ("SUPPLYRISK__REDIS__URL", "redis://redis.invalid:6379/0"),
             ("SUPPLYRISK__AUTH__TOKENS", "reader=aaaaaaaaaaaa,ingester=bbbbbbbbbbbb"),
             ("SUPPLYRISK__INGEST__TOKEN", "aaaaaaaaaaaa"),
+            ("SUPPLYRISK__SCORING__TOKEN", "aaaaaaaaaaaa"),
         ],
         load,
         listen: |s| s.grpc.listen_addr().expect("valid listen address"),
