@@ -475,7 +475,6 @@ fn cpu_seconds(pid: u32) -> f64 {
 
 async fn bench_alert(rounds: usize) {
     use supplyrisk_api::alerting::v1 as apb;
-    use supplyrisk_api::common::v1 as cpb;
     let mut env = quiet_env();
     env.push(("SUPPLYRISK__ALERTING__WEBHOOK_ALLOW".into(), "127.0.0.1".into()));
     let cluster = Cluster::start_with(ClusterOptions {
@@ -486,36 +485,8 @@ async fn bench_alert(rounds: usize) {
     let receiver = supplyrisk_testkit::webhook_receiver::WebhookReceiver::start();
     let (ingest_endpoint, alerting) = (cluster.ingest.endpoint(), &cluster.alerting);
     let mut client = ingest_client(&ingest_endpoint, Some(INGESTER_TOKEN)).await;
-    let mut indicators = Vec::new();
-    for (country, est) in [("CHN", -0.5), ("AUS", 1.5), ("JPN", 1.2)] {
-        for d in 1..=6 {
-            indicators.push(pb::GovernanceIndicator {
-                country: country.into(),
-                year: 2023,
-                dimension: d,
-                estimate: est,
-            });
-        }
-    }
-    client
-        .upsert_governance(pb::UpsertGovernanceRequest { indicators })
-        .await
-        .expect("governance");
-    let production = |chn: f64| pb::UpsertProductionRequest {
-        stats: [("CHN", chn), ("AUS", 100.0 - chn)]
-            .iter()
-            .map(|(c, q)| pb::ProductionStat {
-                mineral: "REE".into(),
-                stage: cpb::SupplyStage::Processing as i32,
-                country: c.to_string(),
-                year: 2023,
-                quantity: Some(*q),
-                unit: "t".into(),
-                source: "BENCH".into(),
-            })
-            .collect(),
-    };
-    client.upsert_production(production(50.0)).await.expect("seed");
+    supplyrisk_testkit::fixtures::seed_ree(&cluster).await;
+    let production = supplyrisk_testkit::fixtures::ree_production;
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
 
     let channel = supplyrisk_testkit::channel(&alerting.endpoint()).await;

@@ -182,43 +182,18 @@ fn imports_files_with_plain_progress_and_reports_rejections() {
 #[test]
 fn scores_scenarios_history_and_a_watched_alert() {
     use std::io::{BufRead, BufReader};
-    use supplyrisk_api::common::v1 as cpb;
-    use supplyrisk_api::ingest::v1 as ipb;
 
     let cluster = supplyrisk_testkit::Cluster::start();
     let (ie, scoring, alerting) = (cluster.ingest.endpoint(), &cluster.scoring, &cluster.alerting);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let write = |chn: f64| {
         rt.block_on(async {
+            use supplyrisk_testkit::fixtures::{governance, ree_production};
             let mut c = supplyrisk_testkit::ingest_client(&ie, Some(INGESTER_TOKEN)).await;
-            let mut indicators = Vec::new();
-            for (country, est) in [("CHN", -0.5), ("AUS", 1.5)] {
-                for d in 1..=6 {
-                    indicators.push(ipb::GovernanceIndicator {
-                        country: country.into(),
-                        year: 2023,
-                        dimension: d,
-                        estimate: est,
-                    });
-                }
-            }
-            c.upsert_governance(ipb::UpsertGovernanceRequest { indicators })
+            c.upsert_governance(governance(&[("CHN", -0.5), ("AUS", 1.5)], 2023))
                 .await
                 .unwrap();
-            let stat = |country: &str, q: f64| ipb::ProductionStat {
-                mineral: "REE".into(),
-                stage: cpb::SupplyStage::Processing as i32,
-                country: country.into(),
-                year: 2023,
-                quantity: Some(q),
-                unit: "t".into(),
-                source: "TEST".into(),
-            };
-            c.upsert_production(ipb::UpsertProductionRequest {
-                stats: vec![stat("CHN", chn), stat("AUS", 100.0 - chn)],
-            })
-            .await
-            .unwrap();
+            c.upsert_production(ree_production(chn)).await.unwrap();
         })
     };
     write(50.0);

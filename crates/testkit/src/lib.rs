@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod deploy;
+pub mod fixtures;
 pub mod otlp;
 pub mod webhook_receiver;
 

@@ -13,17 +13,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use supplyrisk_api::alerting::v1 as apb;
 use supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient;
-use supplyrisk_api::common::v1 as cpb;
-use supplyrisk_api::ingest::v1 as ipb;
-use supplyrisk_api::scoring::v1 as spb;
-use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_telemetry::{attributes, metrics};
+use supplyrisk_testkit::fixtures::{ree_production, ree_score_for_japan, seed_ree};
 use supplyrisk_testkit::otlp::proto::trace::v1::span::SpanKind;
 use supplyrisk_testkit::otlp::{
     AttrValue, OtlpReceiver, Point, ReceivedMetric, ReceivedSpan, Trace, attribute, value_of,
 };
 use supplyrisk_testkit::webhook_receiver::WebhookReceiver;
-use supplyrisk_testkit::{Bearer, Cluster, ClusterOptions, INGESTER_TOKEN, READER_TOKEN, eventually, ingest_client};
+use supplyrisk_testkit::{Bearer, Cluster, ClusterOptions, INGESTER_TOKEN, eventually, ingest_client};
 
 const INGEST: &str = "supplyrisk-ingest";
 const SCORING: &str = "supplyrisk-scoring";
@@ -39,59 +36,6 @@ fn test_trace_context() -> ([u8; 16], [u8; 8]) {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     let seed = nanos ^ (u128::from(std::process::id()) << 64);
     (seed.to_be_bytes(), ((seed as u64) | 1).to_be_bytes())
-}
-
-fn production(country: &str, quantity: f64) -> ipb::ProductionStat {
-    ipb::ProductionStat {
-        mineral: "REE".into(),
-        stage: cpb::SupplyStage::Processing as i32,
-        country: country.into(),
-        year: 2023,
-        quantity: Some(quantity),
-        unit: "t".into(),
-        source: "TEST".into(),
-    }
-}
-
-/// Rare-earth production: CHN `chn` t, AUS 100 − `chn` t.
-fn production_request(chn: f64) -> ipb::UpsertProductionRequest {
-    ipb::UpsertProductionRequest {
-        stats: vec![production("CHN", chn), production("AUS", 100.0 - chn)],
-    }
-}
-
-async fn seed(cluster: &Cluster) {
-    let mut ingest = ingest_client(&cluster.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
-    let mut indicators = Vec::new();
-    for (country, estimate) in [("CHN", -0.5), ("AUS", 1.5), ("JPN", 1.2)] {
-        for dimension in 1..=6 {
-            indicators.push(ipb::GovernanceIndicator {
-                country: country.into(),
-                year: 2023,
-                dimension,
-                estimate,
-            });
-        }
-    }
-    ingest
-        .upsert_governance(ipb::UpsertGovernanceRequest { indicators })
-        .await
-        .unwrap();
-    ingest.upsert_production(production_request(50.0)).await.unwrap();
-}
-
-async fn eu_crm_score(cluster: &Cluster) -> f64 {
-    let mut client = ScoringServiceClient::with_interceptor(
-        supplyrisk_testkit::channel(&cluster.scoring.endpoint()).await,
-        Bearer(Some(READER_TOKEN.into())),
-    );
-    let req = spb::GetRiskScoreRequest {
-        mineral: "REE".into(),
-        importer: "JPN".into(),
-        year: 0,
-        methodology: 1,
-    };
-    client.get_risk_score(req).await.unwrap().into_inner().score
 }
 
 fn port_of(addr: &str) -> i64 {
@@ -209,7 +153,7 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
     ]);
     let hooks = WebhookReceiver::start();
     let mut cluster = Cluster::start_with(options);
-    seed(&cluster).await;
+    seed_ree(&cluster).await;
     let redis = &cluster.redis;
     assert!(
         eventually(Duration::from_secs(20), || async {
@@ -218,7 +162,7 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
         .await,
         "the seed produced no score"
     );
-    let base = eu_crm_score(&cluster).await;
+    let base = ree_score_for_japan(&cluster).await;
 
     let mut alerting = AlertingServiceClient::with_interceptor(
         supplyrisk_testkit::channel(&cluster.alerting.endpoint()).await,
@@ -254,7 +198,7 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
 
     // The upload that moves the score, sent inside a trace of our own.
     let (trace_id, caller_span_id) = test_trace_context();
-    let mut upload = tonic::Request::new(production_request(90.0));
+    let mut upload = tonic::Request::new(ree_production(90.0));
     upload.metadata_mut().insert(
         "traceparent",
         format!("00-{}-{}-01", hex(&trace_id), hex(&caller_span_id))

@@ -1,0 +1,76 @@
+//! A small hand-made rare-earth world shared by end-to-end tests and
+//! benchmarks: two producers with very different governance, so moving
+//! production between them moves Japan's score in a known direction.
+
+use supplyrisk_api::common::v1 as cpb;
+use supplyrisk_api::ingest::v1 as ipb;
+use supplyrisk_api::scoring::v1 as spb;
+
+use crate::{Bearer, Cluster, INGESTER_TOKEN, READER_TOKEN, ingest_client};
+
+/// Governance indicators: every WGI dimension of each country at its estimate.
+pub fn governance(countries: &[(&str, f64)], year: u32) -> ipb::UpsertGovernanceRequest {
+    let indicators = countries
+        .iter()
+        .flat_map(|(country, estimate)| {
+            (1..=6).map(move |dimension| ipb::GovernanceIndicator {
+                country: country.to_string(),
+                year,
+                dimension,
+                estimate: *estimate,
+            })
+        })
+        .collect();
+    ipb::UpsertGovernanceRequest { indicators }
+}
+
+/// Rare-earth processing in 2023: CHN `chn` t, AUS 100 − `chn` t.
+pub fn ree_production(chn: f64) -> ipb::UpsertProductionRequest {
+    let stat = |country: &str, quantity: f64| ipb::ProductionStat {
+        mineral: "REE".into(),
+        stage: cpb::SupplyStage::Processing as i32,
+        country: country.into(),
+        year: 2023,
+        quantity: Some(quantity),
+        unit: "t".into(),
+        source: "TEST".into(),
+    };
+    ipb::UpsertProductionRequest {
+        stats: vec![stat("CHN", chn), stat("AUS", 100.0 - chn)],
+    }
+}
+
+/// Writes [`ree_production`] through the ingest API.
+pub async fn set_ree_production(cluster: &Cluster, chn: f64) {
+    let mut ingest = ingest_client(&cluster.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    ingest
+        .upsert_production(ree_production(chn))
+        .await
+        .expect("rare-earth production accepted");
+}
+
+/// Seeds governance for CHN (poor), AUS and JPN (good) in 2023 and an even
+/// CHN/AUS split of rare-earth processing.
+pub async fn seed_ree(cluster: &Cluster) {
+    let mut ingest = ingest_client(&cluster.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    ingest
+        .upsert_governance(governance(&[("CHN", -0.5), ("AUS", 1.5), ("JPN", 1.2)], 2023))
+        .await
+        .expect("governance accepted");
+    set_ree_production(cluster, 50.0).await;
+}
+
+/// Japan's latest eu-crm score for rare earths.
+pub async fn ree_score_for_japan(cluster: &Cluster) -> f64 {
+    let mut client = spb::scoring_service_client::ScoringServiceClient::with_interceptor(
+        crate::channel(&cluster.scoring.endpoint()).await,
+        Bearer(Some(READER_TOKEN.into())),
+    );
+    let req = spb::GetRiskScoreRequest {
+        mineral: "REE".into(),
+        importer: "JPN".into(),
+        year: 0,
+        methodology: spb::Methodology::EuCrm as i32,
+    };
+    client.get_risk_score(req).await.expect("score").into_inner().score
+}
