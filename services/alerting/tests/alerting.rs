@@ -41,22 +41,11 @@ async fn threshold_crossing_alerts_once_with_hysteresis_and_streams_resume() {
         "names resolve to catalog ids"
     );
     let mut reader = alerting(&c, READER_TOKEN).await;
-    let mut stream = reader
-        .stream_alerts(pb::StreamAlertsRequest {
-            subscription_id: sub.id.clone(),
-            resume_after: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = open_stream(&mut reader, sub.id.clone(), String::new()).await;
 
     // China's share rises: the score crosses the threshold.
     set_production(&c, 90.0).await;
-    let first = tokio::time::timeout(Duration::from_secs(20), stream.message())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let first = next_alert(&mut stream).await;
     assert_eq!((first.mineral.as_str(), first.importer.as_str()), ("REE", "JPN"));
     assert!(first.new_score >= base + 0.2, "{first:?}");
     assert!(first.rule.starts_with("threshold"));
@@ -75,23 +64,12 @@ async fn threshold_crossing_alerts_once_with_hysteresis_and_streams_resume() {
     set_production(&c, 10.0).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     set_production(&c, 95.0).await;
-    let second = tokio::time::timeout(Duration::from_secs(20), stream.message())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let second = next_alert(&mut stream).await;
     assert_ne!(second.id, first.id);
     drop(stream);
 
     // A client that saw only the first alert resumes and gets exactly the missed one.
-    let mut resumed = reader
-        .stream_alerts(pb::StreamAlertsRequest {
-            subscription_id: sub.id.clone(),
-            resume_after: first.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut resumed = open_stream(&mut reader, sub.id.clone(), first.id.clone()).await;
     let replay = tokio::time::timeout(Duration::from_secs(5), resumed.message())
         .await
         .unwrap()
@@ -334,14 +312,7 @@ async fn policy_events_alert_subscribers_of_the_mineral_and_of_exposed_importers
     let policy_id = recorded.event.unwrap().id;
 
     let mut reader = alerting(&c, READER_TOKEN).await;
-    let mut stream = reader
-        .stream_alerts(pb::StreamAlertsRequest {
-            subscription_id: any_ree.id.clone(),
-            resume_after: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = open_stream(&mut reader, any_ree.id.clone(), String::new()).await;
     let alert = tokio::time::timeout(Duration::from_secs(20), stream.message())
         .await
         .unwrap_or_else(|_| panic!("no policy alert; alerting logs:\n{}", c.alerting.logs()))

@@ -223,20 +223,9 @@ async fn alerts_arrive_signed_secrets_stay_hidden_and_gone_or_failing_receivers_
         .unwrap();
 
     // One data change crossing the delta: one alert on the stream, one signed webhook.
-    let mut stream = reader
-        .stream_alerts(pb::StreamAlertsRequest {
-            subscription_id: sub.id.clone(),
-            resume_after: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = open_stream(&mut reader, sub.id.clone(), String::new()).await;
     set_production(&c, 90.0).await;
-    let alert = tokio::time::timeout(Duration::from_secs(20), stream.message())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let alert = next_alert(&mut stream).await;
     let received = receiver.wait_for(1, Duration::from_secs(10));
     assert_eq!(received.len(), 1, "exactly one webhook");
     let r = &received[0];

@@ -53,3 +53,28 @@ pub async fn alert_count(client: &mut Alerting, sub: &str) -> usize {
         .alerts
         .len()
 }
+
+/// Opens `StreamAlerts` for `subscription` after `resume_after` ("" = from the start).
+pub async fn open_stream(
+    client: &mut Alerting,
+    subscription: String,
+    resume_after: String,
+) -> tonic::Streaming<pb::Alert> {
+    client
+        .stream_alerts(pb::StreamAlertsRequest {
+            subscription_id: subscription,
+            resume_after,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The next alert on `stream`, within 20 s.
+pub async fn next_alert(stream: &mut tonic::Streaming<pb::Alert>) -> pb::Alert {
+    tokio::time::timeout(std::time::Duration::from_secs(20), stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+}
