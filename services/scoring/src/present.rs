@@ -4,17 +4,31 @@ use supplyrisk_api::convert::stage_to_pb;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_engine::Score;
 
-/// One sentence naming the largest contributor to a score.
+/// One sentence naming the largest contributor to a score. A supplier can
+/// weigh through the importer's own sourcing or only through its share of
+/// world supply (the global term); the sentence says which.
 pub fn top_reason(score: &Score) -> String {
     match score.top_suppliers.first() {
-        Some(s) if score.value > 0.0 => format!(
-            "{} supplies {:.0}% (governance {:.2}{}) and contributes {:.0}% of the score",
-            s.country,
-            s.share * 100.0,
-            s.governance,
-            if s.governance_defaulted { ", defaulted" } else { "" },
-            100.0 * s.contribution / score.value
-        ),
+        Some(s) if score.value > 0.0 => {
+            let world = s.global_share.filter(|g| *g > 0.0);
+            let position = match (s.share > 0.0, world) {
+                (true, Some(g)) if g > s.share => format!(
+                    "supplies {:.0}% of the sourcing and {:.0}% of world supply",
+                    s.share * 100.0,
+                    g * 100.0
+                ),
+                (true, _) => format!("supplies {:.0}%", s.share * 100.0),
+                (false, Some(g)) => format!("supplies none of the sourcing but {:.0}% of world supply", g * 100.0),
+                (false, None) => "supplies 0%".to_string(),
+            };
+            format!(
+                "{} {position} (governance {:.2}{}) and contributes {:.0}% of the score",
+                s.country,
+                s.governance,
+                if s.governance_defaulted { ", defaulted" } else { "" },
+                100.0 * s.contribution / score.value
+            )
+        }
         _ => "no supplier contributes to the score".to_string(),
     }
 }
@@ -85,5 +99,61 @@ pub fn risk_score(score: &Score, data_version: &str, computed_at: std::time::Sys
         notes: score.notes.clone(),
         top_reason: top_reason(score),
         computed_at: Some(prost_types::Timestamp::from(computed_at)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use supplyrisk_engine::{Confidence, MethodId, Stage, SupplierContribution};
+
+    fn score_with(top: SupplierContribution) -> Score {
+        Score {
+            method: MethodId {
+                id: "eu-crm",
+                version: "test",
+            },
+            mineral: "W".into(),
+            importer: "JPN".into(),
+            value: 2.0,
+            components: Vec::new(),
+            top_suppliers: vec![top],
+            stage: Stage::Processing,
+            stages: Vec::new(),
+            data_year: 2024,
+            confidence: Confidence {
+                value: 1.0,
+                reasons: Vec::new(),
+            },
+            defaulted: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn supplier(share: f64, global: Option<f64>) -> SupplierContribution {
+        SupplierContribution {
+            country: "CHN".into(),
+            share,
+            global_share: global,
+            governance: 5.57,
+            governance_defaulted: false,
+            contribution: 1.5,
+        }
+    }
+
+    #[test]
+    fn the_top_reason_says_whether_the_supplier_weighs_through_sourcing_or_world_supply() {
+        assert_eq!(
+            top_reason(&score_with(supplier(0.0, Some(0.8)))),
+            "CHN supplies none of the sourcing but 80% of world supply (governance 5.57) and contributes 75% of the score"
+        );
+        assert_eq!(
+            top_reason(&score_with(supplier(0.3, Some(0.8)))),
+            "CHN supplies 30% of the sourcing and 80% of world supply (governance 5.57) and contributes 75% of the score"
+        );
+        assert_eq!(
+            top_reason(&score_with(supplier(0.9, Some(0.8)))),
+            "CHN supplies 90% (governance 5.57) and contributes 75% of the score"
+        );
     }
 }
