@@ -257,6 +257,46 @@ enum PolicyCommand {
         #[arg(long)]
         mineral: Option<String>,
     },
+    /// Record one export restriction.
+    Add(PolicyAddArgs),
+}
+
+/// `supplyrisk policy add` options: one row of a POLICY_EVENTS file.
+#[derive(clap::Args)]
+struct PolicyAddArgs {
+    /// Restricting country, ISO3.
+    #[arg(long)]
+    country: String,
+    /// licensing, quota, tax, ban or other.
+    #[arg(long)]
+    measure: String,
+    /// Minerals affected (catalog ids or names), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    minerals: Vec<String>,
+    /// HS codes affected (6 digits), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    hs_codes: Vec<String>,
+    /// Destination countries targeted (ISO3), comma-separated; none = all.
+    #[arg(long, value_delimiter = ',')]
+    targets: Vec<String>,
+    /// First day in force, YYYY-MM-DD.
+    #[arg(long)]
+    from: String,
+    /// Last day in force, YYYY-MM-DD; open-ended when omitted.
+    #[arg(long)]
+    until: Option<String>,
+    /// 0 (symbolic) to 1 (total stop).
+    #[arg(long, default_value_t = 1.0)]
+    severity: f64,
+    /// One line for people.
+    #[arg(long)]
+    summary: String,
+    /// Where the facts come from (URL or citation).
+    #[arg(long)]
+    source: String,
+    /// Id; derived from the country, measure, date and goods when omitted.
+    #[arg(long, default_value = "")]
+    id: String,
 }
 
 type Client = IngestServiceClient<InterceptedService<Channel, Bearer>>;
@@ -420,6 +460,58 @@ async fn policy_import(client: &mut Client, file: &std::path::Path, output: Outp
     } else {
         Ok(())
     }
+}
+
+/// Records one policy event given on the command line, checked like a file row.
+async fn policy_add(client: &mut Client, args: &PolicyAddArgs, output: Output) -> Result<(), String> {
+    let date = |flag: &str, value: &str| {
+        supplyrisk_domain::records::Date::parse(value)
+            .map(|d| (i32::from(d.year), i32::from(d.month), i32::from(d.day)))
+            .map_err(|e| format!("--{flag}: {e}"))
+    };
+    let raw = supplyrisk_domain::records::RawPolicyEvent {
+        id: args.id.clone(),
+        country: args.country.clone(),
+        minerals: args.minerals.clone(),
+        hs_codes: args.hs_codes.clone(),
+        measure: Some(
+            supplyrisk_domain::records::PolicyMeasure::parse(&args.measure).ok_or_else(|| {
+                format!(
+                    "--measure: '{}' is not licensing, quota, tax, ban or other",
+                    args.measure
+                )
+            })?,
+        ),
+        target_countries: args.targets.clone(),
+        effective_from: Some(date("from", &args.from)?),
+        effective_until: args.until.as_deref().map(|u| date("until", u)).transpose()?,
+        severity: args.severity,
+        source_reference: args.source.clone(),
+        summary: args.summary.clone(),
+    };
+    let event = supplyrisk_domain::PolicyEvent::validate(&raw).map_err(|v| v.to_string())?;
+    let resp = client
+        .record_policy_event(pb::RecordPolicyEventRequest {
+            event: Some(convert::policy_event_to_pb(&event)),
+        })
+        .await
+        .map_err(status_line)?
+        .into_inner();
+    let recorded = resp.event.unwrap_or_default();
+    if output == Output::Json {
+        println!("{}", serde_json::json!({ "id": recorded.id, "changed": resp.changed }));
+    } else {
+        println!(
+            "{} {}",
+            recorded.id,
+            if resp.changed {
+                "recorded"
+            } else {
+                "unchanged (already recorded)"
+            }
+        );
+    }
+    Ok(())
 }
 
 async fn policy_list(client: &mut Client, mineral: Option<String>, output: Output) -> Result<(), String> {
@@ -1182,6 +1274,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Policy {
             command: PolicyCommand::List { mineral },
         } => policy_list(&mut client, mineral, output).await,
+        Command::Policy {
+            command: PolicyCommand::Add(args),
+        } => policy_add(&mut client, &args, output).await,
         Command::Snapshot {
             mineral,
             importer,

@@ -170,6 +170,53 @@ fn imports_files_with_plain_progress_and_reports_rejections() {
             .is_some_and(|r| !r.is_empty())
     );
 
+    // One event from flags, checked like a file row; recording it again changes nothing.
+    let add = [
+        "policy",
+        "add",
+        "--country",
+        "CHN",
+        "--measure",
+        "ban",
+        "--minerals",
+        "gallium,GE",
+        "--from",
+        "2025-12-01",
+        "--summary",
+        "Test ban on gallium and germanium",
+        "--source",
+        "test",
+        "--output",
+        "json",
+    ];
+    let (ok, out, err) = cli(&e, INGESTER_TOKEN, &add);
+    assert!(ok, "{err}");
+    let first = parse_json(&out);
+    assert_eq!(first["changed"], true);
+    let id = first["id"].as_str().unwrap().to_string();
+    let (ok, out, _) = cli(&e, INGESTER_TOKEN, &add);
+    assert!(ok);
+    assert_eq!(parse_json(&out), serde_json::json!({ "id": id, "changed": false }));
+    let (ok, out, _) = cli(
+        &e,
+        READER_TOKEN,
+        &["policy", "list", "--mineral", "GE", "--output", "json"],
+    );
+    assert!(ok);
+    assert!(
+        parse_json(&out)["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|ev| ev["id"] == id.as_str()),
+        "{out}"
+    );
+    let mut bad_date = add;
+    bad_date[9] = "2025-13-01";
+    let (ok, out, err) = cli(&e, INGESTER_TOKEN, &bad_date);
+    assert!(!ok && out.is_empty() && err.lines().count() == 1, "{out}{err}");
+    assert!(err.contains("--from"), "{err}");
+
     let (ok, _, err) = cli(&e, READER_TOKEN, &["import", "BACI", bad.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("permission denied"), "{err}");
