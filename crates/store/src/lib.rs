@@ -48,7 +48,19 @@ pub enum StoreError {
 
 impl From<redis::RedisError> for StoreError {
     fn from(e: redis::RedisError) -> Self {
-        if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
+        // Redis still loading its data after a restart, or a failover in
+        // progress, is as temporary as a dropped connection.
+        let transient = matches!(
+            e.kind(),
+            redis::ErrorKind::Server(
+                redis::ServerErrorKind::BusyLoading
+                    | redis::ServerErrorKind::TryAgain
+                    | redis::ServerErrorKind::MasterDown
+                    | redis::ServerErrorKind::ClusterDown
+                    | redis::ServerErrorKind::ReadOnly
+            )
+        );
+        if transient || e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
             StoreError::Unavailable(e.to_string())
         } else {
             StoreError::Internal(e.to_string())
@@ -184,5 +196,27 @@ impl Store {
             Ok::<_, StoreError>(pong == "PONG")
         };
         matches!(tokio::time::timeout(timeout, attempt).await, Ok(Ok(true)))
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn redis_loading_or_failing_over_is_unavailable_not_internal() {
+        for kind in [
+            redis::ServerErrorKind::BusyLoading,
+            redis::ServerErrorKind::TryAgain,
+            redis::ServerErrorKind::MasterDown,
+        ] {
+            let e = redis::RedisError::from((redis::ErrorKind::Server(kind), "server says wait"));
+            assert!(matches!(StoreError::from(e), StoreError::Unavailable(_)), "{kind:?}");
+        }
+        let e = redis::RedisError::from((
+            redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
+            "WRONGTYPE",
+        ));
+        assert!(matches!(StoreError::from(e), StoreError::Internal(_)));
     }
 }
