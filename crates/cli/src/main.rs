@@ -1021,7 +1021,7 @@ async fn scenario(cli: &Cli, cuts: &[String], importers: &[String], headroom: f6
     for r in &resp.results {
         let shortfall = r
             .shortfall_tonnes
-            .map(|t| format!("{t:.1} t"))
+            .map(|t| format!("{t:.1} t at {}", json::stage_name(r.shortfall_stage)))
             .unwrap_or_else(|| "unknown".into());
         let cover = r
             .days_of_cover
@@ -1034,6 +1034,18 @@ async fn scenario(cli: &Cli, cuts: &[String], importers: &[String], headroom: f6
             score(&r.before),
             score(&r.after)
         );
+        if r.stage_shortfalls.len() > 1 {
+            for s in &r.stage_shortfalls {
+                println!(
+                    "  {:<10} lost {:.1} t, re-routed {:.1} t, short {:.1} t of {:.1} t consumed",
+                    json::stage_name(s.stage),
+                    s.lost_tonnes,
+                    s.rerouted_tonnes,
+                    s.shortfall_tonnes,
+                    s.consumption_tonnes
+                );
+            }
+        }
         for a in &r.assumptions {
             println!("  assumes: {a}");
         }

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use prost::Message;
+use supplyrisk_api::convert::stage_to_pb;
 use supplyrisk_api::encoded::PreEncoded;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringService;
@@ -365,6 +366,18 @@ impl ScoringHandler {
                     shortfall_tonnes: outcome.headline.as_ref().map(|s| s.shortfall_tonnes),
                     days_of_cover: outcome.cover.days_of_shortfall,
                     assumptions,
+                    shortfall_stage: outcome.headline.as_ref().map_or(0, |s| stage_to_pb(s.stage) as i32),
+                    stage_shortfalls: outcome
+                        .shortfalls
+                        .iter()
+                        .map(|s| pb::StageShortfall {
+                            stage: stage_to_pb(s.stage) as i32,
+                            lost_tonnes: s.lost_tonnes,
+                            rerouted_tonnes: s.rerouted_tonnes,
+                            shortfall_tonnes: s.shortfall_tonnes,
+                            consumption_tonnes: s.consumption_tonnes,
+                        })
+                        .collect(),
                 });
             }
         }

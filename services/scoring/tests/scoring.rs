@@ -307,6 +307,17 @@ async fn scenarios_report_scores_before_and_after_and_the_shortfall() {
         (shortfall - 45.0).abs() < 1e-6,
         "half of 90 t from China is lost and nothing re-routed: {shortfall}"
     );
+    // The headline names its stage, and every stage with trade data is listed.
+    assert_eq!(res.shortfall_stage, cpb::SupplyStage::Processing as i32);
+    let processing = res
+        .stage_shortfalls
+        .iter()
+        .find(|s| s.stage == res.shortfall_stage)
+        .expect("the headline stage is among the stage shortfalls");
+    assert_eq!(
+        (processing.lost_tonnes, processing.rerouted_tonnes, processing.shortfall_tonnes),
+        (45.0, 0.0, shortfall)
+    );
     assert!(
         res.days_of_cover.is_none(),
         "no stockpile data: cover is missing, not zero"
