@@ -258,7 +258,7 @@ enum PolicyCommand {
         mineral: Option<String>,
     },
     /// Record one export restriction.
-    Add(PolicyAddArgs),
+    Add(Box<PolicyAddArgs>),
 }
 
 /// `supplyrisk policy add` options: one row of a POLICY_EVENTS file.

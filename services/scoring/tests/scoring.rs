@@ -315,7 +315,11 @@ async fn scenarios_report_scores_before_and_after_and_the_shortfall() {
         .find(|s| s.stage == res.shortfall_stage)
         .expect("the headline stage is among the stage shortfalls");
     assert_eq!(
-        (processing.lost_tonnes, processing.rerouted_tonnes, processing.shortfall_tonnes),
+        (
+            processing.lost_tonnes,
+            processing.rerouted_tonnes,
+            processing.shortfall_tonnes
+        ),
         (45.0, 0.0, shortfall)
     );
     assert!(
