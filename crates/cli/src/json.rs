@@ -244,7 +244,30 @@ pub fn alert(a: &apb::Alert) -> Value {
         "cause_event_id": a.cause_event_id,
         "policy_event_id": a.policy_event_id,
         "policy_summary": a.policy_summary,
+        "webhook_delivery": a.webhook_delivery.as_ref().map(|d| json!({
+            "status": delivery_status_name(d.status),
+            "attempt_count": d.attempt_count,
+            "next_attempt_time": timestamp(&d.next_attempt_time),
+            "attempts": d.attempts.iter().map(|t| json!({
+                "time": timestamp(&t.time),
+                "http_status": (t.http_status != 0).then_some(t.http_status),
+                "error": (!t.error.is_empty()).then_some(t.error.as_str()),
+                "duration_ms": t.duration_ms,
+            })).collect::<Vec<_>>(),
+        })),
     })
+}
+
+/// `DELIVERY_STATUS_DEAD_LETTERED` → `dead-lettered`.
+pub fn delivery_status_name(status: i32) -> String {
+    apb::DeliveryStatus::try_from(status)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("DELIVERY_STATUS_")
+                .to_lowercase()
+                .replace('_', "-")
+        })
+        .unwrap_or_default()
 }
 
 /// One alert rule.

@@ -69,6 +69,25 @@ enum Output {
     Json,
 }
 
+#[derive(Subcommand)]
+enum AlertsCommand {
+    /// A subscription's alerts, newest first, with webhook delivery status.
+    List {
+        /// Subscription id.
+        subscription: String,
+        /// Only alerts whose webhook delivery is pending, delivered, dead-lettered or disabled.
+        #[arg(long)]
+        delivery: Option<String>,
+    },
+    /// Mark an alert as seen.
+    Ack {
+        /// Subscription id.
+        subscription: String,
+        /// Alert id.
+        alert: String,
+    },
+}
+
 /// `supplyrisk subscribe` options.
 #[derive(clap::Args)]
 struct SubscribeArgs {
@@ -194,10 +213,10 @@ enum Command {
     },
     /// Subscribe to alerts on a mineral and importer.
     Subscribe(SubscribeArgs),
-    /// Alert history of a subscription.
+    /// Alert history of a subscription, and acknowledging alerts.
     Alerts {
-        /// Subscription id.
-        subscription: String,
+        #[command(subcommand)]
+        command: AlertsCommand,
     },
     /// Follow a subscription's alerts, resuming after reconnects.
     Watch {
@@ -1067,8 +1086,19 @@ fn print_alert(a: &supplyrisk_api::alerting::v1::Alert, output: Output) {
         return;
     }
     let old = a.old_score.map(|o| format!("{o:.3}")).unwrap_or_else(|| "-".into());
+    let webhook = a
+        .webhook_delivery
+        .as_ref()
+        .map(|d| {
+            format!(
+                " [webhook {} after {} attempt(s)]",
+                json::delivery_status_name(d.status),
+                d.attempt_count
+            )
+        })
+        .unwrap_or_default();
     println!(
-        "{} {} {} {} {old} -> {:.3} ({}) {}",
+        "{} {} {} {} {old} -> {:.3} ({}) {}{webhook}",
         a.id, a.mineral, a.importer, a.methodology, a.new_score, a.rule, a.top_reason
     );
 }
@@ -1147,8 +1177,40 @@ async fn subscribe(cli: &Cli, args: &SubscribeArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn alerts(cli: &Cli, subscription: &str) -> Result<(), String> {
+/// `--delivery` values → delivery status.
+fn delivery_status(name: &str) -> Result<i32, String> {
+    use supplyrisk_api::alerting::v1::DeliveryStatus;
+    Ok(match name.to_ascii_lowercase().replace('_', "-").as_str() {
+        "pending" => DeliveryStatus::Pending,
+        "delivered" => DeliveryStatus::Delivered,
+        "dead-lettered" | "dead" => DeliveryStatus::DeadLettered,
+        "disabled" => DeliveryStatus::Disabled,
+        _ => {
+            return Err(format!(
+                "--delivery: '{name}' is not pending, delivered, dead-lettered or disabled"
+            ));
+        }
+    } as i32)
+}
+
+async fn acknowledge(cli: &Cli, subscription: &str, alert: &str) -> Result<(), String> {
     use supplyrisk_api::alerting::v1 as apb;
+    let mut client = connect_alerting(cli).await?;
+    let acked = client
+        .acknowledge_alert(apb::AcknowledgeAlertRequest {
+            subscription_id: subscription.to_string(),
+            alert_id: alert.to_string(),
+        })
+        .await
+        .map_err(status_line)?
+        .into_inner();
+    print_alert(&acked, cli.output);
+    Ok(())
+}
+
+async fn alerts(cli: &Cli, subscription: &str, delivery: Option<&str>) -> Result<(), String> {
+    use supplyrisk_api::alerting::v1 as apb;
+    let delivery_status = delivery.map(delivery_status).transpose()?.unwrap_or_default();
     let mut client = connect_alerting(cli).await?;
     let mut list = Vec::new();
     let mut token = String::new();
@@ -1157,7 +1219,7 @@ async fn alerts(cli: &Cli, subscription: &str) -> Result<(), String> {
             subscription_id: subscription.to_string(),
             page_size: 100,
             page_token: token.clone(),
-            ..Default::default()
+            delivery_status,
         };
         let resp = client.list_alerts(req).await.map_err(status_line)?.into_inner();
         list.extend(resp.alerts);
@@ -1219,7 +1281,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             return Ok(());
         }
         Command::Subscribe(args) => return subscribe(&cli, args).await,
-        Command::Alerts { subscription } => return alerts(&cli, subscription).await,
+        Command::Alerts {
+            command: AlertsCommand::List { subscription, delivery },
+        } => return alerts(&cli, subscription, delivery.as_deref()).await,
+        Command::Alerts {
+            command: AlertsCommand::Ack { subscription, alert },
+        } => return acknowledge(&cli, subscription, alert).await,
         Command::History {
             mineral,
             importer,

@@ -503,7 +503,7 @@ fn scores_scenarios_history_and_a_watched_alert() {
     let _ = watch.wait();
     assert!(line.contains("REE JPN eu-crm") && line.contains("delta"), "{line}");
 
-    let (ok, out, _) = run(READER_TOKEN, &["alerts", &sub, "--output", "json"]);
+    let (ok, out, _) = run(READER_TOKEN, &["alerts", "list", &sub, "--output", "json"]);
     assert!(ok, "{out}");
     let listed = parse_json(&out);
     assert_eq!(listed["subscription_id"], sub.as_str());
@@ -518,6 +518,36 @@ fn scores_scenarios_history_and_a_watched_alert() {
         line.starts_with(alert["id"].as_str().unwrap()),
         "the watched alert: {line}"
     );
+    assert_eq!(
+        alert["webhook_delivery"],
+        serde_json::Value::Null,
+        "no webhook, no delivery"
+    );
+    assert_eq!(alert["acknowledged"], false);
+    let alert_id = alert["id"].as_str().unwrap().to_string();
+    let (ok, out, err) = run(INGESTER_TOKEN, &["alerts", "ack", &sub, &alert_id, "--output", "json"]);
+    assert!(ok, "{err}");
+    assert_eq!(parse_json(&out)["acknowledged"], true);
+    let (ok, out, _) = run(
+        READER_TOKEN,
+        &[
+            "alerts",
+            "list",
+            &sub,
+            "--delivery",
+            "dead-lettered",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(ok);
+    assert_eq!(
+        parse_json(&out)["alerts"],
+        serde_json::json!([]),
+        "no webhook: nothing dead-lettered"
+    );
+    let (ok, _, err) = run(READER_TOKEN, &["alerts", "list", &sub, "--delivery", "lost"]);
+    assert!(!ok && err.contains("--delivery"), "{err}");
 
     // watch --output json replays the stream as one JSON object per line.
     let mut watch = Command::new(supplyrisk_testkit::binary("supplyrisk"))
