@@ -403,7 +403,11 @@ fn render_scenario_table(html: &mut String, report: &Report, section: &Section) 
             or_missing(before.map(|v| format!("{v:.3}"))),
             or_missing(after.map(|v| format!("{v:.3}"))),
             or_missing(before.zip(after).map(|(b, a)| format!("{:+.3}", a - b))),
-            or_missing(row.result.shortfall_tonnes.map(|t| format!("{t:.0} t"))),
+            or_missing(
+                row.result
+                    .shortfall_tonnes
+                    .map(|t| format!("{t:.0} t ({})", crate::json::stage_name(row.result.shortfall_stage)))
+            ),
             or_missing(row.result.days_of_cover.map(|d| format!("{d:.0} days"))),
         ));
     }
@@ -416,7 +420,8 @@ fn render_scenario_table(html: &mut String, report: &Report, section: &Section) 
     }
     html.push_str("</tbody>\n</table>\n</div>\n");
     html.push_str(&format!(
-        "<p class=\"note\">Shortfall: imports lost after the cut, in tonnes. Stock cover: days the importer's \
+        "<p class=\"note\">Shortfall: imports lost after the cut, in tonnes, at the supply stage named (the \
+         stage the score is taken at when it has trade data). Stock cover: days the importer's \
          stockpile covers the shortfall. Cut: {:.0}% of the supplier's exports, no rerouting.</p>\n</div>\n",
         report.scenario_cut * 100.0
     ));
