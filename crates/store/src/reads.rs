@@ -107,26 +107,36 @@ fn years_of(members: Vec<String>) -> Vec<u16> {
 /// How many earlier years governance may come from when the snapshot year has none.
 const GOVERNANCE_LOOKBACK: usize = 5;
 
+/// Queues the version reads of `minerals` and governance (see [`version_string`]).
+fn queue_versions(pipe: &mut redis::Pipeline, minerals: &[&str]) {
+    for m in minerals {
+        pipe.get(keys::mineral_version(m));
+    }
+    pipe.get(keys::governance_version());
+}
+
+/// The opaque data version from the replies of [`queue_versions`].
+fn version_string(minerals: &[&str], versions: &[Option<String>]) -> String {
+    let mut parts: Vec<String> = minerals
+        .iter()
+        .zip(versions)
+        .map(|(m, v)| format!("{m}@{}", v.as_deref().unwrap_or("0")))
+        .collect();
+    parts.push(format!(
+        "gov@{}",
+        versions.last().cloned().flatten().unwrap_or_else(|| "0".into())
+    ));
+    parts.join(";")
+}
+
 impl Store {
     /// The data version of `minerals` and governance, as one opaque string.
     pub async fn data_version(&self, minerals: &[&str]) -> StoreResult<String> {
         let mut conn = self.conn().await?;
         let mut pipe = redis::pipe();
-        for m in minerals {
-            pipe.get(keys::mineral_version(m));
-        }
-        pipe.get(keys::governance_version());
+        queue_versions(&mut pipe, minerals);
         let versions: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
-        let mut parts: Vec<String> = minerals
-            .iter()
-            .zip(&versions)
-            .map(|(m, v)| format!("{m}@{}", v.as_deref().unwrap_or("0")))
-            .collect();
-        parts.push(format!(
-            "gov@{}",
-            versions.last().cloned().flatten().unwrap_or_else(|| "0".into())
-        ));
-        Ok(parts.join(";"))
+        Ok(version_string(minerals, &versions))
     }
 
     /// A stored policy event by id.
@@ -210,14 +220,26 @@ impl Store {
         if trade_home != mineral {
             minerals.push(trade_home);
         }
-        let version = self.data_version(&minerals).await?;
+        // Versions and the years with data in one round trip.
         let mut conn = self.conn().await?;
-        let (prod_years, trade_years, gov_years): (Vec<String>, Vec<String>, Vec<String>) = redis::pipe()
-            .smembers(keys::production_years(mineral))
+        let mut pipe = redis::pipe();
+        queue_versions(&mut pipe, &minerals);
+        pipe.smembers(keys::production_years(mineral))
             .smembers(keys::trade_years(trade_home))
-            .smembers(keys::governance_years())
-            .query_async(&mut conn)
-            .await?;
+            .smembers(keys::governance_years());
+        let mut replies: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+        let sets = replies.split_off(minerals.len() + 1);
+        let versions: Vec<Option<String>> = replies
+            .into_iter()
+            .map(redis::from_redis_value)
+            .collect::<Result<_, _>>()?;
+        let version = version_string(&minerals, &versions);
+        let [prod_years, trade_years, gov_years]: [Vec<String>; 3] = sets
+            .into_iter()
+            .map(redis::from_redis_value)
+            .collect::<Result<Vec<Vec<String>>, _>>()?
+            .try_into()
+            .map_err(|_| StoreError::Internal("unexpected reply to the years pipeline".into()))?;
         let available_years = years_of(prod_years);
         let trade_years = years_of(trade_years);
         let year = year

@@ -117,7 +117,14 @@ impl SnapshotService {
             .await?;
         let mut snap = assemble(mineral.as_str(), importer_code.unwrap_or(""), data);
         snap.data_version = version;
-        self.store.cache_snapshot(&key, &snap.encode_to_vec()).await?;
+        // Sharing with other replicas is not worth a round trip on the
+        // caller's path (a data change makes every reader miss at once).
+        let (store, shared_key, bytes) = (self.store.clone(), key.clone(), snap.encode_to_vec());
+        tokio::spawn(async move {
+            if let Err(e) = store.cache_snapshot(&shared_key, &bytes).await {
+                tracing::debug!(error = %e, "snapshot not cached in Redis");
+            }
+        });
         self.remember(key, &snap);
         Ok(snap)
     }
