@@ -551,6 +551,7 @@ async fn bench_alert(rounds: usize) {
 
     let mut latencies = Vec::with_capacity(rounds);
     let mut webhook_latencies = Vec::with_capacity(rounds);
+    let (mut to_score, mut to_evaluate, mut to_stream) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..rounds {
         let chn = if i % 2 == 0 {
             80.0 + (i % 7) as f64
@@ -559,11 +560,28 @@ async fn bench_alert(rounds: usize) {
         };
         client.upsert_production(production(chn)).await.expect("write");
         let acked = Instant::now();
+        let acked_unix_ms = unix_ms(std::time::SystemTime::now());
         let alert = match tokio::time::timeout(std::time::Duration::from_secs(10), stream.message()).await {
             Ok(Ok(Some(alert))) => alert,
             other => panic!("no alert after write {i}: {other:?}"),
         };
         latencies.push(acked.elapsed().as_secs_f64() * 1000.0);
+        // Where the time went, to the millisecond: the score change's stream
+        // id and the alert's creation time are stamped by the same clock.
+        let scored_ms = alert
+            .cause_event_id
+            .split('-')
+            .next()
+            .and_then(|ms| ms.parse::<u64>().ok())
+            .unwrap_or(acked_unix_ms);
+        let created_ms = alert
+            .create_time
+            .and_then(|t| std::time::SystemTime::try_from(t).ok())
+            .map_or(scored_ms, unix_ms);
+        let received_ms = unix_ms(std::time::SystemTime::now());
+        to_score.push(scored_ms.saturating_sub(acked_unix_ms) as f64);
+        to_evaluate.push(created_ms.saturating_sub(scored_ms) as f64);
+        to_stream.push(received_ms.saturating_sub(created_ms) as f64);
         let deadline = Instant::now() + std::time::Duration::from_secs(10);
         let arrived = loop {
             if let Some(r) = receiver.received().iter().find(|r| r.id == alert.id) {
@@ -579,6 +597,22 @@ async fn bench_alert(rounds: usize) {
     println!("{rounds} rounds with an ingest load running");
     report_latency("ingest ack -> alert on StreamAlerts", &mut latencies, 50.0);
     report_latency("ingest ack -> webhook received", &mut webhook_latencies, 100.0);
+    println!("segments (ms resolution; p50 / p99):");
+    for (what, v) in [
+        ("  ack -> ScoreChanged appended (scoring)", &mut to_score),
+        ("  ScoreChanged -> alert evaluated (alerting)", &mut to_evaluate),
+        ("  evaluated -> alert received (record + stream)", &mut to_stream),
+    ] {
+        v.sort_by(f64::total_cmp);
+        let pct = |p: usize| v[(v.len() * p / 100).min(v.len() - 1)];
+        println!("{what:<50} {:>5.0} / {:>5.0}", pct(50), pct(99));
+    }
+}
+
+fn unix_ms(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 /// Prints p50 and p99 of `latencies` (ms) against a p99 target.

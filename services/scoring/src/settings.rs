@@ -29,6 +29,10 @@ pub struct ScoringSection {
     pub consumer_name: String,
     /// Pending entries idle this long are reclaimed from dead consumers, ms.
     pub reclaim_idle_ms: u64,
+    /// Consumers of the data stream in this process: while one works through
+    /// a batch, another takes the next (a mineral is never recomputed twice
+    /// at once).
+    pub recompute_workers: usize,
     /// Approximate length the score stream is trimmed to.
     pub stream_maxlen: u64,
 }
@@ -71,6 +75,7 @@ blocs = "EU27={EU27};QUAD=USA,JPN,IND,AUS;G7=USA,JPN,DEU,FRA,GBR,ITA,CAN"
 cache_entries = 100000
 consumer_group = "scoring"
 reclaim_idle_ms = 30000
+recompute_workers = 2
 stream_maxlen = 1000000
 "#
     )

@@ -81,6 +81,7 @@ impl Application {
             scorer: scorer.clone(),
             importers: importers.clone(),
             settings: self.settings.scoring.clone(),
+            mineral_locks: Default::default(),
         }
         .spawn(stop_rx);
 

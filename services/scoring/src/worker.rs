@@ -9,7 +9,7 @@
 //! only then acknowledges. Entries a crashed replica left pending are
 //! reclaimed after `reclaim_idle_ms`; recomputing is idempotent.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -115,24 +115,52 @@ pub struct Recomputer {
     pub importers: Arc<Importers>,
     /// Settings.
     pub settings: ScoringSection,
+    /// One lock per mineral, so concurrent batches never recompute the same
+    /// mineral at once: each recompute reads the data current when it runs,
+    /// so serialised runs store scores in data order.
+    pub mineral_locks: MineralLocks,
+}
+
+/// Per-mineral locks (a few dozen minerals: entries are never removed).
+#[derive(Default)]
+pub struct MineralLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl MineralLocks {
+    fn of(&self, mineral: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(mineral.to_string()).or_default().clone()
+    }
 }
 
 impl Recomputer {
-    /// Runs the loop.
+    /// Runs `recompute_workers` consumers of the data stream until `stop`.
     pub fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        let config = ConsumerConfig::new(
-            keys::DATA_STREAM,
-            &self.settings.consumer_group,
-            &self.settings.consumer_name,
-            self.settings.reclaim_idle_ms,
-            100,
-        );
-        let store = self.store.clone();
-        let this = std::sync::Arc::new(self);
-        tokio::spawn(consume(store, config, stop, move |entries| {
-            let this = this.clone();
-            async move { this.process(&entries).await }
-        }))
+        let base = if self.settings.consumer_name.is_empty() {
+            supplyrisk_store::consumer::default_consumer_name()
+        } else {
+            self.settings.consumer_name.clone()
+        };
+        let workers = self.settings.recompute_workers.max(1);
+        let this = Arc::new(self);
+        let loops: Vec<_> = (0..workers)
+            .map(|i| {
+                let config = ConsumerConfig::new(
+                    keys::DATA_STREAM,
+                    &this.settings.consumer_group,
+                    &format!("{base}-{i}"),
+                    this.settings.reclaim_idle_ms,
+                    100,
+                );
+                let this = this.clone();
+                tokio::spawn(consume(this.store.clone(), config, stop.clone(), move |entries| {
+                    let this = this.clone();
+                    async move { this.process(&entries).await }
+                }))
+            })
+            .collect();
+        tokio::spawn(async move {
+            futures::future::join_all(loops).await;
+        })
     }
 
     /// Recomputes everything `entries` affect; idempotent.
@@ -180,6 +208,8 @@ impl Recomputer {
 
     /// Recomputes `mineral` for every tracked importer and method; returns how many moved.
     async fn recompute_mineral(&self, mineral: &str, cause: &str) -> Result<usize, ServiceError> {
+        let lock = self.mineral_locks.of(mineral);
+        let _only_one = lock.lock().await;
         let mut moved = 0;
         for importer_id in self.importers.tracked() {
             let Ok(importer) = self.importers.resolve(importer_id) else {
@@ -270,5 +300,19 @@ impl Recomputer {
             )
             .await?;
         Ok(moved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_lock_per_mineral() {
+        let locks = MineralLocks::default();
+        let ree = locks.of("REE");
+        let _held = ree.lock().await;
+        assert!(locks.of("REE").try_lock().is_err(), "the same mineral waits");
+        assert!(locks.of("LI").try_lock().is_ok(), "another mineral does not");
     }
 }
