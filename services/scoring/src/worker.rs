@@ -1,9 +1,11 @@
 //! Keeping scores fresh from the data stream.
 //!
-//! Two loops. The follower reads every `DataChanged` event (plain `XREAD`,
-//! so every replica sees every event) and bumps data generations, which
-//! invalidates this replica's cached scores. The recomputer belongs to a
-//! consumer group (one replica handles each event): it recomputes every
+//! Two kinds of loop. The follower reads every `DataChanged` event (plain
+//! `XREAD`, so every replica sees every event) and bumps data generations,
+//! which invalidates this replica's cached scores. The recomputers (a few
+//! per replica) share a consumer group, so one of them handles each event,
+//! and a per-mineral lock keeps two from recomputing one mineral at once. A
+//! recomputer recomputes every
 //! affected mineral × tracked importer × method, records the latest score,
 //! its history and ranking, publishes `ScoreChanged` when a score moved, and
 //! only then acknowledges. Entries a crashed replica left pending are
