@@ -14,6 +14,8 @@ use supplyrisk_config::Role;
 use supplyrisk_telemetry::metrics::{self, RpcTimer};
 use supplyrisk_telemetry::{SpanExt, SpanStatus, attributes, propagation};
 use tonic::Status;
+
+use crate::small_frames::SmallFrames;
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
@@ -217,7 +219,7 @@ where
                             span.set_status(SpanStatus::error(format!("grpc status {code}")));
                         }
                         timer.served(&path, code);
-                        Ok(resp)
+                        Ok(resp.map(|body| tonic::body::Body::new(SmallFrames::new(body))))
                     }
                 }
             }
@@ -317,5 +319,41 @@ mod tests {
                 .expect("open"),
             None
         );
+    }
+
+    #[test]
+    fn answers_leave_the_edge_in_pieces_http2_copies() {
+        use http_body_util::BodyExt;
+        let answer = bytes::Bytes::from(vec![1u8; 1739]);
+        let body = answer.clone();
+        let inner = tower::service_fn(move |_req: http::Request<()>| {
+            let body = body.clone();
+            async move {
+                Ok::<_, std::convert::Infallible>(http::Response::new(tonic::body::Body::new(
+                    http_body_util::Full::new(body),
+                )))
+            }
+        });
+        let mut edge = EdgeLayer::new(Vec::new(), true, policy, SocketAddr::from(([127, 0, 0, 1], 1))).layer(inner);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let pieces = runtime.block_on(async {
+            let resp = edge
+                .call(http::Request::builder().uri("/x.S/Read").body(()).expect("request"))
+                .await
+                .expect("response");
+            let mut body = resp.into_body();
+            let mut pieces = Vec::new();
+            while let Some(frame) = body.frame().await {
+                pieces.push(frame.expect("frame").into_data().expect("data"));
+            }
+            pieces
+        });
+        assert!(
+            pieces.len() > 1,
+            "one {}-byte frame would be written on its own",
+            answer.len()
+        );
+        assert!(pieces.iter().all(|p| p.len() <= crate::small_frames::PIECE));
+        assert_eq!(pieces.concat(), answer.to_vec());
     }
 }

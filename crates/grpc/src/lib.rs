@@ -8,6 +8,7 @@ pub mod edge;
 pub mod error;
 pub mod health;
 pub mod server;
+pub mod small_frames;
 pub mod startup;
 
 pub use edge::{Caller, EdgeLayer, MethodPolicy, Permission};

@@ -14,6 +14,7 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::edge::EdgeLayer;
 use crate::health::HealthMonitor;
+use crate::small_frames::ScalarWrites;
 
 /// The server could not start or failed while running.
 #[derive(Debug, thiserror::Error)]
@@ -81,11 +82,11 @@ pub async fn serve(
         builder = builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
     }
     let incoming = TcpListenerStream::new(listener).map(|conn| {
-        if let Ok(stream) = &conn {
+        conn.map(|stream| {
             // Small unary replies must not wait for Nagle.
             let _ = stream.set_nodelay(true);
-        }
-        conn
+            ScalarWrites(stream)
+        })
     });
     let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
