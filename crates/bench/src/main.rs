@@ -539,6 +539,8 @@ async fn bench_alert(rounds: usize) {
 
     // Background ingest load: trade flows for other minerals, continuously.
     let load_endpoint = ingest_endpoint.clone();
+    let loaded = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let load_counter = loaded.clone();
     let load = tokio::spawn(async move {
         let mut client = ingest_client(&load_endpoint, Some(INGESTER_TOKEN)).await;
         let mut round = 0u32;
@@ -551,12 +553,16 @@ async fn bench_alert(rounds: usize) {
                     f.value_usd += f64::from(round);
                 }
             }
-            if client.ingest_trade_flows(tokio_stream::iter(msgs)).await.is_err() {
-                return;
+            match client.ingest_trade_flows(tokio_stream::iter(msgs)).await {
+                Ok(resp) => {
+                    load_counter.fetch_add(resp.into_inner().accepted, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(_) => return,
             }
             round += 1;
         }
     });
+    let load_started = Instant::now();
 
     let mut latencies = Vec::with_capacity(rounds);
     let mut webhook_latencies = Vec::with_capacity(rounds);
@@ -602,8 +608,9 @@ async fn bench_alert(rounds: usize) {
         webhook_latencies.push(arrived.duration_since(acked).as_secs_f64() * 1000.0);
     }
     load.abort();
+    let load_rate = loaded.load(std::sync::atomic::Ordering::Relaxed) as f64 / load_started.elapsed().as_secs_f64();
     println!();
-    println!("{rounds} rounds with an ingest load running");
+    println!("{rounds} rounds with an ingest load running ({load_rate:.0} flows/s accepted)");
     report_latency("ingest ack -> alert on StreamAlerts", &mut latencies, 50.0);
     report_latency("ingest ack -> webhook received", &mut webhook_latencies, 100.0);
     println!("segments (ms resolution; p50 / p99):");
@@ -614,7 +621,13 @@ async fn bench_alert(rounds: usize) {
     ] {
         v.sort_by(f64::total_cmp);
         let pct = |p: usize| v[(v.len() * p / 100).min(v.len() - 1)];
-        println!("{what:<50} {:>5.0} / {:>5.0}", pct(50), pct(99));
+        println!(
+            "{what:<50} {:>5.0} / {:>5.0}   (p90 {:.0}, max {:.0})",
+            pct(50),
+            pct(99),
+            pct(90),
+            v[v.len() - 1]
+        );
     }
 }
 
@@ -629,7 +642,12 @@ fn report_latency(what: &str, latencies: &mut [f64], target_p99: f64) {
     latencies.sort_by(f64::total_cmp);
     let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
     println!("{what}");
-    println!("  p50 {:>8.1} ms", pct(50));
+    println!(
+        "  p50 {:>8.1} ms   p90 {:.1} ms   max {:.1} ms",
+        pct(50),
+        pct(90),
+        latencies[latencies.len() - 1]
+    );
     println!(
         "  p99 {:>8.1} ms   target <= {target_p99} ms -> {}",
         pct(99),

@@ -7,6 +7,7 @@
 //! wire messages and the domain and store crates.
 #![forbid(unsafe_code)]
 
+pub mod bulk;
 pub mod import;
 pub mod service;
 pub mod settings;

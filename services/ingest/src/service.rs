@@ -13,6 +13,7 @@ use supplyrisk_telemetry::metrics;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
+use crate::bulk::BulkRuntime;
 use crate::settings::IngestSection;
 use crate::snapshot::SnapshotService;
 
@@ -28,16 +29,18 @@ pub struct IngestHandler {
     store: Store,
     settings: Arc<IngestSection>,
     snapshots: SnapshotService,
+    bulk: BulkRuntime,
 }
 
 impl IngestHandler {
-    /// A handler over `store`.
-    pub fn new(store: Store, settings: IngestSection) -> Self {
+    /// A handler over `store`; uploads and imports run on `bulk`.
+    pub fn new(store: Store, settings: IngestSection, bulk: BulkRuntime) -> Self {
         let snapshots = SnapshotService::new(store.clone(), settings.snapshot_cache_entries);
         Self {
             store,
             settings: Arc::new(settings),
             snapshots,
+            bulk,
         }
     }
 }
@@ -338,9 +341,10 @@ impl IngestService for IngestHandler {
         &self,
         request: Request<Streaming<pb::IngestTradeFlowsRequest>>,
     ) -> Result<Response<pb::IngestTradeFlowsResponse>, Status> {
-        Ok(Response::new(
-            self.ingest_trade_flows_inner(request.into_inner()).await?,
-        ))
+        let this = self.clone();
+        let stream = request.into_inner();
+        let work = async move { this.ingest_trade_flows_inner(stream).await }.in_current_span();
+        Ok(Response::new(self.bulk.run(work).await?))
     }
 
     async fn upsert_production(
@@ -452,7 +456,8 @@ impl IngestService for IngestHandler {
     ) -> Result<Response<Self::ImportDatasetStream>, Status> {
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         let (store, settings) = (self.store.clone(), self.settings.clone());
-        tokio::spawn(crate::import::run(store, settings, request.into_inner(), tx).in_current_span());
+        self.bulk
+            .spawn(crate::import::run(store, settings, request.into_inner(), tx).in_current_span());
         Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 

@@ -23,6 +23,9 @@ pub struct IngestSection {
     pub snapshot_cache_entries: usize,
     /// How long a snapshot stays cached in Redis, seconds.
     pub snapshot_ttl_secs: u64,
+    /// Threads that decode, validate and write uploads and imports, apart
+    /// from the server's own workers.
+    pub bulk_threads: usize,
 }
 
 /// All settings of the ingest service.
@@ -50,6 +53,7 @@ upload_ttl_secs = 604800
 stream_maxlen = 1000000
 snapshot_cache_entries = 4096
 snapshot_ttl_secs = 86400
+bulk_threads = 2
 "#;
 
 impl Settings {

@@ -9,6 +9,7 @@ pub use supplyrisk_grpc::StartupError;
 use supplyrisk_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 
+use crate::bulk::BulkRuntime;
 use crate::service::IngestHandler;
 use crate::settings::Settings;
 
@@ -61,7 +62,8 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let handler = IngestHandler::new(self.store.clone(), self.settings.ingest.clone());
+        let bulk = BulkRuntime::start(self.settings.ingest.bulk_threads).map_err(supplyrisk_grpc::ServeError::from)?;
+        let handler = IngestHandler::new(self.store.clone(), self.settings.ingest.clone(), bulk);
         let max = self.settings.grpc.max_message_bytes;
         let result = supplyrisk_grpc::run_service(
             &self.settings.grpc,
