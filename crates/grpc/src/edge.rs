@@ -15,7 +15,7 @@ use supplyrisk_telemetry::metrics::{self, RpcTimer};
 use supplyrisk_telemetry::{SpanExt, SpanStatus, attributes, propagation};
 use tonic::Status;
 
-use crate::small_frames::SmallFrames;
+use crate::small_frames::{self, SmallFrames};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
@@ -71,6 +71,7 @@ struct EdgeConfig {
 #[derive(Clone)]
 pub struct EdgeLayer {
     config: Arc<EdgeConfig>,
+    answer_piece: usize,
 }
 
 impl EdgeLayer {
@@ -94,7 +95,16 @@ impl EdgeLayer {
                 policy,
                 local_addr,
             }),
+            answer_piece: small_frames::PIECE_PLAIN,
         }
+    }
+
+    /// Sets the largest DATA frame answers are cut into: it must stay below
+    /// HTTP/2's copy threshold for the connection type
+    /// ([`small_frames::PIECE_PLAIN`] or [`small_frames::PIECE_TLS`]).
+    pub fn with_answer_piece(mut self, piece: usize) -> Self {
+        self.answer_piece = piece;
+        self
     }
 }
 
@@ -105,6 +115,7 @@ impl<S> Layer<S> for EdgeLayer {
         Edge {
             inner,
             config: self.config.clone(),
+            answer_piece: self.answer_piece,
         }
     }
 }
@@ -114,6 +125,7 @@ impl<S> Layer<S> for EdgeLayer {
 pub struct Edge<S> {
     inner: S,
     config: Arc<EdgeConfig>,
+    answer_piece: usize,
 }
 
 /// Compares without leaking the position of the first difference.
@@ -181,6 +193,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
+        let answer_piece = self.answer_piece;
         let path = req.uri().path().to_string();
         let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
         let span = tracing::info_span!("rpc", otel.name = %path.trim_start_matches('/'), otel.kind = "server");
@@ -219,7 +232,7 @@ where
                             span.set_status(SpanStatus::error(format!("grpc status {code}")));
                         }
                         timer.served(&path, code);
-                        Ok(resp.map(|body| tonic::body::Body::new(SmallFrames::new(body))))
+                        Ok(resp.map(|body| tonic::body::Body::new(SmallFrames::new(body, answer_piece))))
                     }
                 }
             }
@@ -325,35 +338,44 @@ mod tests {
     fn answers_leave_the_edge_in_pieces_http2_copies() {
         use http_body_util::BodyExt;
         let answer = bytes::Bytes::from(vec![1u8; 1739]);
-        let body = answer.clone();
-        let inner = tower::service_fn(move |_req: http::Request<()>| {
-            let body = body.clone();
-            async move {
-                Ok::<_, std::convert::Infallible>(http::Response::new(tonic::body::Body::new(
-                    http_body_util::Full::new(body),
-                )))
-            }
-        });
-        let mut edge = EdgeLayer::new(Vec::new(), true, policy, SocketAddr::from(([127, 0, 0, 1], 1))).layer(inner);
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-        let pieces = runtime.block_on(async {
-            let resp = edge
-                .call(http::Request::builder().uri("/x.S/Read").body(()).expect("request"))
-                .await
-                .expect("response");
-            let mut body = resp.into_body();
-            let mut pieces = Vec::new();
-            while let Some(frame) = body.frame().await {
-                pieces.push(frame.expect("frame").into_data().expect("data"));
-            }
-            pieces
-        });
-        assert!(
-            pieces.len() > 1,
-            "one {}-byte frame would be written on its own",
-            answer.len()
-        );
-        assert!(pieces.iter().all(|p| p.len() <= crate::small_frames::PIECE));
-        assert_eq!(pieces.concat(), answer.to_vec());
+        let plain = EdgeLayer::new(Vec::new(), true, policy, SocketAddr::from(([127, 0, 0, 1], 1)));
+        for (edge, piece) in [
+            (plain.clone(), small_frames::PIECE_PLAIN),
+            (
+                plain.with_answer_piece(small_frames::PIECE_TLS),
+                small_frames::PIECE_TLS,
+            ),
+        ] {
+            let body = answer.clone();
+            let inner = tower::service_fn(move |_req: http::Request<()>| {
+                let body = body.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(http::Response::new(tonic::body::Body::new(
+                        http_body_util::Full::new(body),
+                    )))
+                }
+            });
+            let mut edge = edge.layer(inner);
+            let pieces = runtime.block_on(async {
+                let resp = edge
+                    .call(http::Request::builder().uri("/x.S/Read").body(()).expect("request"))
+                    .await
+                    .expect("response");
+                let mut body = resp.into_body();
+                let mut pieces = Vec::new();
+                while let Some(frame) = body.frame().await {
+                    pieces.push(frame.expect("frame").into_data().expect("data"));
+                }
+                pieces
+            });
+            assert!(
+                pieces.len() > 1,
+                "one {}-byte frame would be written on its own",
+                answer.len()
+            );
+            assert!(pieces.iter().all(|p| p.len() <= piece));
+            assert_eq!(pieces.concat(), answer.to_vec());
+        }
     }
 }

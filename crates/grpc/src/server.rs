@@ -14,7 +14,7 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::edge::EdgeLayer;
 use crate::health::HealthMonitor;
-use crate::small_frames::ScalarWrites;
+use crate::small_frames::{self, ScalarWrites};
 
 /// The server could not start or failed while running.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +76,15 @@ pub async fn serve(
         .http2_keepalive_timeout(Some(Duration::from_secs(settings.keepalive_timeout_secs)))
         .max_connection_age(Duration::from_secs(settings.max_connection_age_secs))
         .timeout(Duration::from_secs(settings.request_timeout_secs));
-    if let Some((cert, key)) = settings.tls().map_err(|e| ServeError::Config(e.to_string()))? {
+    let tls = settings.tls().map_err(|e| ServeError::Config(e.to_string()))?;
+    // Answers are cut below HTTP/2's copy threshold, which depends on
+    // whether the connection reports vectored writes (TLS streams do).
+    let edge = edge.with_answer_piece(if tls.is_some() {
+        small_frames::PIECE_TLS
+    } else {
+        small_frames::PIECE_PLAIN
+    });
+    if let Some((cert, key)) = tls {
         let cert = std::fs::read(&cert).map_err(|e| ServeError::Config(format!("tls_cert {}: {e}", cert.display())))?;
         let key = std::fs::read(&key).map_err(|e| ServeError::Config(format!("tls_key {}: {e}", key.display())))?;
         builder = builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;

@@ -1,7 +1,7 @@
 //! Response bodies cut into pieces that HTTP/2 copies into its write buffer.
 //!
-//! The HTTP/2 codec copies a DATA frame smaller than 256 bytes into its
-//! connection write buffer, next to other streams' frames, but keeps a
+//! The HTTP/2 codec copies a DATA frame smaller than 256 bytes (1,024 on a
+//! connection without vectored writes) into its connection write buffer, next to other streams' frames, but keeps a
 //! larger one aside and must write it out (one `writev`) before it can
 //! buffer anything else. A unary answer of a few kilobytes therefore costs
 //! a system call of its own, where small answers on a busy connection share
@@ -10,7 +10,7 @@
 //! is most of a cached call's cost. Cutting such a body into pieces below
 //! the threshold lets many answers leave in one write; the pieces are views
 //! of the same bytes (no copy here), and the extra frame headers are 9 bytes
-//! each. Bodies above [`MAX_SPLIT`] are passed through: for them one chained
+//! each. Data frames above [`MAX_SPLIT`] are passed through: for them one chained
 //! write per frame is the cheaper path.
 
 use std::pin::Pin;
@@ -22,27 +22,34 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
-/// Largest piece handed to HTTP/2: one byte below its copy threshold on a
-/// connection without vectored writes ([`ScalarWrites`]).
-pub const PIECE: usize = 1023;
+/// Largest piece on a plain connection: one byte below HTTP/2's copy
+/// threshold for a connection without vectored writes ([`ScalarWrites`]).
+pub const PIECE_PLAIN: usize = 1023;
+
+/// Largest piece on a TLS connection: the TLS stream reports vectored
+/// writes, so HTTP/2's threshold there is 256 bytes.
+pub const PIECE_TLS: usize = 255;
 
 /// Data frames longer than this are passed through whole.
 pub const MAX_SPLIT: usize = 8 * 1024;
 
 /// A body whose data frames up to [`MAX_SPLIT`] bytes come out in pieces of
-/// at most [`PIECE`] bytes; other frames and trailers are unchanged.
+/// at most `piece` bytes; other frames and trailers are unchanged.
 #[derive(Debug)]
 pub struct SmallFrames<B> {
     inner: B,
     rest: Bytes,
+    piece: usize,
 }
 
 impl<B> SmallFrames<B> {
-    /// Wraps `inner`.
-    pub fn new(inner: B) -> Self {
+    /// Wraps `inner`, cutting into pieces of at most `piece` bytes
+    /// ([`PIECE_PLAIN`] or [`PIECE_TLS`]).
+    pub fn new(inner: B, piece: usize) -> Self {
         Self {
             inner,
             rest: Bytes::new(),
+            piece: piece.max(1),
         }
     }
 }
@@ -60,13 +67,13 @@ where
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
         if this.rest.has_remaining() {
-            let piece = this.rest.split_to(this.rest.len().min(PIECE));
+            let piece = this.rest.split_to(this.rest.len().min(this.piece));
             return Poll::Ready(Some(Ok(Frame::data(piece))));
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                Ok(mut data) if data.len() > PIECE && data.len() <= MAX_SPLIT => {
-                    let piece = data.split_to(PIECE);
+                Ok(mut data) if data.len() > this.piece && data.len() <= MAX_SPLIT => {
+                    let piece = data.split_to(this.piece);
                     this.rest = data;
                     Poll::Ready(Some(Ok(Frame::data(piece))))
                 }
@@ -137,13 +144,13 @@ mod tests {
     use super::*;
     use http_body_util::{BodyExt, StreamBody};
 
-    fn frames(chunks: Vec<Bytes>) -> Vec<Bytes> {
+    fn frames(chunks: Vec<Bytes>, piece: usize) -> Vec<Bytes> {
         let stream = futures::stream::iter(
             chunks
                 .into_iter()
                 .map(|c| Ok::<_, std::convert::Infallible>(Frame::data(c))),
         );
-        let mut body = SmallFrames::new(StreamBody::new(stream));
+        let mut body = SmallFrames::new(StreamBody::new(stream), piece);
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
         runtime.block_on(async {
             let mut out = Vec::new();
@@ -157,17 +164,19 @@ mod tests {
     #[test]
     fn a_small_answer_is_cut_below_the_copy_threshold_and_keeps_its_bytes() {
         let answer: Bytes = (0..1739u32).map(|i| (i % 251) as u8).collect::<Vec<_>>().into();
-        let out = frames(vec![answer.clone()]);
-        assert_eq!(out.len(), 2);
-        assert!(out.iter().all(|p| p.len() <= PIECE && !p.is_empty()));
-        assert_eq!(out.concat(), answer.to_vec());
+        for (piece, count) in [(PIECE_PLAIN, 2), (PIECE_TLS, 7)] {
+            let out = frames(vec![answer.clone()], piece);
+            assert_eq!(out.len(), count);
+            assert!(out.iter().all(|p| p.len() <= piece && !p.is_empty()));
+            assert_eq!(out.concat(), answer.to_vec());
+        }
     }
 
     #[test]
     fn tiny_and_large_frames_pass_whole() {
         let tiny = Bytes::from_static(b"\0\0\0\0\x02\x08\x01");
         let large = Bytes::from(vec![7u8; MAX_SPLIT + 1]);
-        let out = frames(vec![tiny.clone(), large.clone()]);
+        let out = frames(vec![tiny.clone(), large.clone()], PIECE_PLAIN);
         assert_eq!(out, vec![tiny, large]);
     }
 }

@@ -35,7 +35,7 @@ impl Drop for Owner {
 }
 
 impl BulkRuntime {
-    /// Starts `threads` worker threads (at least one).
+    /// Starts `threads` worker threads (settings require at least one).
     pub fn start(threads: usize) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))

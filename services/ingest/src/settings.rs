@@ -83,6 +83,7 @@ impl Settings {
             ("ingest.max_batch_records", i.max_batch_records),
             ("ingest.write_chunk_records", i.write_chunk_records),
             ("ingest.snapshot_cache_entries", i.snapshot_cache_entries),
+            ("ingest.bulk_threads", i.bulk_threads),
         ] {
             if v == 0 {
                 return Err(ConfigError(format!(
@@ -92,5 +93,32 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut vars = vec![(
+            "SUPPLYRISK__AUTH__TOKENS".to_string(),
+            "admin=a-long-enough-token".to_string(),
+        )];
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        vars
+    }
+
+    #[test]
+    fn uploads_get_two_threads_of_their_own_by_default() {
+        let s = Settings::load_with_env(None, env(&[])).expect("defaults load");
+        assert_eq!(s.ingest.bulk_threads, 2);
+    }
+
+    #[test]
+    fn zero_bulk_threads_is_refused_by_name() {
+        let err = Settings::load_with_env(None, env(&[("SUPPLYRISK__INGEST__BULK_THREADS", "0")]))
+            .expect_err("no thread could run an upload");
+        assert!(err.to_string().contains("SUPPLYRISK__INGEST__BULK_THREADS"), "{err}");
     }
 }
