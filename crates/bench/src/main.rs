@@ -503,24 +503,15 @@ async fn bench_alert(rounds: usize) {
         channel,
         supplyrisk_testkit::Bearer(Some(INGESTER_TOKEN.into())),
     );
-    let sub = apb::Subscription {
-        name: "bench".into(),
-        filter: Some(apb::Filter {
-            minerals: vec!["REE".into()],
-            importers: vec!["JPN".into()],
-            methodology: "eu-crm".into(),
-            ..Default::default()
-        }),
-        rules: vec![apb::Rule {
-            kind: Some(apb::rule::Kind::Delta(apb::DeltaRule { min_delta: 1e-6 })),
-        }],
-        webhook: Some(apb::Webhook {
+    let sub = supplyrisk_testkit::fixtures::ree_japan_subscription(
+        "bench",
+        apb::rule::Kind::Delta(apb::DeltaRule { min_delta: 1e-6 }),
+        Some(apb::Webhook {
             url: receiver.url("/bench"),
             secret: supplyrisk_webhook::Secret::generate(),
             ..Default::default()
         }),
-        ..Default::default()
-    };
+    );
     let sub = alerts
         .create_subscription(apb::CreateSubscriptionRequest {
             subscription: Some(sub),

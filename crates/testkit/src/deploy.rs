@@ -246,6 +246,19 @@ impl<S: std::fmt::Debug> DeployConfig<S> {
         out
     }
 
+    /// The base settings, then each overlay's merged over them
+    /// (configMapGenerator `behavior: merge`: overlay keys win).
+    pub fn effective_configs(&self) -> Vec<(String, Vars)> {
+        let base = parse_env_file(&self.base_env_path());
+        let mut configs = vec![("base".to_string(), base.clone())];
+        for (name, path) in self.overlay_env_files() {
+            let mut effective = base.clone();
+            effective.extend(parse_env_file(&path));
+            configs.push((name, effective));
+        }
+        configs
+    }
+
     pub fn assert_loads(&self, origin: &str, config: &Vars) -> S {
         let mut vars = config.clone();
         vars.extend(self.secret_placeholders());
@@ -412,14 +425,7 @@ data:
     pub fn listen_port_matches_the_deployment(&self) {
         let deployment = k8s_dir().join("base").join(self.service).join("deployment.yaml");
         let port = container_port(&deployment);
-        let base = parse_env_file(&self.base_env_path());
-        let mut configs = vec![("base".to_string(), base.clone())];
-        for (name, path) in self.overlay_env_files() {
-            let mut effective = base.clone();
-            effective.extend(parse_env_file(&path));
-            configs.push((name, effective));
-        }
-        for (name, config) in configs {
+        for (name, config) in self.effective_configs() {
             let settings = self.assert_loads(&name, &config);
             let addr = (self.listen)(&settings);
             assert_eq!(addr.port(), port, "{name}: listen port differs from containerPort");
@@ -455,14 +461,7 @@ data:
             .map(|v| yaml_scalar(v, "base/ingest/service.yaml"))
             .collect();
         assert!(!service_names.is_empty(), "no Service in base/ingest/service.yaml");
-        let base = parse_env_file(&self.base_env_path());
-        let mut configs = vec![("base".to_string(), base.clone())];
-        for (name, path) in self.overlay_env_files() {
-            let mut effective = base.clone();
-            effective.extend(parse_env_file(&path));
-            configs.push((name, effective));
-        }
-        for (name, config) in configs {
+        for (name, config) in self.effective_configs() {
             let settings = self.assert_loads(&name, &config);
             let Some(endpoint_of) = self.ingest_endpoint else {
                 return;

@@ -2,6 +2,7 @@
 //! benchmarks: two producers with very different governance, so moving
 //! production between them moves Japan's score in a known direction.
 
+use supplyrisk_api::alerting::v1 as apb;
 use supplyrisk_api::common::v1 as cpb;
 use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::scoring::v1 as spb;
@@ -73,4 +74,31 @@ pub async fn ree_score_for_japan(cluster: &Cluster) -> f64 {
         methodology: spb::Methodology::EuCrm as i32,
     };
     client.get_risk_score(req).await.expect("score").into_inner().score
+}
+
+/// Waits up to 20 s for scoring's first `ScoreChanged` (the score of the
+/// seed); true when it was published.
+pub async fn first_score_published(cluster: &Cluster) -> bool {
+    let redis = &cluster.redis;
+    crate::eventually(std::time::Duration::from_secs(20), || async {
+        redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
+    })
+    .await
+}
+
+/// A subscription to Japan's eu-crm rare-earth score with one rule and,
+/// optionally, a webhook.
+pub fn ree_japan_subscription(name: &str, rule: apb::rule::Kind, webhook: Option<apb::Webhook>) -> apb::Subscription {
+    apb::Subscription {
+        name: name.into(),
+        filter: Some(apb::Filter {
+            minerals: vec!["REE".into()],
+            importers: vec!["JPN".into()],
+            methodology: "eu-crm".into(),
+            ..Default::default()
+        }),
+        rules: vec![apb::Rule { kind: Some(rule) }],
+        webhook,
+        ..Default::default()
+    }
 }

@@ -14,7 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use supplyrisk_api::alerting::v1 as apb;
 use supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient;
 use supplyrisk_telemetry::{attributes, metrics};
-use supplyrisk_testkit::fixtures::{ree_production, ree_score_for_japan, seed_ree};
+use supplyrisk_testkit::fixtures::{
+    first_score_published, ree_japan_subscription, ree_production, ree_score_for_japan, seed_ree,
+};
 use supplyrisk_testkit::otlp::proto::trace::v1::span::SpanKind;
 use supplyrisk_testkit::otlp::{
     AttrValue, OtlpReceiver, Point, ReceivedMetric, ReceivedSpan, Trace, attribute, value_of,
@@ -154,14 +156,7 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
     let hooks = WebhookReceiver::start();
     let mut cluster = Cluster::start_with(options);
     seed_ree(&cluster).await;
-    let redis = &cluster.redis;
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
-        })
-        .await,
-        "the seed produced no score"
-    );
+    assert!(first_score_published(&cluster).await, "the seed produced no score");
     let base = ree_score_for_japan(&cluster).await;
 
     let mut alerting = AlertingServiceClient::with_interceptor(
@@ -170,27 +165,18 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
     );
     let subscription = alerting
         .create_subscription(apb::CreateSubscriptionRequest {
-            subscription: Some(apb::Subscription {
-                name: "REE for Japan".into(),
-                filter: Some(apb::Filter {
-                    minerals: vec!["REE".into()],
-                    importers: vec!["JPN".into()],
-                    methodology: "eu-crm".into(),
-                    ..Default::default()
+            subscription: Some(ree_japan_subscription(
+                "REE for Japan",
+                apb::rule::Kind::Threshold(apb::ThresholdRule {
+                    value: base + 0.2,
+                    hysteresis: 0.3,
                 }),
-                rules: vec![apb::Rule {
-                    kind: Some(apb::rule::Kind::Threshold(apb::ThresholdRule {
-                        value: base + 0.2,
-                        hysteresis: 0.3,
-                    })),
-                }],
-                webhook: Some(apb::Webhook {
+                Some(apb::Webhook {
                     url: hooks.url("/alerts"),
                     secret: "whsec_dHJhY2UtdGVzdC13ZWJob29rLXNlY3JldC0zMmI=".into(),
                     ..Default::default()
                 }),
-                ..Default::default()
-            }),
+            )),
         })
         .await
         .unwrap()

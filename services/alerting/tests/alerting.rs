@@ -18,13 +18,7 @@ async fn threshold_crossing_alerts_once_with_hysteresis_and_streams_resume() {
     let c = start();
     seed(&c).await;
     // Wait for the first score (computed from the seed).
-    let redis = &c.redis;
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
-        })
-        .await
-    );
+    assert!(first_score_published(&c).await);
     let base = current_score(&c).await;
     let mut writer = alerting(&c, INGESTER_TOKEN).await;
     let sub = writer
@@ -191,13 +185,7 @@ async fn subscriptions_are_validated_and_managed() {
 async fn kill9_of_alerting_loses_no_alert_and_adds_no_duplicate() {
     let mut c = start();
     seed(&c).await;
-    let redis = &c.redis;
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
-        })
-        .await
-    );
+    assert!(first_score_published(&c).await);
     let base = current_score(&c).await;
     let mut writer = alerting(&c, INGESTER_TOKEN).await;
     let sub = writer
@@ -267,13 +255,7 @@ fn policy_subscription(mineral: &str, importer: Option<&str>, min_share: f64) ->
 async fn policy_events_alert_subscribers_of_the_mineral_and_of_exposed_importers() {
     let c = start();
     seed(&c).await;
-    let redis = &c.redis;
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
-        })
-        .await
-    );
+    assert!(first_score_published(&c).await);
     let writer = alerting(&c, INGESTER_TOKEN).await;
     let create = |s: pb::Subscription| {
         let mut w = writer.clone();

@@ -53,24 +53,15 @@ fn verify(r: &Received, secret: &str) -> bool {
 }
 
 fn delta_subscription(url: &str, secret: &str) -> pb::Subscription {
-    pb::Subscription {
-        name: "REE moves, to a webhook".into(),
-        filter: Some(pb::Filter {
-            minerals: vec!["REE".into()],
-            importers: vec!["JPN".into()],
-            methodology: "eu-crm".into(),
-            ..Default::default()
-        }),
-        rules: vec![pb::Rule {
-            kind: Some(pb::rule::Kind::Delta(pb::DeltaRule { min_delta: 0.01 })),
-        }],
-        webhook: Some(pb::Webhook {
+    ree_japan_subscription(
+        "REE moves, to a webhook",
+        pb::rule::Kind::Delta(pb::DeltaRule { min_delta: 0.01 }),
+        Some(pb::Webhook {
             url: url.into(),
             secret: secret.into(),
             ..Default::default()
         }),
-        ..Default::default()
-    }
+    )
 }
 
 async fn create(client: &mut Alerting, sub: pb::Subscription) -> pb::Subscription {
@@ -98,13 +89,7 @@ async fn alerts(client: &mut Alerting, sub: &str, status: pb::DeliveryStatus) ->
 
 async fn ready(c: &Cluster) {
     seed(c).await;
-    let redis = &c.redis;
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
-        })
-        .await
-    );
+    assert!(first_score_published(c).await);
 }
 
 /// Waits until `sub` has `n` alerts with delivery `status`.

@@ -223,14 +223,11 @@ async fn a_data_change_rescores_publishes_score_changed_and_invalidates_the_cach
         .await
         .unwrap()
         .into_inner();
-    let redis = &c.redis;
     assert!(
-        eventually(Duration::from_secs(20), || async {
-            redis.cli(&["XLEN", "sr:v1:events:scores"]) != "0"
-        })
-        .await,
+        supplyrisk_testkit::fixtures::first_score_published(&c).await,
         "the recomputer publishes first scores"
     );
+    let redis = &c.redis;
     let published = redis.cli(&["XLEN", "sr:v1:events:scores"]);
 
     // Japan now buys everything from China.

@@ -22,23 +22,16 @@ pub async fn alerting(c: &Cluster, token: &str) -> Alerting {
 }
 
 pub use supplyrisk_testkit::fixtures::{
-    ree_score_for_japan as current_score, seed_ree as seed, set_ree_production as set_production,
+    first_score_published, ree_japan_subscription, ree_score_for_japan as current_score, seed_ree as seed,
+    set_ree_production as set_production,
 };
 
 pub fn threshold_subscription(value: f64, hysteresis: f64) -> pb::Subscription {
-    pb::Subscription {
-        name: "REE for Japan".into(),
-        filter: Some(pb::Filter {
-            minerals: vec!["rare earths".into()],
-            importers: vec!["JPN".into()],
-            methodology: "eu-crm".into(),
-            ..Default::default()
-        }),
-        rules: vec![pb::Rule {
-            kind: Some(pb::rule::Kind::Threshold(pb::ThresholdRule { value, hysteresis })),
-        }],
-        ..Default::default()
-    }
+    let rule = pb::rule::Kind::Threshold(pb::ThresholdRule { value, hysteresis });
+    let mut subscription = ree_japan_subscription("REE for Japan", rule, None);
+    // The catalog name rather than the id, so tests also see it normalized.
+    subscription.filter.as_mut().unwrap().minerals = vec!["rare earths".into()];
+    subscription
 }
 
 pub async fn alert_count(client: &mut Alerting, sub: &str) -> usize {
