@@ -65,6 +65,8 @@ struct EdgeConfig {
     auth_disabled: bool,
     policy: MethodPolicy,
     local_addr: SocketAddr,
+    /// `local_addr`'s IP as the span attribute wants it, formatted once.
+    server_address: String,
 }
 
 /// Layer that adds the RPC span and authorisation to a service.
@@ -94,6 +96,7 @@ impl EdgeLayer {
                 auth_disabled,
                 policy,
                 local_addr,
+                server_address: local_addr.ip().to_string(),
             }),
             answer_piece: small_frames::PIECE_PLAIN,
         }
@@ -197,11 +200,13 @@ where
         let path = req.uri().path().to_string();
         let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
         let span = tracing::info_span!("rpc", otel.name = %path.trim_start_matches('/'), otel.kind = "server");
-        span.set_str(attributes::RPC_SYSTEM, "grpc");
-        span.set_str(attributes::RPC_SERVICE, service);
-        span.set_str(attributes::RPC_METHOD, method);
-        span.set_str(attributes::SERVER_ADDRESS, &config.local_addr.ip().to_string());
-        span.set_i64(attributes::SERVER_PORT, i64::from(config.local_addr.port()));
+        if !span.is_disabled() {
+            span.set_str(attributes::RPC_SYSTEM, "grpc");
+            span.set_str(attributes::RPC_SERVICE, service);
+            span.set_str(attributes::RPC_METHOD, method);
+            span.set_str(attributes::SERVER_ADDRESS, &config.server_address);
+            span.set_i64(attributes::SERVER_PORT, i64::from(config.local_addr.port()));
+        }
         propagation::set_parent_from_headers(&span, req.headers());
         let decision = config.authorise(&path, req.headers());
         Box::pin(
@@ -289,6 +294,7 @@ mod tests {
             auth_disabled: false,
             policy,
             local_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
+            server_address: "127.0.0.1".into(),
         }
     }
 
