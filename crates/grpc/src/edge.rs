@@ -45,13 +45,6 @@ impl Permission {
     }
 }
 
-/// The authenticated caller, available to handlers in request extensions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caller {
-    /// The caller's role.
-    pub role: Role,
-}
-
 /// Maps a full method path (`/pkg.Service/Method`) to what it requires.
 pub type MethodPolicy = fn(&str) -> Permission;
 
@@ -191,7 +184,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let timer = RpcTimer::start();
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -221,10 +214,7 @@ where
                         tracing::info!(code = ?status.code(), "call refused");
                         Ok(status.into_http())
                     }
-                    Ok(role) => {
-                        if let Some(role) = role {
-                            req.extensions_mut().insert(Caller { role });
-                        }
+                    Ok(_) => {
                         let resp = inner.call(req).await?;
                         let code = resp
                             .headers()

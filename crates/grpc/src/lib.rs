@@ -11,7 +11,7 @@ pub mod server;
 pub mod small_frames;
 pub mod startup;
 
-pub use edge::{Caller, EdgeLayer, MethodPolicy, Permission};
+pub use edge::{EdgeLayer, MethodPolicy, Permission};
 pub use error::{ServiceError, ServiceResult, retry_read};
 pub use health::HealthMonitor;
 pub use server::{ServeError, bind, run_service, serve, shutdown_signal, with_standard_services};

@@ -11,6 +11,7 @@
 pub mod importers;
 pub mod inputs;
 pub mod present;
+pub mod recent;
 pub mod scorer;
 pub mod service;
 pub mod settings;

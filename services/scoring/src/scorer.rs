@@ -8,6 +8,7 @@
 //! wait on one computation (single flight).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -25,6 +26,7 @@ use tonic::service::interceptor::InterceptedService;
 
 use crate::inputs::{self, MethodKind};
 use crate::present;
+use crate::recent::{RecentAnswers, RequestRef};
 
 /// Suppliers listed with each score (the rest are summed into the components).
 pub const TOP_SUPPLIERS: usize = 5;
@@ -69,34 +71,55 @@ impl std::ops::Deref for CachedScore {
 }
 
 /// Data generations, bumped by the stream follower on every change.
+///
+/// Per-mineral generations keep cached scores of other minerals valid; the
+/// epoch counts every change and guards the answers remembered by request.
 #[derive(Debug, Default)]
 pub struct Generations {
+    counts: Mutex<GenerationCounts>,
+    epoch: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct GenerationCounts {
     minerals: HashMap<String, u64>,
     governance: u64,
 }
 
 impl Generations {
+    /// The generations of `mineral` and of governance.
     fn of(&self, mineral: &str) -> (u64, u64) {
-        (self.minerals.get(mineral).copied().unwrap_or(0), self.governance)
+        self.counts.lock().map_or((u64::MAX, u64::MAX), |c| {
+            (c.minerals.get(mineral).copied().unwrap_or(0), c.governance)
+        })
+    }
+
+    /// How many changes were recorded so far.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
     }
 
     /// Records a change of `minerals` (empty = every mineral, e.g. governance).
-    pub fn bump(&mut self, minerals: &[String], governance: bool) {
-        if governance || minerals.is_empty() {
-            self.governance += 1;
-        }
-        let catalog = Catalog::builtin();
-        for m in minerals {
-            *self.minerals.entry(m.clone()).or_default() += 1;
-            // Members of a group (DY in REE) use the group's trade data.
-            for member in catalog
-                .minerals()
-                .iter()
-                .filter(|x| x.parent.as_deref() == Some(m.as_str()))
-            {
-                *self.minerals.entry(member.id.clone()).or_default() += 1;
+    pub fn bump(&self, minerals: &[String], governance: bool) {
+        if let Ok(mut counts) = self.counts.lock() {
+            if governance || minerals.is_empty() {
+                counts.governance += 1;
+            }
+            let catalog = Catalog::builtin();
+            for m in minerals {
+                *counts.minerals.entry(m.clone()).or_default() += 1;
+                // Members of a group (DY in REE) use the group's trade data.
+                for member in catalog
+                    .minerals()
+                    .iter()
+                    .filter(|x| x.parent.as_deref() == Some(m.as_str()))
+                {
+                    *counts.minerals.entry(member.id.clone()).or_default() += 1;
+                }
             }
         }
+        // After the counts, so whoever sees the new epoch sees them too.
+        self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -109,7 +132,8 @@ pub struct Scorer {
     importers: Arc<crate::importers::Importers>,
     cache: Arc<Mutex<HashMap<Key, Entry>>>,
     flights: Arc<Mutex<HashMap<Key, Flight>>>,
-    generations: Arc<Mutex<Generations>>,
+    generations: Arc<Generations>,
+    recent: Arc<RecentAnswers<PreEncoded>>,
     capacity: usize,
 }
 
@@ -125,21 +149,35 @@ impl Scorer {
             importers,
             cache: Arc::new(Mutex::new(HashMap::new())),
             flights: Arc::new(Mutex::new(HashMap::new())),
-            generations: Arc::new(Mutex::new(Generations::default())),
+            generations: Arc::new(Generations::default()),
+            recent: Arc::new(RecentAnswers::new(capacity)),
             capacity,
         }
     }
 
     /// The data generations, for the stream follower.
-    pub fn generations(&self) -> Arc<Mutex<Generations>> {
+    pub fn generations(&self) -> Arc<Generations> {
         self.generations.clone()
     }
 
     fn current(&self, mineral: &str) -> (u64, u64) {
-        self.generations
-            .lock()
-            .map(|g| g.of(mineral))
-            .unwrap_or((u64::MAX, u64::MAX))
+        self.generations.of(mineral)
+    }
+
+    /// The data epoch; read it before looking up an answer to [`Self::remember`].
+    pub fn epoch(&self) -> u64 {
+        self.generations.epoch()
+    }
+
+    /// The answer remembered for this exact request, while no data changed.
+    pub fn recall(&self, request: &RequestRef<'_>) -> Option<PreEncoded> {
+        self.recent.recall(request, self.epoch())
+    }
+
+    /// Remembers `score` as the answer to a validated `request`, looked up
+    /// after reading `epoch`.
+    pub fn remember(&self, request: &RequestRef<'_>, epoch: u64, score: &CachedScore) {
+        self.recent.remember(request, epoch, score.encoded().clone());
     }
 
     /// One snapshot per member of `importer`, in member order.

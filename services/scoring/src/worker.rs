@@ -68,7 +68,7 @@ pub fn affected_minerals(events: &[DataChanged]) -> Vec<String> {
 /// Follows the data stream and bumps generations until `stop`.
 pub fn spawn_follower(
     store: Store,
-    generations: Arc<Mutex<Generations>>,
+    generations: Arc<Generations>,
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -90,12 +90,8 @@ pub fn spawn_follower(
                         last = e.id.clone();
                     }
                     let events: Vec<DataChanged> = entries.iter().filter_map(decode).collect();
-                    if !events.is_empty()
-                        && let Ok(mut g) = generations.lock()
-                    {
-                        for e in &events {
-                            g.bump(&e.minerals, e.kind == DataKind::Governance as i32);
-                        }
+                    for e in &events {
+                        generations.bump(&e.minerals, e.kind == DataKind::Governance as i32);
                     }
                 }
                 Err(e) => {
@@ -182,10 +178,9 @@ impl Recomputer {
         let started = std::time::Instant::now();
         async {
             let minerals = affected_minerals(&events);
-            if let Ok(mut g) = self.scorer.generations().lock() {
-                for e in &events {
-                    g.bump(&e.minerals, e.kind == DataKind::Governance as i32);
-                }
+            let generations = self.scorer.generations();
+            for e in &events {
+                generations.bump(&e.minerals, e.kind == DataKind::Governance as i32);
             }
             // Minerals are independent, so a few run at once: a mineral with
             // heavy trade data does not hold up the others. Batches stay

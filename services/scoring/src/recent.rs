@@ -1,0 +1,178 @@
+//! Answers remembered by the exact request.
+//!
+//! Most `GetRiskScore` calls repeat a request that was answered moments ago.
+//! Parsing the mineral, resolving the importer and building the keyed cache's
+//! owned key cost more than the rest of such a call, so an answer is also
+//! remembered under the request's own fields, looked up without allocating.
+//! Only requests that passed validation are remembered, so a hit needs no
+//! validation. Each answer carries the data epoch it was looked up under;
+//! any data change moves the epoch and ends every remembered answer, and the
+//! next call goes through the keyed cache, which survives changes to other
+//! minerals.
+
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+
+/// A request as sent, borrowed from the decoded message.
+#[derive(Debug, Hash, Clone, Copy)]
+pub struct RequestRef<'a> {
+    /// Mineral as sent.
+    pub mineral: &'a str,
+    /// Importer as sent.
+    pub importer: &'a str,
+    /// Year as sent (0 = latest).
+    pub year: u32,
+    /// Methodology enum value as sent.
+    pub methodology: i32,
+}
+
+/// One remembered answer with the request it answers.
+#[derive(Debug)]
+struct Remembered<V> {
+    mineral: Box<str>,
+    importer: Box<str>,
+    year: u32,
+    methodology: i32,
+    epoch: u64,
+    answer: V,
+}
+
+impl<V> Remembered<V> {
+    fn answers(&self, request: &RequestRef<'_>, epoch: u64) -> bool {
+        self.epoch == epoch
+            && self.year == request.year
+            && self.methodology == request.methodology
+            && *self.mineral == *request.mineral
+            && *self.importer == *request.importer
+    }
+}
+
+/// A fixed table of slots, one answer each, chosen by the request's hash: a
+/// newer answer whose request lands on a taken slot replaces the older one.
+/// Reads take no lock, so callers on every worker thread look up at once.
+#[derive(Debug)]
+pub struct RecentAnswers<V> {
+    slots: Box<[ArcSwapOption<Remembered<V>>]>,
+    hasher: RandomState,
+}
+
+impl<V: Clone> RecentAnswers<V> {
+    /// Room for about `capacity` answers (rounded up to a power of two).
+    pub fn new(capacity: usize) -> Self {
+        let slots = capacity.max(1).next_power_of_two();
+        Self {
+            slots: (0..slots).map(|_| ArcSwapOption::empty()).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn slot(&self, request: &RequestRef<'_>) -> &ArcSwapOption<Remembered<V>> {
+        let hash = self.hasher.hash_one(request);
+        // Lossless: the table length fits in usize and masks the hash.
+        &self.slots[(hash as usize) & (self.slots.len() - 1)]
+    }
+
+    /// The answer remembered for `request`, if it was remembered under `epoch`.
+    pub fn recall(&self, request: &RequestRef<'_>, epoch: u64) -> Option<V> {
+        let slot = self.slot(request).load();
+        slot.as_ref()
+            .filter(|r| r.answers(request, epoch))
+            .map(|r| r.answer.clone())
+    }
+
+    /// Remembers `answer` for `request`; `epoch` must have been read before
+    /// the answer was looked up, so a change in between leaves it unused.
+    pub fn remember(&self, request: &RequestRef<'_>, epoch: u64, answer: V) {
+        self.slot(request).store(Some(Arc::new(Remembered {
+            mineral: request.mineral.into(),
+            importer: request.importer.into(),
+            year: request.year,
+            methodology: request.methodology,
+            epoch,
+            answer,
+        })));
+    }
+
+    /// How many slots hold an answer (current or not).
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.load().is_some()).count()
+    }
+
+    /// Whether no slot holds an answer.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(mineral: &'a str, importer: &'a str) -> RequestRef<'a> {
+        RequestRef {
+            mineral,
+            importer,
+            year: 0,
+            methodology: 0,
+        }
+    }
+
+    #[test]
+    fn recalls_the_same_request_under_the_same_epoch_only() {
+        let recent = RecentAnswers::new(8);
+        recent.remember(&request("REE", "JPN"), 3, "ree-jpn");
+        assert_eq!(recent.recall(&request("REE", "JPN"), 3), Some("ree-jpn"));
+        assert_eq!(recent.recall(&request("REE", "JPN"), 4), None, "a data change ends it");
+        assert_eq!(recent.recall(&request("REE", "USA"), 3), None);
+        assert_eq!(
+            recent.recall(&request("ree", "JPN"), 3),
+            None,
+            "requests as sent, not normalised"
+        );
+        let other_year = RequestRef {
+            year: 2020,
+            ..request("REE", "JPN")
+        };
+        assert_eq!(recent.recall(&other_year, 3), None);
+        let other_method = RequestRef {
+            methodology: 2,
+            ..request("REE", "JPN")
+        };
+        assert_eq!(recent.recall(&other_method, 3), None);
+    }
+
+    #[test]
+    fn an_answer_remembered_under_an_old_epoch_is_never_recalled() {
+        // A change between reading the epoch and remembering leaves the answer unused.
+        let recent = RecentAnswers::new(8);
+        recent.remember(&request("CO", "USA"), 1, "old");
+        assert_eq!(recent.recall(&request("CO", "USA"), 2), None);
+        recent.remember(&request("CO", "USA"), 2, "new");
+        assert_eq!(recent.recall(&request("CO", "USA"), 2), Some("new"));
+        assert_eq!(recent.len(), 1);
+    }
+
+    #[test]
+    fn stays_within_its_slots_and_keeps_the_newest_answer() {
+        let recent = RecentAnswers::new(3);
+        assert!(recent.is_empty());
+        let minerals = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"];
+        for (i, m) in minerals.iter().enumerate() {
+            recent.remember(&request(m, "JPN"), 0, i);
+        }
+        assert!(recent.len() <= 4, "three entries round up to four slots");
+        assert_eq!(
+            recent.recall(&request("J", "JPN"), 0),
+            Some(9),
+            "the newest answer is kept"
+        );
+        for (i, m) in minerals.iter().enumerate() {
+            // Older answers are either still there, intact, or gone.
+            if let Some(v) = recent.recall(&request(m, "JPN"), 0) {
+                assert_eq!(v, i);
+            }
+        }
+    }
+}
