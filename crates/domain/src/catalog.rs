@@ -117,6 +117,9 @@ pub struct Mineral {
     /// End-of-life recycling input rate.
     #[serde(default)]
     pub eol_rir: Option<Sourced>,
+    /// Substitution index for supply risk (SI_SR).
+    #[serde(default)]
+    pub substitution_index: Option<Sourced>,
 }
 
 impl Mineral {
@@ -168,6 +171,19 @@ impl Catalog {
             }
             if m.wmd_sheet.is_some() && m.wmd_stage.is_none() {
                 return Err(format!("{}: wmd_sheet needs wmd_stage (mining or processing)", m.id));
+            }
+            if let Some(e) = &m.eol_rir
+                && (!(0.0..=1.0).contains(&e.value) || e.source.trim().is_empty())
+            {
+                return Err(format!("{}: eol_rir must be within 0–1 and name its source", m.id));
+            }
+            if let Some(si) = &m.substitution_index
+                && (!(si.value > 0.0 && si.value <= 1.0) || si.source.trim().is_empty())
+            {
+                return Err(format!(
+                    "{}: substitution_index must be above 0 and at most 1, and name its source",
+                    m.id
+                ));
             }
             if catalog.by_id.insert(m.id.clone(), i).is_some() {
                 return Err(format!("duplicate mineral id {}", m.id));
@@ -387,6 +403,38 @@ mod tests {
         for m in c.minerals() {
             assert_eq!(m.wmd_sheet.is_some(), m.wmd_stage.is_some(), "{}", m.id);
         }
+    }
+
+    #[test]
+    fn substitution_indexes_come_from_the_eu_assessment_with_a_source() {
+        let c = Catalog::builtin();
+        let si = |id: &str| c.get(id).and_then(|m| m.substitution_index.as_ref()).map(|s| s.value);
+        assert_eq!(si("CO"), Some(0.98));
+        assert_eq!(si("CU"), Some(0.71));
+        assert_eq!(si("DY"), Some(0.99));
+        // The assessment publishes no value for the rare-earth group as a whole.
+        assert_eq!(si("REE"), None);
+        for m in c.minerals() {
+            if let Some(s) = &m.substitution_index {
+                assert!(s.value > 0.0 && s.value <= 1.0, "{}", m.id);
+                assert!(s.source.contains("2023"), "{}: {}", m.id, s.source);
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_terms_are_refused() {
+        let mineral = |term: &str| format!("[[mineral]]\nid = \"X\"\nname = \"X\"\napplications = []\n{term}\n");
+        for bad in [
+            r#"substitution_index = { value = 0.0, source = "s" }"#,
+            r#"substitution_index = { value = 1.2, source = "s" }"#,
+            r#"substitution_index = { value = 0.9, source = " " }"#,
+            r#"eol_rir = { value = -0.1, source = "s" }"#,
+        ] {
+            assert!(Catalog::from_toml(&mineral(bad)).is_err(), "{bad}");
+        }
+        let good = mineral(r#"substitution_index = { value = 1.0, source = "s" }"#);
+        assert!(Catalog::from_toml(&good).is_ok());
     }
 
     #[test]

@@ -52,7 +52,7 @@ fn every_covered_material_scores_for_countries_and_the_eu_bloc() {
                 assert!((0.0..=1.0).contains(&eu.confidence.value));
                 let total: f64 = eu.top_suppliers.iter().map(|s| s.contribution).sum();
                 assert!(total <= eu.value * (1.0 + 1e-9), "top contributions within the score");
-                // SI_SR is not in the shipped data: always defaulted and reported.
+                // The reference dataset has no SI_SR (the catalog's is not used here): defaulted and reported.
                 assert!(eu.is_defaulted("substitution_index"));
                 if year > 2022 {
                     assert!(

@@ -177,6 +177,9 @@ pub fn build(
     if let Some(eol) = mineral.and_then(|m| m.eol_rir.as_ref()) {
         inputs = inputs.eol_rir(eol.value);
     }
+    if let Some(si) = mineral.and_then(|m| m.substitution_index.as_ref()) {
+        inputs = inputs.substitution_index(si.value);
+    }
     let stock: f64 = snapshots
         .iter()
         .flat_map(|s| s.stockpiles.iter())
@@ -199,5 +202,24 @@ mod tests {
         assert_eq!(to_tonnes(500.0, "kilograms"), Some(0.5));
         assert_eq!(to_tonnes(7.0, "metric tons"), Some(7.0));
         assert_eq!(to_tonnes(1.0, "million carats"), None);
+    }
+
+    fn snapshot(mineral: &str) -> pb::SupplySnapshot {
+        pb::SupplySnapshot {
+            mineral: mineral.into(),
+            year: 2024,
+            importer: "JPN".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn catalog_terms_reach_the_engine_and_unknown_ones_stay_unknown() {
+        let jpn = Importer::country("JPN");
+        let cobalt = build(MethodKind::EuCrm, &jpn, &[snapshot("CO")], &[]).expect("inputs");
+        assert_eq!(cobalt.substitution_index, Some(0.98));
+        assert_eq!(cobalt.eol_rir, Some(0.22));
+        let rare_earths = build(MethodKind::EuCrm, &jpn, &[snapshot("REE")], &[]).expect("inputs");
+        assert_eq!(rare_earths.substitution_index, None, "no group value is published");
     }
 }
