@@ -1,9 +1,10 @@
 //! Answers remembered by the exact request.
 //!
 //! Most `GetRiskScore` calls repeat a request that was answered moments ago.
-//! Parsing the mineral, resolving the importer and building the keyed cache's
-//! owned key cost more than the rest of such a call, so an answer is also
-//! remembered under the request's own fields, looked up without allocating.
+//! Parsing the mineral, resolving the importer, building the keyed cache's
+//! owned key and taking its locks cost over a microsecond per call (see
+//! `docs/performance.md`), so an answer is also remembered under the
+//! request's own fields and looked up without a lock or an allocation.
 //! Only requests that passed validation are remembered, so a hit needs no
 //! validation. Each answer carries the data epoch it was looked up under;
 //! any data change moves the epoch and ends every remembered answer, and the
@@ -58,10 +59,15 @@ pub struct RecentAnswers<V> {
     hasher: RandomState,
 }
 
+/// Most slots a table has: the table is allocated whole, and each answer it
+/// holds keeps its bytes alive after the keyed cache lets go of them.
+pub const MAX_SLOTS: usize = 16 * 1024;
+
 impl<V: Clone> RecentAnswers<V> {
-    /// Room for about `capacity` answers (rounded up to a power of two).
+    /// Room for about `capacity` answers (rounded up to a power of two, at
+    /// most [`MAX_SLOTS`]).
     pub fn new(capacity: usize) -> Self {
-        let slots = capacity.max(1).next_power_of_two();
+        let slots = capacity.clamp(1, MAX_SLOTS).next_power_of_two();
         Self {
             slots: (0..slots).map(|_| ArcSwapOption::empty()).collect(),
             hasher: RandomState::new(),
@@ -152,6 +158,12 @@ mod tests {
         recent.remember(&request("CO", "USA"), 2, "new");
         assert_eq!(recent.recall(&request("CO", "USA"), 2), Some("new"));
         assert_eq!(recent.len(), 1);
+    }
+
+    #[test]
+    fn a_large_capacity_is_capped() {
+        let recent: RecentAnswers<u8> = RecentAnswers::new(10_000_000);
+        assert_eq!(recent.slots.len(), MAX_SLOTS);
     }
 
     #[test]
