@@ -2,7 +2,7 @@
 
 use supplyrisk_api::convert::stage_to_pb;
 use supplyrisk_api::scoring::v1 as pb;
-use supplyrisk_engine::Score;
+use supplyrisk_engine::{ScenarioOutcome, Score};
 
 /// One sentence naming the largest contributor to a score. A supplier can
 /// weigh through the importer's own sourcing or only through its share of
@@ -99,6 +99,43 @@ pub fn risk_score(score: &Score, data_version: &str, computed_at: std::time::Sys
         notes: score.notes.clone(),
         top_reason: top_reason(score),
         computed_at: Some(prost_types::Timestamp::from(computed_at)),
+    }
+}
+
+/// The wire form of one scenario outcome, with the assumptions it rests on.
+pub fn scenario_result(
+    importer: &str,
+    mineral: &str,
+    outcome: &ScenarioOutcome,
+    data_version: &str,
+    rerouting_headroom: f64,
+    now: std::time::SystemTime,
+) -> pb::ScenarioResult {
+    let mut assumptions = vec![format!(
+        "other suppliers replace {:.0}% of the lost imports (rerouting_headroom)",
+        rerouting_headroom * 100.0
+    )];
+    assumptions.extend(outcome.cover.missing.iter().map(|m| format!("missing: {m}")));
+    pb::ScenarioResult {
+        importer: importer.to_string(),
+        mineral: mineral.to_string(),
+        before: Some(risk_score(&outcome.before, data_version, now)),
+        after: Some(risk_score(&outcome.after, data_version, now)),
+        shortfall_tonnes: outcome.headline.as_ref().map(|s| s.shortfall_tonnes),
+        days_of_cover: outcome.cover.days_of_shortfall,
+        assumptions,
+        shortfall_stage: outcome.headline.as_ref().map_or(0, |s| stage_to_pb(s.stage) as i32),
+        stage_shortfalls: outcome
+            .shortfalls
+            .iter()
+            .map(|s| pb::StageShortfall {
+                stage: stage_to_pb(s.stage) as i32,
+                lost_tonnes: s.lost_tonnes,
+                rerouted_tonnes: s.rerouted_tonnes,
+                shortfall_tonnes: s.shortfall_tonnes,
+                consumption_tonnes: s.consumption_tonnes,
+            })
+            .collect(),
     }
 }
 

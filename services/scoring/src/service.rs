@@ -4,7 +4,6 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use prost::Message;
-use supplyrisk_api::convert::stage_to_pb;
 use supplyrisk_api::encoded::PreEncoded;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringService;
@@ -353,33 +352,14 @@ impl ScoringHandler {
                 let scenario = Scenario::new("request", shocks.clone()).with_headroom(req.rerouting_headroom);
                 let outcome = supplyrisk_engine::simulate(&inputs, &scenario, &engine_method)
                     .map_err(|e| ServiceError::FailedPrecondition(format!("cannot simulate: {e}")))?;
-                let now = std::time::SystemTime::now();
-                let mut assumptions = vec![format!(
-                    "other suppliers replace {:.0}% of the lost imports (rerouting_headroom)",
-                    req.rerouting_headroom * 100.0
-                )];
-                assumptions.extend(outcome.cover.missing.iter().map(|m| format!("missing: {m}")));
-                results.push(pb::ScenarioResult {
-                    importer: importer.label().to_string(),
-                    mineral: mineral.clone(),
-                    before: Some(present::risk_score(&outcome.before, &version, now)),
-                    after: Some(present::risk_score(&outcome.after, &version, now)),
-                    shortfall_tonnes: outcome.headline.as_ref().map(|s| s.shortfall_tonnes),
-                    days_of_cover: outcome.cover.days_of_shortfall,
-                    assumptions,
-                    shortfall_stage: outcome.headline.as_ref().map_or(0, |s| stage_to_pb(s.stage) as i32),
-                    stage_shortfalls: outcome
-                        .shortfalls
-                        .iter()
-                        .map(|s| pb::StageShortfall {
-                            stage: stage_to_pb(s.stage) as i32,
-                            lost_tonnes: s.lost_tonnes,
-                            rerouted_tonnes: s.rerouted_tonnes,
-                            shortfall_tonnes: s.shortfall_tonnes,
-                            consumption_tonnes: s.consumption_tonnes,
-                        })
-                        .collect(),
-                });
+                results.push(present::scenario_result(
+                    importer.label(),
+                    mineral,
+                    &outcome,
+                    &version,
+                    req.rerouting_headroom,
+                    std::time::SystemTime::now(),
+                ));
             }
         }
         Ok(pb::SimulateScenarioResponse { results })
