@@ -11,7 +11,9 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use supplyrisk_config::EndpointSettings;
 use supplyrisk_telemetry::metrics::RpcTimer;
-use supplyrisk_telemetry::{SpanExt, SpanStatus, attributes, propagation};
+use supplyrisk_telemetry::{SpanExt, SpanStatus, propagation};
+
+use crate::call_span;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::transport::Endpoint;
@@ -64,7 +66,7 @@ pub fn channel(settings: &EndpointSettings) -> Result<Channel, tonic::transport:
 #[derive(Debug)]
 struct Peer {
     address: String,
-    port: i64,
+    port: u16,
 }
 
 /// Layer opening a client span (kind client, RPC semantic-convention
@@ -82,7 +84,7 @@ impl ClientSpanLayer {
         Self {
             peer: Arc::new(Peer {
                 address: uri.host().unwrap_or_default().to_string(),
-                port: i64::from(uri.port_u16().unwrap_or(default_port)),
+                port: uri.port_u16().unwrap_or(default_port),
             }),
         }
     }
@@ -138,12 +140,10 @@ fn status_from_error(error: &(dyn std::error::Error + 'static)) -> i64 {
 /// Records how a call ended on its span and in the duration histogram.
 fn finish(span: &tracing::Span, timer: RpcTimer, path: &str, code: i64) {
     timer.called(path, code);
-    if !span.is_disabled() {
-        span.set_attribute(attributes::RPC_GRPC_STATUS_CODE, code);
-        if code != 0 {
-            // Client spans fail on any non-OK status (semantic conventions).
-            span.set_status(SpanStatus::error(format!("grpc status {code}")));
-        }
+    call_span::record_status(span, code);
+    if code != 0 && !span.is_disabled() {
+        // Client spans fail on any non-OK status (semantic conventions).
+        span.set_status(SpanStatus::error(format!("grpc status {code}")));
     }
 }
 
@@ -164,15 +164,8 @@ where
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let timer = RpcTimer::start();
         let path = req.uri().path().to_string();
-        let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
         let span = tracing::info_span!("rpc.client", otel.name = %path.trim_start_matches('/'), otel.kind = "client");
-        if !span.is_disabled() {
-            span.set_attribute(attributes::RPC_SYSTEM, "grpc");
-            span.set_attribute(attributes::RPC_SERVICE, service.to_string());
-            span.set_attribute(attributes::RPC_METHOD, method.to_string());
-            span.set_attribute(attributes::SERVER_ADDRESS, self.peer.address.clone());
-            span.set_attribute(attributes::SERVER_PORT, self.peer.port);
-        }
+        call_span::describe_call(&span, &path, &self.peer.address, self.peer.port);
         // Without a client span (filtered out), the caller's context still travels.
         let carrier = if span.is_disabled() {
             tracing::Span::current()

@@ -12,14 +12,14 @@ use std::task::{Context, Poll};
 use secrecy::{ExposeSecret, SecretString};
 use supplyrisk_config::Role;
 use supplyrisk_telemetry::metrics::{self, RpcTimer};
-use supplyrisk_telemetry::{SpanExt, SpanStatus, attributes, propagation};
+use supplyrisk_telemetry::{SpanExt, SpanStatus, propagation};
 use tonic::Status;
 
+use crate::call_span;
 use crate::small_frames::{self, SmallFrames};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
-use tracing_opentelemetry_ext::SpanAttributes;
 
 /// What a method requires of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,15 +191,8 @@ where
         let config = self.config.clone();
         let answer_piece = self.answer_piece;
         let path = req.uri().path().to_string();
-        let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
         let span = tracing::info_span!("rpc", otel.name = %path.trim_start_matches('/'), otel.kind = "server");
-        if !span.is_disabled() {
-            span.set_str(attributes::RPC_SYSTEM, "grpc");
-            span.set_str(attributes::RPC_SERVICE, service);
-            span.set_str(attributes::RPC_METHOD, method);
-            span.set_str(attributes::SERVER_ADDRESS, &config.server_address);
-            span.set_i64(attributes::SERVER_PORT, i64::from(config.local_addr.port()));
-        }
+        call_span::describe_call(&span, &path, &config.server_address, config.local_addr.port());
         propagation::set_parent_from_headers(&span, req.headers());
         let decision = config.authorise(&path, req.headers());
         Box::pin(
@@ -208,7 +201,7 @@ where
                 match decision {
                     Err(status) => {
                         let code = status.code() as i64;
-                        span.set_i64(attributes::RPC_GRPC_STATUS_CODE, code);
+                        call_span::record_status(&span, code);
                         // The caller chose the path: keep it out of metric attributes.
                         timer.served(metrics::OTHER_PATH, code);
                         tracing::info!(code = ?status.code(), "call refused");
@@ -222,7 +215,7 @@ where
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| v.parse::<i64>().ok())
                             .unwrap_or(0);
-                        span.set_i64(attributes::RPC_GRPC_STATUS_CODE, code);
+                        call_span::record_status(&span, code);
                         if is_server_error(code) {
                             span.set_status(SpanStatus::error(format!("grpc status {code}")));
                         }
@@ -241,26 +234,6 @@ where
 /// INTERNAL, UNAVAILABLE, DATA_LOSS.
 fn is_server_error(code: i64) -> bool {
     matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
-}
-
-mod tracing_opentelemetry_ext {
-    //! Typed attribute setters, so call sites use the keys in `attributes`.
-    use supplyrisk_telemetry::SpanExt;
-
-    pub trait SpanAttributes {
-        fn set_str(&self, key: &'static str, value: &str);
-        fn set_i64(&self, key: &'static str, value: i64);
-    }
-
-    impl SpanAttributes for tracing::Span {
-        fn set_str(&self, key: &'static str, value: &str) {
-            SpanExt::set_attribute(self, key, value.to_string());
-        }
-
-        fn set_i64(&self, key: &'static str, value: i64) {
-            SpanExt::set_attribute(self, key, value);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! deadlines, one error mapping and graceful shutdown.
 #![forbid(unsafe_code)]
 
+mod call_span;
 pub mod client;
 pub mod edge;
 pub mod error;
