@@ -196,11 +196,12 @@ async fn kill9_of_alerting_loses_no_alert_and_adds_no_duplicate() {
         .unwrap()
         .into_inner();
     c.alerting.kill9();
+    // Counted before the change: scoring may publish before the ingest call returns.
+    let redis = &c.redis;
+    let before = redis.cli(&["XLEN", "sr:v1:events:scores"]);
     set_production(&c, 90.0).await;
     // Scoring publishes the change while alerting is down; a consumer that
     // read it and died holds it pending.
-    let redis = &c.redis;
-    let before = redis.cli(&["XLEN", "sr:v1:events:scores"]);
     assert!(
         eventually(Duration::from_secs(20), || async {
             redis.cli(&["XLEN", "sr:v1:events:scores"]) != before

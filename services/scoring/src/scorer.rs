@@ -17,7 +17,7 @@ use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_domain::Catalog;
-use supplyrisk_engine::{EngineError, EuCrmParams, GprParams, Importer, Score, SupplyInputs};
+use supplyrisk_engine::{EngineError, EuCrmParams, GprParams, Importer, Method, Score, SupplyInputs};
 use supplyrisk_grpc::client::Channel;
 use supplyrisk_grpc::client::ClientInterceptor;
 use supplyrisk_grpc::{ServiceError, ServiceResult};
@@ -239,24 +239,23 @@ impl Scorer {
         Ok((inputs, version))
     }
 
+    /// The engine method, with the parameters every answer of `method` uses
+    /// (scores, rankings and both sides of a scenario).
+    pub fn engine_method(method: MethodKind) -> Method {
+        match method {
+            MethodKind::EuCrm => Method::EuCrm(EuCrmParams {
+                top_suppliers: TOP_SUPPLIERS,
+                ..Default::default()
+            }),
+            MethodKind::GeoPolRisk => Method::GeoPolRisk(GprParams {
+                top_suppliers: TOP_SUPPLIERS,
+            }),
+        }
+    }
+
     /// Scores `inputs` with `method`.
     pub fn evaluate(inputs: &SupplyInputs, method: MethodKind) -> ServiceResult<Score> {
-        match method {
-            MethodKind::EuCrm => supplyrisk_engine::eu_crm(
-                inputs,
-                &EuCrmParams {
-                    top_suppliers: TOP_SUPPLIERS,
-                    ..Default::default()
-                },
-            ),
-            MethodKind::GeoPolRisk => supplyrisk_engine::geopolrisk(
-                inputs,
-                &GprParams {
-                    top_suppliers: TOP_SUPPLIERS,
-                },
-            ),
-        }
-        .map_err(engine_error)
+        Self::engine_method(method).score(inputs).map_err(engine_error)
     }
 
     /// Computes a score now, bypassing the cache.
@@ -343,5 +342,21 @@ impl Scorer {
             flights.remove(&key);
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_answer_lists_the_same_number_of_suppliers() {
+        for kind in [MethodKind::EuCrm, MethodKind::GeoPolRisk] {
+            let listed = match Scorer::engine_method(kind) {
+                Method::EuCrm(p) => p.top_suppliers,
+                Method::GeoPolRisk(p) => p.top_suppliers,
+            };
+            assert_eq!(listed, TOP_SUPPLIERS, "{kind:?}");
+        }
     }
 }

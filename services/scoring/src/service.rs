@@ -9,7 +9,7 @@ use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringService;
 use supplyrisk_domain::catalog::MineralError;
 use supplyrisk_domain::{Catalog, MineralId, Violations, records};
-use supplyrisk_engine::{Importer, Method, Scenario, Shock};
+use supplyrisk_engine::{Importer, Scenario, Shock};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use supplyrisk_store::Store;
 use tonic::{Request, Response, Status};
@@ -341,10 +341,7 @@ impl ScoringHandler {
         if !v.is_empty() {
             return Err(v.into());
         }
-        let engine_method = match method {
-            MethodKind::EuCrm => Method::EuCrm(Default::default()),
-            MethodKind::GeoPolRisk => Method::GeoPolRisk(Default::default()),
-        };
+        let engine_method = Scorer::engine_method(method);
         let mut results = Vec::new();
         for importer in &importers {
             for (mineral, shocks) in &by_mineral {
