@@ -231,6 +231,20 @@ impl TradeFlow {
         })
     }
 
+    /// Feeds the natural key's fields to `state`, without building the key.
+    pub fn hash_natural_key<H: std::hash::Hasher>(&self, state: &mut H) {
+        use std::hash::Hash;
+        (
+            &self.reporter,
+            &self.partner,
+            &self.hs_code,
+            self.period,
+            self.flow,
+            &self.source,
+        )
+            .hash(state);
+    }
+
     /// The natural key: two flows with the same key describe the same fact.
     pub fn natural_key(&self) -> String {
         format!(

@@ -33,7 +33,7 @@ pub use alerts::ALERTS_PER_SUBSCRIPTION;
 pub use reads::{PolicyPage, SnapshotData, StoredGovernance, StoredProduction, StoredTrade};
 pub use scores::{HISTORY_LIMIT, ScoreRecord};
 pub use streams::StreamEntry;
-pub use writes::{WORLD_TOTAL_CODE, WorldTotal, WriteOutcome};
+pub use writes::{PreparedWrite, WORLD_TOTAL_CODE, WorldTotal, WriteOutcome};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]

@@ -116,46 +116,41 @@ impl UpsertBatch {
         self.ops.push(("D", k, field, v));
     }
 
-    /// Builds the script invocation: KEYS and ARGV.
-    pub(crate) fn invocation(&self, stream_maxlen: u64, payload: &[u8]) -> (Vec<String>, Vec<Vec<u8>>) {
+    /// The `EVALSHA` command of the script `script_hash` for this batch:
+    /// KEYS and ARGV written straight into the command, the batch's strings
+    /// moved rather than copied twice.
+    pub(crate) fn into_command(self, script_hash: &str, stream_maxlen: u64, payload: &[u8]) -> redis::Cmd {
         let nv = self.versions.len();
-        let mut keys = Vec::with_capacity(1 + nv + self.keys.len());
-        keys.push(keys::DATA_STREAM.to_string());
-        keys.extend(self.versions.iter().map(|(k, _)| k.clone()));
-        keys.extend(self.keys.iter().cloned());
-        let key_pos = |i: usize| (i + 2 + nv).to_string().into_bytes();
-        let mut argv: Vec<Vec<u8>> = Vec::with_capacity(8 + self.len() * 2);
-        argv.push(stream_maxlen.to_string().into_bytes());
-        argv.push(payload.to_vec());
-        argv.push(nv.to_string().into_bytes());
-        argv.extend(self.versions.iter().map(|(_, id)| id.clone().into_bytes()));
-        argv.push(self.groups.len().to_string().into_bytes());
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(script_hash).arg(1 + nv + self.keys.len());
+        cmd.arg(keys::DATA_STREAM);
+        for (k, _) in &self.versions {
+            cmd.arg(k);
+        }
+        for k in &self.keys {
+            cmd.arg(k);
+        }
+        let key_pos = |i: usize| i + 2 + nv;
+        cmd.arg(stream_maxlen).arg(payload).arg(nv);
+        for (_, id) in &self.versions {
+            cmd.arg(id);
+        }
+        cmd.arg(self.groups.len());
         for (k, v, counter, fields) in &self.groups {
-            argv.push(key_pos(*k));
-            argv.push(v.to_string().into_bytes());
+            cmd.arg(key_pos(*k)).arg(*v);
             match counter {
-                Some((ck, cf)) => {
-                    argv.push(key_pos(*ck));
-                    argv.push(cf.clone().into_bytes());
-                }
-                None => {
-                    argv.push(b"0".to_vec());
-                    argv.push(Vec::new());
-                }
-            }
-            argv.push(fields.len().to_string().into_bytes());
+                Some((ck, cf)) => cmd.arg(key_pos(*ck)).arg(cf),
+                None => cmd.arg(0).arg(b"".as_slice()),
+            };
+            cmd.arg(fields.len());
             for (f, val) in fields {
-                argv.push(f.clone().into_bytes());
-                argv.push(val.clone());
+                cmd.arg(f).arg(val);
             }
         }
-        argv.push(self.ops.len().to_string().into_bytes());
+        cmd.arg(self.ops.len());
         for (kind, k, member, v) in &self.ops {
-            argv.push(kind.as_bytes().to_vec());
-            argv.push(key_pos(*k));
-            argv.push(member.clone().into_bytes());
-            argv.push(v.to_string().into_bytes());
+            cmd.arg(*kind).arg(key_pos(*k)).arg(member).arg(*v);
         }
-        (keys, argv)
+        cmd
     }
 }

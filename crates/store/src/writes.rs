@@ -63,24 +63,40 @@ fn event(kind: DataKind) -> DataChanged {
     }
 }
 
+/// An upsert ready to send: its whole command is built, so a caller can
+/// prepare the next write while this one runs in Redis.
+#[derive(Debug, Default)]
+pub struct PreparedWrite {
+    command: Option<redis::Cmd>,
+}
+
 impl Store {
-    /// Runs one atomic upsert; the script appends the changed minerals and
-    /// the change count to `event` before adding it to the data stream.
-    pub async fn apply(&self, batch: &UpsertBatch, event: &DataChanged) -> StoreResult<WriteOutcome> {
+    /// Builds one atomic upsert (CPU only); the script appends the changed
+    /// minerals and the change count to `event` before adding it to the
+    /// data stream.
+    pub fn prepare(&self, batch: UpsertBatch, event: &DataChanged) -> PreparedWrite {
         if batch.is_empty() {
-            return Ok(WriteOutcome::default());
+            return PreparedWrite::default();
         }
         let payload = event.encode_to_vec();
-        let (keys, argv) = batch.invocation(self.options().stream_maxlen, &payload);
-        let mut invocation = self.inner.upsert.prepare_invoke();
-        for k in keys {
-            invocation.key(k);
-        }
-        for a in argv {
-            invocation.arg(a);
-        }
+        let command = batch.into_command(self.inner.upsert.get_hash(), self.options().stream_maxlen, &payload);
+        PreparedWrite { command: Some(command) }
+    }
+
+    /// Runs a prepared upsert, loading the script first if Redis lost it.
+    pub async fn apply_prepared(&self, write: PreparedWrite) -> StoreResult<WriteOutcome> {
+        let Some(command) = write.command else {
+            return Ok(WriteOutcome::default());
+        };
         let mut conn = self.conn().await?;
-        let (changed, version): (u64, Option<String>) = invocation.invoke_async(&mut conn).await?;
+        let reply: redis::RedisResult<(u64, Option<String>)> = command.query_async(&mut conn).await;
+        let (changed, version) = match reply {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                self.inner.upsert.load_async(&mut conn).await?;
+                command.query_async(&mut conn).await?
+            }
+            other => other?,
+        };
         tracing::debug!(
             db.system = "redis",
             db.operation.name = "EVALSHA",
@@ -90,9 +106,19 @@ impl Store {
         Ok(WriteOutcome { changed, version })
     }
 
+    /// Runs one atomic upsert (see [`Store::prepare`]).
+    pub async fn apply(&self, batch: UpsertBatch, event: &DataChanged) -> StoreResult<WriteOutcome> {
+        self.apply_prepared(self.prepare(batch, event)).await
+    }
+
     /// Upserts trade flows keyed by their natural key. Flows with the same
     /// key in `flows` are applied in order, the last one winning.
     pub async fn write_trade_flows(&self, flows: &[TradeFlow], upload_id: &str) -> StoreResult<WriteOutcome> {
+        self.apply_prepared(self.prepare_trade_flows(flows, upload_id)).await
+    }
+
+    /// Builds the upsert of [`Store::write_trade_flows`] without sending it.
+    pub fn prepare_trade_flows(&self, flows: &[TradeFlow], upload_id: &str) -> PreparedWrite {
         let mut batch = UpsertBatch::new();
         let mut ev = event(DataKind::TradeFlows);
         ev.upload_id = upload_id.to_string();
@@ -129,7 +155,7 @@ impl Store {
         }
         ev.years = years.into_iter().collect();
         ev.importers = reporters.into_iter().collect();
-        self.apply(&batch, &ev).await
+        self.prepare(batch, &ev)
     }
 
     /// Upserts production statistics keyed by (mineral, stage, country, year, source).
@@ -150,7 +176,7 @@ impl Store {
             years.insert(u32::from(s.year));
         }
         ev.years = years.into_iter().collect();
-        self.apply(&batch, &ev).await
+        self.apply(batch, &ev).await
     }
 
     /// Upserts published world totals, stored beside the countries of the
@@ -172,7 +198,7 @@ impl Store {
             years.insert(u32::from(t.year));
         }
         ev.years = years.into_iter().collect();
-        self.apply(&batch, &ev).await
+        self.apply(batch, &ev).await
     }
 
     /// Upserts statistics reported by national sources, keyed by (mineral,
@@ -187,7 +213,7 @@ impl Store {
             years.insert(s.year);
         }
         ev.years = years.into_iter().collect();
-        self.apply(&batch, &ev).await
+        self.apply(batch, &ev).await
     }
 
     /// Stores the summary of a finished import for idempotent replays.
@@ -221,7 +247,7 @@ impl Store {
             years.insert(u32::from(g.year));
         }
         ev.years = years.into_iter().collect();
-        self.apply(&batch, &ev).await
+        self.apply(batch, &ev).await
     }
 
     /// Records a policy event, replacing an earlier one with the same id
@@ -248,7 +274,7 @@ impl Store {
         let mut ev = event(DataKind::PolicyEvents);
         ev.policy_event_ids = vec![e.id.clone()];
         ev.years = (u32::from(e.effective_from.year)..=u32::from(e.effective_from.year)).collect();
-        self.apply(&batch, &ev).await
+        self.apply(batch, &ev).await
     }
 
     /// Upserts a country's stockpile of a mineral.
@@ -261,7 +287,7 @@ impl Store {
             convert::stockpile_to_pb(s).encode_to_vec(),
             Some(m),
         );
-        self.apply(&batch, &event(DataKind::Stockpiles)).await
+        self.apply(batch, &event(DataKind::Stockpiles)).await
     }
 
     /// Stores the response of a finished upload for idempotent replays.

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
 use crate::settings::IngestSection;
+use crate::writes::OrderedWrites;
 
 /// Records buffered per kind before a write.
 const FLUSH_RECORDS: usize = 5000;
@@ -80,6 +81,7 @@ fn category_name(c: SalientCategory) -> &'static str {
 struct Sink {
     store: Store,
     trade: Vec<TradeFlow>,
+    trade_writes: OrderedWrites,
     production: Vec<ProductionStat>,
     totals: Vec<WorldTotal>,
     governance: Vec<GovernanceIndicator>,
@@ -188,17 +190,28 @@ impl Sink {
     }
 
     fn count(&mut self, records: usize, out: WriteOutcome) {
-        let changed = out.changed.min(records as u64);
+        self.count_changed(records, out.changed);
+    }
+
+    fn count_changed(&mut self, records: usize, changed: u64) {
+        let changed = changed.min(records as u64);
         self.progress.accepted += changed;
         self.progress.unchanged += records as u64 - changed;
     }
 
-    /// Writes every buffer holding at least `min` records.
+    /// Writes every buffer holding at least `min` records; `min = 0` also
+    /// waits for every trade write still in Redis.
     async fn flush(&mut self, min: usize) -> ServiceResult<()> {
         if self.trade.len() >= min.max(1) {
             let batch = std::mem::take(&mut self.trade);
-            let out = self.store.write_trade_flows(&batch, "").await?;
-            self.count(batch.len(), out);
+            for (n, changed) in self.trade_writes.send(batch).await? {
+                self.count_changed(n, changed);
+            }
+        }
+        if min == 0 {
+            for (n, changed) in self.trade_writes.finish().await? {
+                self.count_changed(n, changed);
+            }
         }
         if self.production.len() >= min.max(1) {
             let batch = std::mem::take(&mut self.production);
@@ -298,6 +311,7 @@ async fn import(
     };
     let mut parser = supplyrisk_formats::parser(format, options);
     let mut sink = Sink {
+        trade_writes: OrderedWrites::new(store.clone(), String::new()),
         store,
         trade: Vec::new(),
         production: Vec::new(),

@@ -13,3 +13,4 @@ pub mod service;
 pub mod settings;
 pub mod snapshot;
 pub mod startup;
+pub mod writes;

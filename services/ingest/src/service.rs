@@ -16,6 +16,7 @@ use tracing::Instrument;
 use crate::bulk::BulkRuntime;
 use crate::settings::IngestSection;
 use crate::snapshot::SnapshotService;
+use crate::writes::OrderedWrites;
 
 /// Longest accepted upload id.
 const MAX_UPLOAD_ID_LEN: usize = 128;
@@ -189,9 +190,9 @@ impl IngestHandler {
         let chunk_size = self.settings.write_chunk_records;
         let mut chunk: Vec<TradeFlow> = Vec::with_capacity(chunk_size);
         let mut index: u64 = 0;
-        // One write in flight while the next chunk is decoded and validated;
-        // writes stay in order, so a later flow with the same key wins.
-        let mut in_flight: Option<tokio::task::JoinHandle<(usize, Result<u64, ServiceError>)>> = None;
+        // Chunks go to Redis two at a time, in order wherever their keys
+        // meet, while the next chunk is decoded and validated (writes.rs).
+        let mut writes = OrderedWrites::new(self.store.clone(), upload_id.clone());
         let mut next = Some(first);
         loop {
             let msg = match next.take() {
@@ -212,33 +213,17 @@ impl IngestHandler {
                 }
             }
             if chunk.len() >= chunk_size || (done && !chunk.is_empty()) {
-                if let Some(prev) = in_flight.take() {
-                    let (n, changed) = prev.await.map_err(|e| ServiceError::Internal(e.to_string()))?;
-                    tally.written(n, changed?);
-                }
                 let batch = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
-                let store = self.store.clone();
-                let upload = upload_id.clone();
-                in_flight = Some(tokio::spawn(
-                    async move {
-                        let n = batch.len();
-                        let r = store
-                            .write_trade_flows(&batch, &upload)
-                            .await
-                            .map(|o| o.changed)
-                            .map_err(ServiceError::from);
-                        (n, r)
-                    }
-                    .in_current_span(),
-                ));
+                for (n, changed) in writes.send(batch).await? {
+                    tally.written(n, changed);
+                }
             }
             if done {
                 break;
             }
         }
-        if let Some(prev) = in_flight.take() {
-            let (n, changed) = prev.await.map_err(|e| ServiceError::Internal(e.to_string()))?;
-            tally.written(n, changed?);
+        for (n, changed) in writes.finish().await? {
+            tally.written(n, changed);
         }
         let summary = tally.response();
         let resp = pb::IngestTradeFlowsResponse {

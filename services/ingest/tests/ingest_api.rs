@@ -353,6 +353,37 @@ async fn same_upload_id_replays_and_same_natural_keys_are_unchanged() {
 }
 
 #[tokio::test]
+async fn a_later_flow_with_the_same_key_wins_across_chunks_written_together() {
+    // One flow per write, so chunks overlap in Redis wherever keys allow.
+    let c = start_with(&[("SUPPLYRISK__INGEST__WRITE_CHUNK_RECORDS", "1")]);
+    let mut client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    let mut flows = Vec::new();
+    for round in 0..20 {
+        let value = f64::from(round);
+        flows.push(flow("JPN", "CHN", "284690", 2023, 1000.0 + value, None));
+        flows.push(flow("JPN", "AUS", "284690", 2023, 2000.0 + value, None));
+        flows.push(flow("JPN", "VNM", "284690", 2023, 3000.0 + value, None));
+    }
+    let resp = client
+        .ingest_trade_flows(tokio_stream::iter(vec![request("overlap", flows)]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((resp.accepted, resp.unchanged, resp.rejected_count), (60, 0, 0));
+    let snap = client
+        .get_supply_snapshot(pb::GetSupplySnapshotRequest {
+            mineral: "REE".into(),
+            year: 2023,
+            importer: "JPN".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let value = |partner: &str| snap.trade.iter().find(|t| t.partner == partner).unwrap().value_usd;
+    assert_eq!((value("CHN"), value("AUS"), value("VNM")), (1019.0, 2019.0, 3019.0));
+}
+
+#[tokio::test]
 async fn policy_events_are_idempotent_paginated_and_filtered() {
     let c = start();
     let mut client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
