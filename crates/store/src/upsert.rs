@@ -117,8 +117,8 @@ impl UpsertBatch {
     }
 
     /// The `EVALSHA` command of the script `script_hash` for this batch:
-    /// KEYS and ARGV written straight into the command, the batch's strings
-    /// moved rather than copied twice.
+    /// KEYS and ARGV written straight into the command, one copy of each
+    /// argument instead of three.
     pub(crate) fn into_command(self, script_hash: &str, stream_maxlen: u64, payload: &[u8]) -> redis::Cmd {
         let nv = self.versions.len();
         let mut cmd = redis::cmd("EVALSHA");

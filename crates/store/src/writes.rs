@@ -83,7 +83,9 @@ impl Store {
         PreparedWrite { command: Some(command) }
     }
 
-    /// Runs a prepared upsert, loading the script first if Redis lost it.
+    /// Runs a prepared upsert. A Redis that does not hold the script (fresh,
+    /// restarted or flushed) answers `NOSCRIPT`: the script is loaded and
+    /// the command sent once more.
     pub async fn apply_prepared(&self, write: PreparedWrite) -> StoreResult<WriteOutcome> {
         let Some(command) = write.command else {
             return Ok(WriteOutcome::default());

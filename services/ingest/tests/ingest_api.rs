@@ -381,6 +381,16 @@ async fn a_later_flow_with_the_same_key_wins_across_chunks_written_together() {
         .into_inner();
     let value = |partner: &str| snap.trade.iter().find(|t| t.partner == partner).unwrap().value_usd;
     assert_eq!((value("CHN"), value("AUS"), value("VNM")), (1019.0, 2019.0, 3019.0));
+
+    // A Redis that lost its scripts gets the upsert script again.
+    c.redis.cli(&["SCRIPT", "FLUSH"]);
+    let again = vec![flow("JPN", "CHN", "284690", 2023, 4000.0, None)];
+    let resp = client
+        .ingest_trade_flows(tokio_stream::iter(vec![request("after-flush", again)]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.accepted, 1);
 }
 
 #[tokio::test]
