@@ -218,6 +218,11 @@ impl Catalog {
         &self.minerals
     }
 
+    /// Position of the mineral with this exact id in [`Catalog::minerals`].
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
     /// The mineral with this exact id.
     pub fn get(&self, id: &str) -> Option<&Mineral> {
         self.by_id.get(id).map(|&i| &self.minerals[i])

@@ -6,10 +6,9 @@
 //! `docs/performance.md`), so an answer is also remembered under the
 //! request's own fields and looked up without a lock or an allocation.
 //! Only requests that passed validation are remembered, so a hit needs no
-//! validation. Each answer carries the data epoch it was looked up under;
-//! any data change moves the epoch and ends every remembered answer, and the
-//! next call goes through the keyed cache, which survives changes to other
-//! minerals.
+//! validation. Each answer carries a stamp of the data it was looked up
+//! at; the caller decides whether the stamp is still current, and a stale
+//! answer is simply not recalled.
 
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::Arc;
@@ -31,19 +30,18 @@ pub struct RequestRef<'a> {
 
 /// One remembered answer with the request it answers.
 #[derive(Debug)]
-struct Remembered<V> {
+struct Remembered<S, V> {
     mineral: Box<str>,
     importer: Box<str>,
     year: u32,
     methodology: i32,
-    epoch: u64,
+    stamp: S,
     answer: V,
 }
 
-impl<V> Remembered<V> {
-    fn answers(&self, request: &RequestRef<'_>, epoch: u64) -> bool {
-        self.epoch == epoch
-            && self.year == request.year
+impl<S, V> Remembered<S, V> {
+    fn answers(&self, request: &RequestRef<'_>) -> bool {
+        self.year == request.year
             && self.methodology == request.methodology
             && *self.mineral == *request.mineral
             && *self.importer == *request.importer
@@ -54,8 +52,8 @@ impl<V> Remembered<V> {
 /// newer answer whose request lands on a taken slot replaces the older one.
 /// Reads take no lock, so callers on every worker thread look up at once.
 #[derive(Debug)]
-pub struct RecentAnswers<V> {
-    slots: Box<[ArcSwapOption<Remembered<V>>]>,
+pub struct RecentAnswers<S, V> {
+    slots: Box<[ArcSwapOption<Remembered<S, V>>]>,
     hasher: RandomState,
 }
 
@@ -63,7 +61,7 @@ pub struct RecentAnswers<V> {
 /// holds keeps its bytes alive after the keyed cache lets go of them.
 pub const MAX_SLOTS: usize = 16 * 1024;
 
-impl<V: Clone> RecentAnswers<V> {
+impl<S, V: Clone> RecentAnswers<S, V> {
     /// Room for about `capacity` answers (rounded up to a power of two, at
     /// most [`MAX_SLOTS`]).
     pub fn new(capacity: usize) -> Self {
@@ -74,29 +72,29 @@ impl<V: Clone> RecentAnswers<V> {
         }
     }
 
-    fn slot(&self, request: &RequestRef<'_>) -> &ArcSwapOption<Remembered<V>> {
+    fn slot(&self, request: &RequestRef<'_>) -> &ArcSwapOption<Remembered<S, V>> {
         let hash = self.hasher.hash_one(request);
         // Lossless: the table length fits in usize and masks the hash.
         &self.slots[(hash as usize) & (self.slots.len() - 1)]
     }
 
-    /// The answer remembered for `request`, if it was remembered under `epoch`.
-    pub fn recall(&self, request: &RequestRef<'_>, epoch: u64) -> Option<V> {
+    /// The answer remembered for `request`, if `is_current` accepts its stamp.
+    pub fn recall(&self, request: &RequestRef<'_>, is_current: impl FnOnce(&S) -> bool) -> Option<V> {
         let slot = self.slot(request).load();
         slot.as_ref()
-            .filter(|r| r.answers(request, epoch))
+            .filter(|r| r.answers(request) && is_current(&r.stamp))
             .map(|r| r.answer.clone())
     }
 
-    /// Remembers `answer` for `request`; `epoch` must have been read before
+    /// Remembers `answer` for `request`; `stamp` must have been taken before
     /// the answer was looked up, so a change in between leaves it unused.
-    pub fn remember(&self, request: &RequestRef<'_>, epoch: u64, answer: V) {
+    pub fn remember(&self, request: &RequestRef<'_>, stamp: S, answer: V) {
         self.slot(request).store(Some(Arc::new(Remembered {
             mineral: request.mineral.into(),
             importer: request.importer.into(),
             year: request.year,
             methodology: request.methodology,
-            epoch,
+            stamp,
             answer,
         })));
     }
@@ -126,14 +124,18 @@ mod tests {
     }
 
     #[test]
-    fn recalls_the_same_request_under_the_same_epoch_only() {
+    fn recalls_the_same_request_with_a_current_stamp_only() {
         let recent = RecentAnswers::new(8);
         recent.remember(&request("REE", "JPN"), 3, "ree-jpn");
-        assert_eq!(recent.recall(&request("REE", "JPN"), 3), Some("ree-jpn"));
-        assert_eq!(recent.recall(&request("REE", "JPN"), 4), None, "a data change ends it");
-        assert_eq!(recent.recall(&request("REE", "USA"), 3), None);
+        assert_eq!(recent.recall(&request("REE", "JPN"), |s| *s == 3), Some("ree-jpn"));
         assert_eq!(
-            recent.recall(&request("ree", "JPN"), 3),
+            recent.recall(&request("REE", "JPN"), |s| *s == 4),
+            None,
+            "a stale stamp ends it"
+        );
+        assert_eq!(recent.recall(&request("REE", "USA"), |s| *s == 3), None);
+        assert_eq!(
+            recent.recall(&request("ree", "JPN"), |s| *s == 3),
             None,
             "requests as sent, not normalised"
         );
@@ -141,28 +143,28 @@ mod tests {
             year: 2020,
             ..request("REE", "JPN")
         };
-        assert_eq!(recent.recall(&other_year, 3), None);
+        assert_eq!(recent.recall(&other_year, |s| *s == 3), None);
         let other_method = RequestRef {
             methodology: 2,
             ..request("REE", "JPN")
         };
-        assert_eq!(recent.recall(&other_method, 3), None);
+        assert_eq!(recent.recall(&other_method, |s| *s == 3), None);
     }
 
     #[test]
-    fn an_answer_remembered_under_an_old_epoch_is_never_recalled() {
-        // A change between reading the epoch and remembering leaves the answer unused.
+    fn an_answer_remembered_with_an_old_stamp_is_never_recalled() {
+        // A change between taking the stamp and remembering leaves the answer unused.
         let recent = RecentAnswers::new(8);
         recent.remember(&request("CO", "USA"), 1, "old");
-        assert_eq!(recent.recall(&request("CO", "USA"), 2), None);
+        assert_eq!(recent.recall(&request("CO", "USA"), |s| *s == 2), None);
         recent.remember(&request("CO", "USA"), 2, "new");
-        assert_eq!(recent.recall(&request("CO", "USA"), 2), Some("new"));
+        assert_eq!(recent.recall(&request("CO", "USA"), |s| *s == 2), Some("new"));
         assert_eq!(recent.len(), 1);
     }
 
     #[test]
     fn a_large_capacity_is_capped() {
-        let recent: RecentAnswers<u8> = RecentAnswers::new(10_000_000);
+        let recent: RecentAnswers<u64, u8> = RecentAnswers::new(10_000_000);
         assert_eq!(recent.slots.len(), MAX_SLOTS);
     }
 
@@ -176,13 +178,13 @@ mod tests {
         }
         assert!(recent.len() <= 4, "three entries round up to four slots");
         assert_eq!(
-            recent.recall(&request("J", "JPN"), 0),
+            recent.recall(&request("J", "JPN"), |s| *s == 0),
             Some(9),
             "the newest answer is kept"
         );
         for (i, m) in minerals.iter().enumerate() {
             // Older answers are either still there, intact, or gone.
-            if let Some(v) = recent.recall(&request(m, "JPN"), 0) {
+            if let Some(v) = recent.recall(&request(m, "JPN"), |s| *s == 0) {
                 assert_eq!(v, i);
             }
         }

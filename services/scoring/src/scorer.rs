@@ -70,56 +70,88 @@ impl std::ops::Deref for CachedScore {
     }
 }
 
-/// Data generations, bumped by the stream follower on every change.
+/// Data generations, bumped by the stream follower on every change: one per
+/// catalog mineral and one for governance, read without a lock.
 ///
-/// Per-mineral generations keep cached scores of other minerals valid; the
-/// epoch counts every change and guards the answers remembered by request.
-#[derive(Debug, Default)]
+/// A cached score remembers the generations it was computed at; a change of
+/// another mineral leaves it valid.
+#[derive(Debug)]
 pub struct Generations {
-    counts: Mutex<GenerationCounts>,
-    epoch: AtomicU64,
+    minerals: Box<[AtomicU64]>,
+    governance: AtomicU64,
 }
 
-#[derive(Debug, Default)]
-struct GenerationCounts {
-    minerals: HashMap<String, u64>,
-    governance: u64,
+/// The generations an answer was looked up at: its mineral's position in
+/// the catalog, that mineral's generation and governance's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    mineral: usize,
+    generations: (u64, u64),
+}
+
+impl Default for Generations {
+    fn default() -> Self {
+        Self {
+            minerals: Catalog::builtin()
+                .minerals()
+                .iter()
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            governance: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Generations {
-    /// The generations of `mineral` and of governance.
+    fn at(&self, index: usize) -> (u64, u64) {
+        let mineral = self.minerals.get(index).map_or(0, |g| g.load(Ordering::Acquire));
+        (mineral, self.governance.load(Ordering::Acquire))
+    }
+
+    /// The generations of `mineral` (a catalog id) and of governance.
     fn of(&self, mineral: &str) -> (u64, u64) {
-        self.counts.lock().map_or((u64::MAX, u64::MAX), |c| {
-            (c.minerals.get(mineral).copied().unwrap_or(0), c.governance)
+        match Catalog::builtin().index_of(mineral) {
+            Some(i) => self.at(i),
+            // Not scorable; governance still moves with every unknown change.
+            None => (u64::MAX, self.governance.load(Ordering::Acquire)),
+        }
+    }
+
+    /// The stamp of `mineral` now, or `None` outside the catalog.
+    pub fn stamp(&self, mineral: &str) -> Option<Stamp> {
+        let index = Catalog::builtin().index_of(mineral)?;
+        Some(Stamp {
+            mineral: index,
+            generations: self.at(index),
         })
     }
 
-    /// How many changes were recorded so far.
-    pub fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
+    /// Whether nothing `stamp` depends on changed since it was taken.
+    pub fn is_current(&self, stamp: &Stamp) -> bool {
+        self.at(stamp.mineral) == stamp.generations
     }
 
     /// Records a change of `minerals` (empty = every mineral, e.g. governance).
     pub fn bump(&self, minerals: &[String], governance: bool) {
-        if let Ok(mut counts) = self.counts.lock() {
-            if governance || minerals.is_empty() {
-                counts.governance += 1;
-            }
-            let catalog = Catalog::builtin();
-            for m in minerals {
-                *counts.minerals.entry(m.clone()).or_default() += 1;
-                // Members of a group (DY in REE) use the group's trade data.
-                for member in catalog
-                    .minerals()
-                    .iter()
-                    .filter(|x| x.parent.as_deref() == Some(m.as_str()))
-                {
-                    *counts.minerals.entry(member.id.clone()).or_default() += 1;
+        let catalog = Catalog::builtin();
+        let mut everything = governance || minerals.is_empty();
+        for m in minerals {
+            let Some(i) = catalog.index_of(m) else {
+                // An id the catalog does not know: invalidate everything.
+                everything = true;
+                continue;
+            };
+            self.minerals[i].fetch_add(1, Ordering::AcqRel);
+            // Members of a group (DY in REE) use the group's trade data.
+            for (j, member) in catalog.minerals().iter().enumerate() {
+                if member.parent.as_deref() == Some(m.as_str()) {
+                    self.minerals[j].fetch_add(1, Ordering::AcqRel);
                 }
             }
         }
-        // After the counts, so whoever sees the new epoch sees them too.
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        if everything {
+            self.governance.fetch_add(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -133,7 +165,7 @@ pub struct Scorer {
     cache: Arc<Mutex<HashMap<Key, Entry>>>,
     flights: Arc<Mutex<HashMap<Key, Flight>>>,
     generations: Arc<Generations>,
-    recent: Arc<RecentAnswers<PreEncoded>>,
+    recent: Arc<RecentAnswers<Stamp, PreEncoded>>,
     capacity: usize,
 }
 
@@ -164,20 +196,21 @@ impl Scorer {
         self.generations.of(mineral)
     }
 
-    /// The data epoch; read it before looking up an answer to [`Self::remember`].
-    pub fn epoch(&self) -> u64 {
-        self.generations.epoch()
+    /// The generations `mineral`'s answers depend on; take it before
+    /// looking up an answer to [`Self::remember`].
+    pub fn stamp(&self, mineral: &str) -> Option<Stamp> {
+        self.generations.stamp(mineral)
     }
 
-    /// The answer remembered for this exact request, while no data changed.
+    /// The answer remembered for this exact request, while its data is unchanged.
     pub fn recall(&self, request: &RequestRef<'_>) -> Option<PreEncoded> {
-        self.recent.recall(request, self.epoch())
+        self.recent.recall(request, |stamp| self.generations.is_current(stamp))
     }
 
     /// Remembers `score` as the answer to a validated `request`, looked up
-    /// after reading `epoch`.
-    pub fn remember(&self, request: &RequestRef<'_>, epoch: u64, score: &CachedScore) {
-        self.recent.remember(request, epoch, score.encoded().clone());
+    /// after taking `stamp`.
+    pub fn remember(&self, request: &RequestRef<'_>, stamp: Stamp, score: &CachedScore) {
+        self.recent.remember(request, stamp, score.encoded().clone());
     }
 
     /// One snapshot per member of `importer`, in member order.
@@ -348,6 +381,26 @@ impl Scorer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_moves_its_minerals_group_members_and_nothing_else() {
+        let g = Generations::default();
+        let (ree, dy, co) = (
+            g.stamp("REE").expect("REE"),
+            g.stamp("DY").expect("DY"),
+            g.stamp("CO").expect("CO"),
+        );
+        g.bump(&["REE".to_string()], false);
+        assert!(!g.is_current(&ree) && !g.is_current(&dy), "the group and its members");
+        assert!(g.is_current(&co), "another mineral's answers stay valid");
+        assert_eq!(g.of("CO"), co.generations);
+        g.bump(&[], true);
+        assert!(!g.is_current(&co), "governance moves every mineral");
+        let co = g.stamp("CO").expect("CO");
+        g.bump(&["NOT_A_MINERAL".to_string()], false);
+        assert!(!g.is_current(&co), "an unknown id invalidates everything");
+        assert!(g.stamp("NOT_A_MINERAL").is_none());
+    }
 
     #[test]
     fn every_answer_lists_the_same_number_of_suppliers() {

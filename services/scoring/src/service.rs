@@ -376,10 +376,12 @@ impl ScoringService for ScoringHandler {
         if let Some(answer) = self.scorer.recall(&sent) {
             return Ok(Response::new(answer));
         }
-        let epoch = self.scorer.epoch();
         let target = self.target(req, "")?.map_err(ServiceError::from)?;
+        let stamp = self.scorer.stamp(target.mineral.as_str());
         let score = self.get(&target).await?;
-        self.scorer.remember(&sent, epoch, &score);
+        if let Some(stamp) = stamp {
+            self.scorer.remember(&sent, stamp, &score);
+        }
         Ok(Response::new(score.encoded().clone()))
     }
 
