@@ -18,11 +18,7 @@ async fn uploads_flows_and_serves_a_snapshot_with_shares_and_hhi() {
         flow("JPN", "VNM", "284690", 2023, 1_000_000.0, None),
         flow("USA", "CHN", "280530", 2023, 5_000.0, Some(10.0)),
     ];
-    let resp = client
-        .ingest_trade_flows(tokio_stream::iter(vec![request("up-1", flows)]))
-        .await
-        .unwrap()
-        .into_inner();
+    let resp = upload(&mut client, "up-1", flows).await;
     assert_eq!((resp.accepted, resp.unchanged, resp.rejected_count), (3, 0, 0));
 
     let prod = vec![
@@ -295,19 +291,11 @@ async fn same_upload_id_replays_and_same_natural_keys_are_unchanged() {
             flow("JPN", "AUS", "284690", 2023, 20.0, None),
         ]
     };
-    let first = client
-        .ingest_trade_flows(tokio_stream::iter(vec![request("u-1", flows())]))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = upload(&mut client, "u-1", flows()).await;
     assert_eq!((first.accepted, first.replayed), (2, false));
     let events = c.redis.cli(&["XLEN", "sr:v1:events:data"]);
 
-    let again = client
-        .ingest_trade_flows(tokio_stream::iter(vec![request("u-1", flows())]))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = upload(&mut client, "u-1", flows()).await;
     assert!(again.replayed);
     assert_eq!(
         (again.accepted, again.unchanged),
@@ -320,11 +308,7 @@ async fn same_upload_id_replays_and_same_natural_keys_are_unchanged() {
         "a replay changes nothing"
     );
 
-    let same_keys = client
-        .ingest_trade_flows(tokio_stream::iter(vec![request("u-2", flows())]))
-        .await
-        .unwrap()
-        .into_inner();
+    let same_keys = upload(&mut client, "u-2", flows()).await;
     assert_eq!((same_keys.accepted, same_keys.unchanged), (0, 2));
     assert_eq!(
         c.redis.cli(&["XLEN", "sr:v1:events:data"]),
@@ -333,21 +317,9 @@ async fn same_upload_id_replays_and_same_natural_keys_are_unchanged() {
     );
 
     let new_value = vec![flow("JPN", "CHN", "284690", 2023, 11.0, None)];
-    let replaced = client
-        .ingest_trade_flows(tokio_stream::iter(vec![request("u-3", new_value)]))
-        .await
-        .unwrap()
-        .into_inner();
+    let replaced = upload(&mut client, "u-3", new_value).await;
     assert_eq!((replaced.accepted, replaced.unchanged), (1, 0));
-    let snap = client
-        .get_supply_snapshot(pb::GetSupplySnapshotRequest {
-            mineral: "REE".into(),
-            year: 2023,
-            importer: "JPN".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let snap = ree_snapshot_2023(&mut client, "JPN").await;
     let chn = snap.trade.iter().find(|t| t.partner == "CHN").unwrap();
     assert_eq!(chn.value_usd, 11.0, "new values replace the old");
 }
@@ -364,33 +336,16 @@ async fn a_later_flow_with_the_same_key_wins_across_chunks_written_together() {
         flows.push(flow("JPN", "AUS", "284690", 2023, 2000.0 + value, None));
         flows.push(flow("JPN", "VNM", "284690", 2023, 3000.0 + value, None));
     }
-    let resp = client
-        .ingest_trade_flows(tokio_stream::iter(vec![request("overlap", flows)]))
-        .await
-        .unwrap()
-        .into_inner();
+    let resp = upload(&mut client, "overlap", flows).await;
     assert_eq!((resp.accepted, resp.unchanged, resp.rejected_count), (60, 0, 0));
-    let snap = client
-        .get_supply_snapshot(pb::GetSupplySnapshotRequest {
-            mineral: "REE".into(),
-            year: 2023,
-            importer: "JPN".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let snap = ree_snapshot_2023(&mut client, "JPN").await;
     let value = |partner: &str| snap.trade.iter().find(|t| t.partner == partner).unwrap().value_usd;
     assert_eq!((value("CHN"), value("AUS"), value("VNM")), (1019.0, 2019.0, 3019.0));
 
     // A Redis that lost its scripts gets the upsert script again.
     c.redis.cli(&["SCRIPT", "FLUSH"]);
     let again = vec![flow("JPN", "CHN", "284690", 2023, 4000.0, None)];
-    let resp = client
-        .ingest_trade_flows(tokio_stream::iter(vec![request("after-flush", again)]))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(resp.accepted, 1);
+    assert_eq!(upload(&mut client, "after-flush", again).await.accepted, 1);
 }
 
 #[tokio::test]

@@ -3,7 +3,13 @@
 
 use supplyrisk_api::common::v1 as common;
 use supplyrisk_api::ingest::v1 as pb;
-use supplyrisk_testkit::{RedisServer, ServiceProcess};
+use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
+use supplyrisk_testkit::{Bearer, RedisServer, ServiceProcess};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// The ingest client the tests use.
+pub type Client = IngestServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub struct Cluster {
     pub redis: RedisServer,
@@ -63,4 +69,26 @@ pub fn violations(status: &tonic::Status) -> Vec<String> {
         .bad_request()
         .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
         .unwrap_or_default()
+}
+
+/// Uploads `flows` as one message under `upload_id` and returns the answer.
+pub async fn upload(client: &mut Client, upload_id: &str, flows: Vec<pb::TradeFlow>) -> pb::IngestTradeFlowsResponse {
+    client
+        .ingest_trade_flows(tokio_stream::iter(vec![request(upload_id, flows)]))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The rare-earth snapshot of `importer` for 2023.
+pub async fn ree_snapshot_2023(client: &mut Client, importer: &str) -> pb::SupplySnapshot {
+    client
+        .get_supply_snapshot(pb::GetSupplySnapshotRequest {
+            mineral: "REE".into(),
+            year: 2023,
+            importer: importer.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
 }
