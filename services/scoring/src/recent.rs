@@ -74,7 +74,7 @@ impl<S, V: Clone> RecentAnswers<S, V> {
 
     fn slot(&self, request: &RequestRef<'_>) -> &ArcSwapOption<Remembered<S, V>> {
         let hash = self.hasher.hash_one(request);
-        // Lossless: the table length fits in usize and masks the hash.
+        // Only the low bits pick the slot, so truncating the hash is harmless.
         &self.slots[(hash as usize) & (self.slots.len() - 1)]
     }
 
