@@ -1,7 +1,7 @@
 //! Computing scores: snapshots over gRPC, the engine, and a cache.
 //!
 //! The in-process cache is keyed by (mineral, importer, year, method) and
-//! each entry remembers the data generations of its mineral and of
+//! each score remembers the data generations of its mineral and of
 //! governance when it was computed; the stream follower bumps a generation
 //! for every `DataChanged` event, so a stale entry simply stops matching —
 //! invalidation by version, never by scan. Concurrent misses for the same key
@@ -37,23 +37,23 @@ pub type IngestClient = IngestServiceClient<InterceptedService<Channel, ClientIn
 /// Cache key: mineral, importer label, requested year (0 = latest), method.
 type Key = (String, String, u16, MethodKind);
 
-#[derive(Clone)]
-struct Entry {
-    score: Arc<CachedScore>,
-    generations: (u64, u64),
-}
-
-/// A computed score with its wire encoding, made once when it is cached.
+/// A computed score with its wire encoding, made once when it is cached,
+/// and the data generations it was computed at.
 #[derive(Debug)]
 pub struct CachedScore {
     message: pb::RiskScore,
     encoded: PreEncoded,
+    stamp: Option<Stamp>,
 }
 
 impl CachedScore {
-    fn new(message: pb::RiskScore) -> Self {
+    fn new(message: pb::RiskScore, stamp: Option<Stamp>) -> Self {
         let encoded = PreEncoded::new(&message);
-        Self { message, encoded }
+        Self {
+            message,
+            encoded,
+            stamp,
+        }
     }
 
     /// The score as sent by `GetRiskScore`, already encoded.
@@ -81,7 +81,7 @@ pub struct Generations {
     governance: AtomicU64,
 }
 
-/// The generations an answer was looked up at: its mineral's position in
+/// The generations a score was computed at: its mineral's position in
 /// the catalog, that mineral's generation and governance's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
@@ -106,15 +106,6 @@ impl Generations {
     fn at(&self, index: usize) -> (u64, u64) {
         let mineral = self.minerals.get(index).map_or(0, |g| g.load(Ordering::Acquire));
         (mineral, self.governance.load(Ordering::Acquire))
-    }
-
-    /// The generations of `mineral` (a catalog id) and of governance.
-    fn of(&self, mineral: &str) -> (u64, u64) {
-        match Catalog::builtin().index_of(mineral) {
-            Some(i) => self.at(i),
-            // Not scorable; governance still moves with every unknown change.
-            None => (u64::MAX, self.governance.load(Ordering::Acquire)),
-        }
     }
 
     /// The stamp of `mineral` now, or `None` outside the catalog.
@@ -162,7 +153,7 @@ type Flight = Arc<OnceCell<Result<Arc<CachedScore>, ServiceError>>>;
 pub struct Scorer {
     ingest: IngestClient,
     importers: Arc<crate::importers::Importers>,
-    cache: Arc<Mutex<HashMap<Key, Entry>>>,
+    cache: Arc<Mutex<HashMap<Key, Arc<CachedScore>>>>,
     flights: Arc<Mutex<HashMap<Key, Flight>>>,
     generations: Arc<Generations>,
     recent: Arc<RecentAnswers<Stamp, PreEncoded>>,
@@ -192,14 +183,9 @@ impl Scorer {
         self.generations.clone()
     }
 
-    fn current(&self, mineral: &str) -> (u64, u64) {
-        self.generations.of(mineral)
-    }
-
-    /// The generations `mineral`'s answers depend on; take it before
-    /// looking up an answer to [`Self::remember`].
-    pub fn stamp(&self, mineral: &str) -> Option<Stamp> {
-        self.generations.stamp(mineral)
+    /// Whether `score` was computed from the data as it is now.
+    fn is_current(&self, score: &CachedScore) -> bool {
+        score.stamp.is_some_and(|s| self.generations.is_current(&s))
     }
 
     /// The answer remembered for this exact request, while its data is unchanged.
@@ -207,10 +193,12 @@ impl Scorer {
         self.recent.recall(request, |stamp| self.generations.is_current(stamp))
     }
 
-    /// Remembers `score` as the answer to a validated `request`, looked up
-    /// after taking `stamp`.
-    pub fn remember(&self, request: &RequestRef<'_>, stamp: Stamp, score: &CachedScore) {
-        self.recent.remember(request, stamp, score.encoded().clone());
+    /// Remembers `score` as the answer to a validated `request`, valid
+    /// while the data it was computed from is unchanged.
+    pub fn remember(&self, request: &RequestRef<'_>, score: &CachedScore) {
+        if let Some(stamp) = score.stamp {
+            self.recent.remember(request, stamp, score.encoded().clone());
+        }
     }
 
     /// One snapshot per member of `importer`, in member order.
@@ -326,12 +314,11 @@ impl Scorer {
         method: MethodKind,
     ) -> ServiceResult<Arc<CachedScore>> {
         let key: Key = (mineral.to_string(), importer.label().to_string(), year, method);
-        let now = self.current(mineral);
-        if let Some(e) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned())
-            && e.generations == now
+        if let Some(score) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned())
+            && self.is_current(&score)
         {
             supplyrisk_telemetry::metrics::score_cache_hit();
-            return Ok(e.score);
+            return Ok(score);
         }
         supplyrisk_telemetry::metrics::score_cache_miss();
         let flight = {
@@ -346,24 +333,20 @@ impl Scorer {
         };
         let result = flight
             .get_or_init(|| async {
-                let generations = self.current(mineral);
+                // Taken before the inputs are read: a change meanwhile leaves
+                // the result stale at once instead of current for too long.
+                let stamp = self.generations.stamp(mineral);
                 let r = self
                     .compute(mineral, importer, year, method)
                     .await
-                    .map(|score| Arc::new(CachedScore::new(score)));
+                    .map(|score| Arc::new(CachedScore::new(score, stamp)));
                 if let Ok(score) = &r
                     && let Ok(mut cache) = self.cache.lock()
                 {
                     if cache.len() >= self.capacity {
                         cache.clear();
                     }
-                    cache.insert(
-                        key.clone(),
-                        Entry {
-                            score: score.clone(),
-                            generations,
-                        },
-                    );
+                    cache.insert(key.clone(), score.clone());
                 }
                 r
             })
@@ -393,7 +376,7 @@ mod tests {
         g.bump(&["REE".to_string()], false);
         assert!(!g.is_current(&ree) && !g.is_current(&dy), "the group and its members");
         assert!(g.is_current(&co), "another mineral's answers stay valid");
-        assert_eq!(g.of("CO"), co.generations);
+        assert_eq!(g.stamp("CO"), Some(co));
         g.bump(&[], true);
         assert!(!g.is_current(&co), "governance moves every mineral");
         let co = g.stamp("CO").expect("CO");

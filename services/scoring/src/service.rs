@@ -377,11 +377,8 @@ impl ScoringService for ScoringHandler {
             return Ok(Response::new(answer));
         }
         let target = self.target(req, "")?.map_err(ServiceError::from)?;
-        let stamp = self.scorer.stamp(target.mineral.as_str());
         let score = self.get(&target).await?;
-        if let Some(stamp) = stamp {
-            self.scorer.remember(&sent, stamp, &score);
-        }
+        self.scorer.remember(&sent, &score);
         Ok(Response::new(score.encoded().clone()))
     }
 
