@@ -12,14 +12,14 @@ use secrecy::{ExposeSecret, SecretString};
 use supplyrisk_config::EndpointSettings;
 use supplyrisk_telemetry::metrics::RpcTimer;
 use supplyrisk_telemetry::{SpanExt, SpanStatus, propagation};
-
-use crate::call_span;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::transport::Endpoint;
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
+
+use crate::call_span;
 
 /// Adds `authorization` to outgoing calls (trace context is added by
 /// [`ClientSpan`], which knows the client span).
