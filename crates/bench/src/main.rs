@@ -27,6 +27,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use supplyrisk_api::common::v1 as common;
+use supplyrisk_api::encoded::grpc_frame;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_testkit::{Cluster, ClusterOptions, INGESTER_TOKEN, RedisServer, ServiceProcess, ingest_client};
 
@@ -293,15 +294,6 @@ fn quiet_env() -> Vec<(String, String)> {
         "SUPPLYRISK__TELEMETRY__LOG_FILTER".into(),
         "warn,supplyrisk_grpc=info".into(),
     )]
-}
-
-/// A gRPC request body: the 5-byte frame header and the message.
-fn grpc_frame(msg: &impl prost::Message) -> Vec<u8> {
-    let body = msg.encode_to_vec();
-    let mut out = vec![0u8];
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(&body);
-    out
 }
 
 /// Runs h2load against `url` with `body`; returns (req/s, p99 ms, non-200 count).

@@ -8,6 +8,7 @@ pub mod client;
 pub mod edge;
 pub mod error;
 pub mod health;
+pub mod recalled;
 pub mod server;
 pub mod small_frames;
 pub mod startup;

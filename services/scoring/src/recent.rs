@@ -4,48 +4,26 @@
 //! Parsing the mineral, resolving the importer, building the keyed cache's
 //! owned key and taking its locks cost over a microsecond per call (see
 //! `docs/performance.md`), so an answer is also remembered under the
-//! request's own fields and looked up without a lock or an allocation.
-//! Only requests that passed validation are remembered, so a hit needs no
-//! validation. Each answer carries a stamp of the data it was looked up
-//! at; the caller decides whether the stamp is still current, and a stale
-//! answer is simply not recalled.
+//! request message's encoded bytes and looked up without a lock or an
+//! allocation, before the gRPC framework decodes anything
+//! (`supplyrisk_grpc::recalled`). Only requests that passed validation are
+//! remembered, so a hit needs no validation; a request encoded any other
+//! way (unknown fields, another field order) misses and is answered in
+//! full. Each answer carries a stamp of the data it was looked up at; the
+//! caller decides whether the stamp is still current, and a stale answer
+//! is simply not recalled.
 
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 
-/// A request as sent, borrowed from the decoded message.
-#[derive(Debug, Hash, Clone, Copy)]
-pub struct RequestRef<'a> {
-    /// Mineral as sent.
-    pub mineral: &'a str,
-    /// Importer as sent.
-    pub importer: &'a str,
-    /// Year as sent (0 = latest).
-    pub year: u32,
-    /// Methodology enum value as sent.
-    pub methodology: i32,
-}
-
 /// One remembered answer with the request it answers.
 #[derive(Debug)]
 struct Remembered<S, V> {
-    mineral: Box<str>,
-    importer: Box<str>,
-    year: u32,
-    methodology: i32,
+    request: Box<[u8]>,
     stamp: S,
     answer: V,
-}
-
-impl<S, V> Remembered<S, V> {
-    fn answers(&self, request: &RequestRef<'_>) -> bool {
-        self.year == request.year
-            && self.methodology == request.methodology
-            && *self.mineral == *request.mineral
-            && *self.importer == *request.importer
-    }
 }
 
 /// A fixed table of slots, one answer each, chosen by the request's hash: a
@@ -72,28 +50,25 @@ impl<S, V: Clone> RecentAnswers<S, V> {
         }
     }
 
-    fn slot(&self, request: &RequestRef<'_>) -> &ArcSwapOption<Remembered<S, V>> {
+    fn slot(&self, request: &[u8]) -> &ArcSwapOption<Remembered<S, V>> {
         let hash = self.hasher.hash_one(request);
         // Only the low bits pick the slot, so truncating the hash is harmless.
         &self.slots[(hash as usize) & (self.slots.len() - 1)]
     }
 
     /// The answer remembered for `request`, if `is_current` accepts its stamp.
-    pub fn recall(&self, request: &RequestRef<'_>, is_current: impl FnOnce(&S) -> bool) -> Option<V> {
+    pub fn recall(&self, request: &[u8], is_current: impl FnOnce(&S) -> bool) -> Option<V> {
         let slot = self.slot(request).load();
         slot.as_ref()
-            .filter(|r| r.answers(request) && is_current(&r.stamp))
+            .filter(|r| *r.request == *request && is_current(&r.stamp))
             .map(|r| r.answer.clone())
     }
 
     /// Remembers `answer` for `request`; `stamp` must have been taken before
     /// the answer was looked up, so a change in between leaves it unused.
-    pub fn remember(&self, request: &RequestRef<'_>, stamp: S, answer: V) {
+    pub fn remember(&self, request: &[u8], stamp: S, answer: V) {
         self.slot(request).store(Some(Arc::new(Remembered {
-            mineral: request.mineral.into(),
-            importer: request.importer.into(),
-            year: request.year,
-            methodology: request.methodology,
+            request: request.into(),
             stamp,
             answer,
         })));
@@ -114,13 +89,8 @@ impl<S, V: Clone> RecentAnswers<S, V> {
 mod tests {
     use super::*;
 
-    fn request<'a>(mineral: &'a str, importer: &'a str) -> RequestRef<'a> {
-        RequestRef {
-            mineral,
-            importer,
-            year: 0,
-            methodology: 0,
-        }
+    fn request(mineral: &str, importer: &str) -> Vec<u8> {
+        format!("{mineral}/{importer}").into_bytes()
     }
 
     #[test]
@@ -139,16 +109,7 @@ mod tests {
             None,
             "requests as sent, not normalised"
         );
-        let other_year = RequestRef {
-            year: 2020,
-            ..request("REE", "JPN")
-        };
-        assert_eq!(recent.recall(&other_year, |s| *s == 3), None);
-        let other_method = RequestRef {
-            methodology: 2,
-            ..request("REE", "JPN")
-        };
-        assert_eq!(recent.recall(&other_method, |s| *s == 3), None);
+        assert_eq!(recent.recall(b"REE/JPN/", |s| *s == 3), None, "every byte counts");
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use bytes::Bytes;
+use prost::Message;
 use supplyrisk_api::encoded::PreEncoded;
 use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
@@ -26,7 +28,7 @@ use tonic::service::interceptor::InterceptedService;
 
 use crate::inputs::{self, MethodKind};
 use crate::present;
-use crate::recent::{RecentAnswers, RequestRef};
+use crate::recent::RecentAnswers;
 
 /// Suppliers listed with each score (the rest are summed into the components).
 pub const TOP_SUPPLIERS: usize = 5;
@@ -188,16 +190,20 @@ impl Scorer {
         score.stamp.is_some_and(|s| self.generations.is_current(&s))
     }
 
-    /// The answer remembered for this exact request, while its data is unchanged.
-    pub fn recall(&self, request: &RequestRef<'_>) -> Option<PreEncoded> {
-        self.recent.recall(request, |stamp| self.generations.is_current(stamp))
+    /// The answer remembered for a `GetRiskScore` request message's exact
+    /// bytes, as one gRPC message frame, while its data is unchanged.
+    pub fn recall(&self, request: &[u8]) -> Option<Bytes> {
+        self.recent
+            .recall(request, |stamp| self.generations.is_current(stamp))
+            .map(PreEncoded::into_frame)
     }
 
     /// Remembers `score` as the answer to a validated `request`, valid
     /// while the data it was computed from is unchanged.
-    pub fn remember(&self, request: &RequestRef<'_>, score: &CachedScore) {
+    pub fn remember(&self, request: &pb::GetRiskScoreRequest, score: &CachedScore) {
         if let Some(stamp) = score.stamp {
-            self.recent.remember(request, stamp, score.encoded().clone());
+            self.recent
+                .remember(&request.encode_to_vec(), stamp, score.encoded().clone());
         }
     }
 

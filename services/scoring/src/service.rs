@@ -17,7 +17,6 @@ use tonic::{Request, Response, Status};
 use crate::importers::{ImporterError, Importers};
 use crate::inputs::MethodKind;
 use crate::present;
-use crate::recent::RequestRef;
 use crate::scorer::{CachedScore, Scorer};
 
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -366,19 +365,11 @@ impl ScoringHandler {
 #[tonic::async_trait]
 impl ScoringService for ScoringHandler {
     async fn get_risk_score(&self, request: Request<pb::GetRiskScoreRequest>) -> Result<Response<PreEncoded>, Status> {
+        // Repeats are answered from memory before this runs (see `startup`).
         let req = request.get_ref();
-        let sent = RequestRef {
-            mineral: &req.mineral,
-            importer: &req.importer,
-            year: req.year,
-            methodology: req.methodology,
-        };
-        if let Some(answer) = self.scorer.recall(&sent) {
-            return Ok(Response::new(answer));
-        }
         let target = self.target(req, "")?.map_err(ServiceError::from)?;
         let score = self.get(&target).await?;
-        self.scorer.remember(&sent, &score);
+        self.scorer.remember(req, &score);
         Ok(Response::new(score.encoded().clone()))
     }
 

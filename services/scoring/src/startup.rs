@@ -10,6 +10,7 @@ use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringServ
 use supplyrisk_grpc::Permission;
 pub use supplyrisk_grpc::StartupError;
 use supplyrisk_grpc::client::ClientInterceptor;
+use supplyrisk_grpc::recalled::RecallFirst;
 use supplyrisk_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 
@@ -85,6 +86,7 @@ impl Application {
         }
         .spawn(stop_rx);
 
+        let recall = scorer.clone();
         let handler = ScoringHandler::new(scorer, self.store.clone(), importers);
         let max = self.settings.grpc.max_message_bytes;
         let result = supplyrisk_grpc::run_service(
@@ -96,11 +98,13 @@ impl Application {
             SERVICE_NAME,
             method_policy,
             |routes| {
-                routes.add_service(
-                    ScoringServiceServer::new(handler)
-                        .max_decoding_message_size(max)
-                        .max_encoding_message_size(max),
-                );
+                let server = ScoringServiceServer::new(handler)
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(max);
+                // Repeated GetRiskScore calls are answered before the framework decodes them.
+                routes.add_service(RecallFirst::new(server, "GetRiskScore", move |request| {
+                    recall.recall(request)
+                }));
             },
             shutdown,
         )

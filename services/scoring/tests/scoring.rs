@@ -159,6 +159,68 @@ async fn explains_scores_for_countries_and_blocs() {
     assert!(blocs.blocs.iter().any(|b| b.id == "EU27" && b.members.len() == 27));
 }
 
+/// `GetRiskScoreRequest` with a field the service does not know.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RequestWithUnknownField {
+    #[prost(string, tag = "1")]
+    mineral: String,
+    #[prost(string, tag = "2")]
+    importer: String,
+    #[prost(string, tag = "99")]
+    unknown: String,
+}
+
+#[tokio::test]
+async fn repeats_are_answered_from_memory_and_other_encodings_in_full() {
+    let c = start();
+    seed(&c).await;
+    let mut client = scoring(&c).await;
+    let first = client
+        .get_risk_score(request("JPN", pb::Methodology::EuCrm))
+        .await
+        .unwrap()
+        .into_inner();
+    for _ in 0..3 {
+        let again = client
+            .get_risk_score(request("JPN", pb::Methodology::EuCrm))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(again, first, "a repeat gets the answer computed first");
+    }
+
+    // Bytes never remembered reach the service, which ignores the unknown field.
+    let channel = supplyrisk_testkit::channel(&c.scoring.endpoint()).await;
+    let mut grpc = tonic::client::Grpc::new(InterceptedService::new(channel, Bearer(Some(READER_TOKEN.into()))));
+    let path = http::uri::PathAndQuery::from_static("/supplyrisk.scoring.v1.ScoringService/GetRiskScore");
+    for _ in 0..2 {
+        grpc.ready().await.unwrap();
+        let answer: pb::RiskScore = grpc
+            .unary(
+                tonic::Request::new(RequestWithUnknownField {
+                    mineral: "rare earths".into(),
+                    importer: "JPN".into(),
+                    unknown: "ignored".into(),
+                }),
+                path.clone(),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(answer, first);
+    }
+
+    // A refused request is never remembered: a repeat is refused again.
+    for _ in 0..2 {
+        let status = client
+            .get_risk_score(request("", pb::Methodology::EuCrm))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+    }
+}
+
 #[tokio::test]
 async fn invalid_and_unknown_inputs_are_refused_clearly() {
     let c = start();
