@@ -6,7 +6,9 @@
 //! flight. Redis may run them in either order, so a later chunk goes out
 //! early only when it shares no flow key with a chunk still in flight; one
 //! that does waits for those writes to finish, and the later value still
-//! wins.
+//! wins. When a write fails, the failure is reported only after the other
+//! write in flight has finished, so nothing of a failed upload lands after
+//! the client has heard of it.
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
@@ -124,8 +126,23 @@ impl OrderedWrites {
         let Some((task, _)) = self.in_flight.pop_front() else {
             return Err(ServiceError::Internal("no write in flight".into()));
         };
-        let (n, changed) = task.await.map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok((n, changed?))
+        let result = match task.await {
+            Ok((n, changed)) => changed.map(|c| (n, c)),
+            Err(e) => Err(ServiceError::Internal(e.to_string())),
+        };
+        if result.is_err() {
+            self.settle().await;
+        }
+        result
+    }
+
+    /// Waits out every write still in flight, whatever its outcome, so that
+    /// none of a failed upload lands after the client has been told: a
+    /// retry with corrected values must not be overwritten by the old ones.
+    async fn settle(&mut self) {
+        while let Some((task, _)) = self.in_flight.pop_front() {
+            let _ = task.await;
+        }
     }
 }
 
@@ -176,5 +193,42 @@ mod tests {
         );
         assert_eq!(writes_to_finish(&[&chn, &aus], &mys_chn), 1, "the older one it meets");
         assert_eq!(writes_to_finish(&[&aus, &vnm], &chn), 1, "only two at once");
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_returns_only_after_the_others_have_settled() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::Duration;
+
+        // Never connected: the writes below are stand-ins.
+        let settings = supplyrisk_config::RedisSettings {
+            url: "redis://127.0.0.1:1".to_string().into(),
+            connect_timeout_ms: 10,
+            response_timeout_ms: 10,
+        };
+        let store = Store::new(&settings, Default::default()).expect("store");
+        let mut writes = OrderedWrites::new(store, "u".into());
+        let landed = Arc::new(AtomicBool::new(false));
+        let failing: Write = tokio::spawn(async { (1, Err(ServiceError::Unavailable("down".into()))) });
+        let slow_landed = landed.clone();
+        let slow: Write = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            slow_landed.store(true, Ordering::SeqCst);
+            (1, Ok(1))
+        });
+        let hasher = RandomState::new();
+        writes
+            .in_flight
+            .push_back((failing, ChunkKeys::of(&[flow("CHN", 0)], &hasher)));
+        writes
+            .in_flight
+            .push_back((slow, ChunkKeys::of(&[flow("AUS", 0)], &hasher)));
+        assert!(writes.finish().await.is_err());
+        assert!(
+            landed.load(Ordering::SeqCst),
+            "the error is reported only once the other write has finished"
+        );
+        assert!(writes.in_flight.is_empty());
     }
 }
