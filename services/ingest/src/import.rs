@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
 use crate::settings::IngestSection;
-use crate::writes::OrderedWrites;
+use crate::writes::{OrderedWrites, accepted_and_unchanged};
 
 /// Records buffered per kind before a write.
 const FLUSH_RECORDS: usize = 5000;
@@ -194,9 +194,9 @@ impl Sink {
     }
 
     fn count_changed(&mut self, records: usize, changed: u64) {
-        let changed = changed.min(records as u64);
-        self.progress.accepted += changed;
-        self.progress.unchanged += records as u64 - changed;
+        let (accepted, unchanged) = accepted_and_unchanged(records, changed);
+        self.progress.accepted += accepted;
+        self.progress.unchanged += unchanged;
     }
 
     /// Writes every buffer holding at least `min` records; `min = 0` also

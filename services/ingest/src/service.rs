@@ -16,7 +16,7 @@ use tracing::Instrument;
 use crate::bulk::BulkRuntime;
 use crate::settings::IngestSection;
 use crate::snapshot::SnapshotService;
-use crate::writes::OrderedWrites;
+use crate::writes::{OrderedWrites, accepted_and_unchanged};
 
 /// Longest accepted upload id.
 const MAX_UPLOAD_ID_LEN: usize = 128;
@@ -99,9 +99,9 @@ impl Tally {
     }
 
     fn written(&mut self, valid: usize, changed: u64) {
-        let changed = changed.min(valid as u64);
-        self.accepted += changed;
-        self.unchanged += valid as u64 - changed;
+        let (accepted, unchanged) = accepted_and_unchanged(valid, changed);
+        self.accepted += accepted;
+        self.unchanged += unchanged;
     }
 
     fn response(self) -> pb::UpsertResponse {

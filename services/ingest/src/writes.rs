@@ -22,6 +22,13 @@ use tracing::Instrument;
 /// Writes in Redis at once.
 pub const MAX_IN_FLIGHT: usize = 2;
 
+/// A write of `records` records reports how many it changed; the rest were
+/// already stored as sent. Returns (accepted, unchanged).
+pub fn accepted_and_unchanged(records: usize, changed: u64) -> (u64, u64) {
+    let changed = changed.min(records as u64);
+    (changed, records as u64 - changed)
+}
+
 /// Fingerprints of a chunk's natural keys. Two chunks whose fingerprints
 /// meet may share a key (or, rarely, only a fingerprint): either way they
 /// are kept in order.
@@ -193,6 +200,13 @@ mod tests {
         );
         assert_eq!(writes_to_finish(&[&chn, &aus], &mys_chn), 1, "the older one it meets");
         assert_eq!(writes_to_finish(&[&aus, &vnm], &chn), 1, "only two at once");
+    }
+
+    #[test]
+    fn changed_records_are_accepted_and_the_rest_unchanged() {
+        assert_eq!(accepted_and_unchanged(10, 3), (3, 7));
+        assert_eq!(accepted_and_unchanged(10, 0), (0, 10));
+        assert_eq!(accepted_and_unchanged(2, 5), (2, 0), "never more changed than written");
     }
 
     #[tokio::test]
