@@ -86,6 +86,12 @@ fn scoring_server_with_preencoded_scores() {
             "ListBlocsRequest",
             &pb("ListBlocsResponse"),
         ))
+        .method(unary(
+            "list_score_suppliers",
+            "ListScoreSuppliers",
+            "ListScoreSuppliersRequest",
+            &pb("ListScoreSuppliersResponse"),
+        ))
         .build();
     Builder::new().build_client(false).compile(&[service]);
 }

@@ -61,6 +61,51 @@ pub async fn seed_ree(cluster: &Cluster) {
     set_ree_production(cluster, 50.0).await;
 }
 
+/// Japan's rare-earth imports in 2023 as (supplier, tonnes, governance
+/// estimate). Canada ships 13.5% of them but, well governed and producing
+/// none, contributes least to the score: it is not among its five top
+/// suppliers.
+pub const JAPAN_REE_IMPORTS: [(&str, f64, f64); 7] = [
+    ("CHN", 40.0, -0.5),
+    ("MMR", 12.0, -1.0),
+    ("VNM", 11.0, -1.0),
+    ("RUS", 10.0, -1.0),
+    ("LAO", 9.0, -1.0),
+    ("MYS", 8.0, -1.0),
+    ("CAN", 14.0, 1.5),
+];
+
+/// Writes [`JAPAN_REE_IMPORTS`]: the suppliers' governance and Japan's
+/// import flows (HS 284690, rare-earth compounds).
+pub async fn seed_japan_ree_imports(cluster: &Cluster) {
+    let mut ingest = ingest_client(&cluster.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    let estimates: Vec<(&str, f64)> = JAPAN_REE_IMPORTS.iter().map(|&(c, _, e)| (c, e)).collect();
+    ingest
+        .upsert_governance(governance(&estimates, 2023))
+        .await
+        .expect("governance accepted");
+    let flows = JAPAN_REE_IMPORTS
+        .iter()
+        .map(|&(partner, tonnes, _)| ipb::TradeFlow {
+            reporter: "JPN".into(),
+            partner: partner.into(),
+            hs_code: "284690".into(),
+            period: Some(cpb::Period { year: 2023, month: 0 }),
+            flow: ipb::FlowDirection::Import as i32,
+            value_usd: tonnes * 10_000.0,
+            net_weight_kg: Some(tonnes * 1000.0),
+            source: "TEST".into(),
+        })
+        .collect();
+    ingest
+        .ingest_trade_flows(tokio_stream::iter(vec![ipb::IngestTradeFlowsRequest {
+            upload_id: "japan-ree-imports".into(),
+            flows,
+        }]))
+        .await
+        .expect("flows accepted");
+}
+
 /// Japan's latest eu-crm score for rare earths.
 pub async fn ree_score_for_japan(cluster: &Cluster) -> f64 {
     let mut client = spb::scoring_service_client::ScoringServiceClient::with_interceptor(

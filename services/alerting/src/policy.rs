@@ -4,7 +4,8 @@
 //! each event from the ingest service, and fires every policy rule whose
 //! filter covers one of the event's minerals — optionally only when the
 //! restricting country supplies at least the rule's share of a filtered
-//! importer's sourcing, as the scoring service's eu-crm score reports it.
+//! importer's sourcing, as the scoring service reports it for the eu-crm
+//! score (every supplier, not only the five a score lists).
 
 use std::sync::Arc;
 
@@ -24,6 +25,10 @@ use tonic::service::interceptor::InterceptedService;
 
 use crate::rules;
 use crate::settings::AlertingSection;
+
+/// Suppliers asked for per page: the most scoring sends at once, so one
+/// page covers every country that supplies anything.
+const SUPPLIERS_PAGE: i32 = 500;
 
 /// Client of the ingest service.
 pub type IngestClient = IngestServiceClient<InterceptedService<Channel, ClientInterceptor>>;
@@ -86,25 +91,35 @@ impl PolicyWatcher {
         }
     }
 
-    /// Share of `supplier` in `importer`'s sourcing of `mineral`, from its
-    /// eu-crm score (`None` when the supplier is not among the score's top
-    /// suppliers, or the mineral or importer has no score).
+    /// Share of `supplier` in `importer`'s sourcing of `mineral`, at the
+    /// stage of its eu-crm score, from every supplier behind that score
+    /// (`None` when the supplier is not one of them, or the mineral or
+    /// importer has no score).
     async fn supplier_share(&self, mineral: &str, importer: &str, supplier: &str) -> Result<Option<f64>, String> {
-        let req = spb::GetRiskScoreRequest {
-            mineral: mineral.to_string(),
-            importer: importer.to_string(),
-            year: 0,
-            methodology: spb::Methodology::EuCrm as i32,
-        };
-        match self.scoring.clone().get_risk_score(req).await {
-            Ok(score) => Ok(score
-                .into_inner()
-                .top_suppliers
-                .iter()
-                .find(|t| t.country == supplier)
-                .map(|t| t.share)),
-            Err(s) if matches!(s.code(), tonic::Code::NotFound | tonic::Code::FailedPrecondition) => Ok(None),
-            Err(s) => Err(format!("scoring: {}", s.message())),
+        let mut page_token = String::new();
+        loop {
+            let req = spb::ListScoreSuppliersRequest {
+                mineral: mineral.to_string(),
+                importer: importer.to_string(),
+                methodology: spb::Methodology::EuCrm as i32,
+                page_size: SUPPLIERS_PAGE,
+                page_token,
+                ..Default::default()
+            };
+            let page = match self.scoring.clone().list_score_suppliers(req).await {
+                Ok(page) => page.into_inner(),
+                Err(s) if matches!(s.code(), tonic::Code::NotFound | tonic::Code::FailedPrecondition) => {
+                    return Ok(None);
+                }
+                Err(s) => return Err(format!("scoring: {}", s.message())),
+            };
+            if let Some(found) = page.suppliers.iter().find(|t| t.country == supplier) {
+                return Ok(Some(found.share));
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(None);
+            }
+            page_token = page.next_page_token;
         }
     }
 

@@ -324,3 +324,76 @@ async fn policy_events_alert_subscribers_of_the_mineral_and_of_exposed_importers
         "a rare-earth measure does not touch gallium"
     );
 }
+
+#[tokio::test]
+async fn a_policy_rule_weighs_suppliers_beyond_the_five_a_score_lists() {
+    use supplyrisk_api::scoring::v1 as spb;
+
+    let c = start();
+    seed(&c).await;
+    supplyrisk_testkit::fixtures::seed_japan_ree_imports(&c).await;
+    assert!(first_score_published(&c).await);
+    let mut scoring = spb::scoring_service_client::ScoringServiceClient::with_interceptor(
+        supplyrisk_testkit::channel(&c.scoring.endpoint()).await,
+        supplyrisk_testkit::Bearer(Some(READER_TOKEN.into())),
+    );
+    let score = scoring
+        .get_risk_score(spb::GetRiskScoreRequest {
+            mineral: "REE".into(),
+            importer: "JPN".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        score.top_suppliers.iter().all(|s| s.country != "CAN"),
+        "Canada (13.5% of Japan's imports) is not among the five listed"
+    );
+
+    let writer = alerting(&c, INGESTER_TOKEN).await;
+    let create = |s: pb::Subscription| {
+        let mut w = writer.clone();
+        async move {
+            w.create_subscription(pb::CreateSubscriptionRequest { subscription: Some(s) })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let exposed = create(policy_subscription("REE", Some("JPN"), 0.12)).await;
+    let barely = create(policy_subscription("REE", Some("JPN"), 0.2)).await;
+
+    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    ingest
+        .record_policy_event(ipb::RecordPolicyEventRequest {
+            event: Some(ipb::PolicyEvent {
+                country: "CAN".into(),
+                minerals: vec!["REE".into()],
+                measure: ipb::PolicyMeasure::Licensing as i32,
+                effective_from: Some(cpb::Date {
+                    year: 2025,
+                    month: 6,
+                    day: 1,
+                }),
+                severity: 0.5,
+                source_reference: "test notice".into(),
+                summary: "Licensing of rare-earth compound exports".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+
+    let mut reader = alerting(&c, READER_TOKEN).await;
+    let mut n = 0;
+    for _ in 0..100 {
+        n = alert_count(&mut reader, &exposed.id).await;
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(n, 1, "Canada supplies at least 12% of Japan's sourcing");
+    assert_eq!(alert_count(&mut reader, &barely.id).await, 0, "but not 20%");
+}

@@ -2,7 +2,7 @@
 
 use supplyrisk_api::convert::stage_to_pb;
 use supplyrisk_api::scoring::v1 as pb;
-use supplyrisk_engine::{ScenarioOutcome, Score};
+use supplyrisk_engine::{ScenarioOutcome, Score, SupplierContribution};
 
 /// One sentence naming the largest contributor to a score. A supplier can
 /// weigh through the importer's own sourcing or only through its share of
@@ -52,18 +52,7 @@ pub fn risk_score(score: &Score, data_version: &str, computed_at: std::time::Sys
                 meaning: c.meaning.to_string(),
             })
             .collect(),
-        top_suppliers: score
-            .top_suppliers
-            .iter()
-            .map(|s| pb::SupplierContribution {
-                country: s.country.clone(),
-                share: s.share,
-                global_share: s.global_share,
-                governance: s.governance,
-                governance_defaulted: s.governance_defaulted,
-                contribution: s.contribution,
-            })
-            .collect(),
+        top_suppliers: score.top_suppliers.iter().map(supplier).collect(),
         stage: stage_to_pb(score.stage) as i32,
         stages: score
             .stages
@@ -99,6 +88,18 @@ pub fn risk_score(score: &Score, data_version: &str, computed_at: std::time::Sys
         notes: score.notes.clone(),
         top_reason: top_reason(score),
         computed_at: Some(prost_types::Timestamp::from(computed_at)),
+    }
+}
+
+/// The wire form of one supplier's part in a score.
+pub fn supplier(s: &SupplierContribution) -> pb::SupplierContribution {
+    pb::SupplierContribution {
+        country: s.country.clone(),
+        share: s.share,
+        global_share: s.global_share,
+        governance: s.governance,
+        governance_defaulted: s.governance_defaulted,
+        contribution: s.contribution,
     }
 }
 

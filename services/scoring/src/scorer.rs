@@ -269,15 +269,36 @@ impl Scorer {
     /// The engine method, with the parameters every answer of `method` uses
     /// (scores, rankings and both sides of a scenario).
     pub fn engine_method(method: MethodKind) -> Method {
+        Self::engine_method_listing(method, TOP_SUPPLIERS)
+    }
+
+    /// [`Self::engine_method`] listing up to `suppliers` suppliers.
+    fn engine_method_listing(method: MethodKind, suppliers: usize) -> Method {
         match method {
             MethodKind::EuCrm => Method::EuCrm(EuCrmParams {
-                top_suppliers: TOP_SUPPLIERS,
+                top_suppliers: suppliers,
                 ..Default::default()
             }),
             MethodKind::GeoPolRisk => Method::GeoPolRisk(GprParams {
-                top_suppliers: TOP_SUPPLIERS,
+                top_suppliers: suppliers,
             }),
         }
+    }
+
+    /// The score with every supplier listed, computed now (not cached), and
+    /// the data version it was computed from.
+    pub async fn with_every_supplier(
+        &self,
+        mineral: &str,
+        importer: &Importer,
+        year: u16,
+        method: MethodKind,
+    ) -> ServiceResult<(Score, String)> {
+        let (inputs, version) = self.inputs(mineral, year, importer, method).await?;
+        let score = Self::engine_method_listing(method, usize::MAX)
+            .score(&inputs)
+            .map_err(engine_error)?;
+        Ok((score, version))
     }
 
     /// Scores `inputs` with `method`.

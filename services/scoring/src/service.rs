@@ -24,6 +24,63 @@ const MAX_PAGE_SIZE: usize = 500;
 const MAX_BATCH: usize = 100;
 const MAX_SCENARIO_IMPORTERS: usize = 20;
 
+/// One page of a list (AIP-158): where it starts and how long it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Page {
+    offset: usize,
+    size: usize,
+}
+
+impl Page {
+    /// The page a request asks for; bad fields are added to `v`.
+    fn parse(v: &mut Violations, page_size: i32, page_token: &str) -> Page {
+        if page_size < 0 {
+            v.push("page_size", "must not be negative");
+        }
+        let offset = if page_token.is_empty() {
+            0
+        } else {
+            match hex::decode(page_token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.parse().ok())
+            {
+                Some(o) => o,
+                None => {
+                    v.push("page_token", "is not a token returned by this call");
+                    0
+                }
+            }
+        };
+        let size = match page_size {
+            ..=0 => DEFAULT_PAGE_SIZE,
+            n => (n as usize).min(MAX_PAGE_SIZE),
+        };
+        Page { offset, size }
+    }
+
+    /// This page of `items`.
+    fn of<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+        let start = self.offset.min(items.len());
+        &items[start..(start + self.size).min(items.len())]
+    }
+
+    /// The token of the next page of `total` items, empty after the last.
+    fn next_token(&self, total: usize) -> String {
+        let next = self.offset.saturating_add(self.size);
+        if next < total {
+            hex::encode(next.to_string())
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// A count as a `total_size` field.
+fn total_size(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
 /// Implements `ScoringService`.
 #[derive(Clone)]
 pub struct ScoringHandler {
@@ -170,31 +227,10 @@ impl ScoringHandler {
                 true
             }
         };
-        if req.page_size < 0 {
-            v.push("page_size", "must not be negative");
-        }
-        let offset = if req.page_token.is_empty() {
-            0
-        } else {
-            match hex::decode(&req.page_token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| s.parse().ok())
-            {
-                Some(o) => o,
-                None => {
-                    v.push("page_token", "is not a token returned by this call");
-                    0
-                }
-            }
-        };
+        let page = Page::parse(&mut v, req.page_size, &req.page_token);
         if !v.is_empty() {
             return Err(v.into());
         }
-        let page_size = match req.page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            n => (n as usize).min(MAX_PAGE_SIZE),
-        };
         let minerals: Vec<&str> = catalog
             .minerals()
             .iter()
@@ -226,22 +262,39 @@ impl ScoringHandler {
             let o = a.score.total_cmp(&b.score).then_with(|| b.mineral.cmp(&a.mineral));
             if descending { o.reverse() } else { o }
         });
-        let total = scores.len();
-        let page: Vec<pb::RiskScore> = scores
-            .iter()
-            .skip(offset)
-            .take(page_size)
-            .map(|s| pb::RiskScore::clone(s))
-            .collect();
-        let next = offset + page.len();
         Ok(pb::ListRiskScoresResponse {
-            scores: page,
-            next_page_token: if next < total {
-                hex::encode(next.to_string())
-            } else {
-                String::new()
-            },
-            total_size: i32::try_from(total).unwrap_or(i32::MAX),
+            scores: page.of(&scores).iter().map(|s| pb::RiskScore::clone(s)).collect(),
+            next_page_token: page.next_token(scores.len()),
+            total_size: total_size(scores.len()),
+        })
+    }
+
+    async fn suppliers(&self, req: pb::ListScoreSuppliersRequest) -> ServiceResult<pb::ListScoreSuppliersResponse> {
+        let score = pb::GetRiskScoreRequest {
+            mineral: req.mineral,
+            importer: req.importer,
+            year: req.year,
+            methodology: req.methodology,
+        };
+        let (target, mut v) = match self.target(&score, "")? {
+            Ok(t) => (Some(t), Violations::new()),
+            Err(v) => (None, v),
+        };
+        let page = Page::parse(&mut v, req.page_size, &req.page_token);
+        let Some(t) = target.filter(|_| v.is_empty()) else {
+            return Err(v.into());
+        };
+        let (score, version) = self
+            .scorer
+            .with_every_supplier(t.mineral.as_str(), &t.importer, t.year, t.method)
+            .await?;
+        let suppliers = &score.top_suppliers;
+        Ok(pb::ListScoreSuppliersResponse {
+            suppliers: page.of(suppliers).iter().map(present::supplier).collect(),
+            next_page_token: page.next_token(suppliers.len()),
+            total_size: total_size(suppliers.len()),
+            stage: supplyrisk_api::convert::stage_to_pb(score.stage) as i32,
+            data_version: version,
         })
     }
 
@@ -434,5 +487,44 @@ impl ScoringService for ScoringHandler {
             })
             .collect();
         Ok(Response::new(pb::ListBlocsResponse { blocs }))
+    }
+
+    async fn list_score_suppliers(
+        &self,
+        request: Request<pb::ListScoreSuppliersRequest>,
+    ) -> Result<Response<pb::ListScoreSuppliersResponse>, Status> {
+        Ok(Response::new(self.suppliers(request.into_inner()).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_their_tokens_to_the_end() {
+        let items: Vec<u32> = (0..7).collect();
+        let mut v = Violations::new();
+        let first = Page::parse(&mut v, 3, "");
+        assert_eq!(first.of(&items), &[0, 1, 2]);
+        let token = first.next_token(items.len());
+        let second = Page::parse(&mut v, 3, &token);
+        assert_eq!(second.of(&items), &[3, 4, 5]);
+        let third = Page::parse(&mut v, 3, &second.next_token(items.len()));
+        assert_eq!(third.of(&items), &[6]);
+        assert_eq!(third.next_token(items.len()), "", "no token after the last page");
+        assert!(v.is_empty());
+        assert_eq!(Page::parse(&mut v, 0, "").size, DEFAULT_PAGE_SIZE);
+        assert_eq!(Page::parse(&mut v, 100_000, "").size, MAX_PAGE_SIZE);
+        assert!(Page::parse(&mut v, 3, &hex::encode("99")).of(&items).is_empty());
+        assert!(v.is_empty());
+    }
+
+    #[test]
+    fn bad_page_fields_are_named() {
+        let mut v = Violations::new();
+        Page::parse(&mut v, -1, "not a token");
+        let fields: Vec<&str> = v.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["page_size", "page_token"]);
     }
 }

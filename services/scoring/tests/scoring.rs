@@ -222,6 +222,71 @@ async fn repeats_are_answered_from_memory_and_other_encodings_in_full() {
 }
 
 #[tokio::test]
+async fn lists_every_supplier_behind_a_score_page_by_page() {
+    let c = start();
+    supplyrisk_testkit::fixtures::seed_ree(&c).await;
+    supplyrisk_testkit::fixtures::seed_japan_ree_imports(&c).await;
+    let mut client = scoring(&c).await;
+    let score = client
+        .get_risk_score(request("JPN", pb::Methodology::EuCrm))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(score.top_suppliers.len(), 5);
+
+    let list = |page_token: String| pb::ListScoreSuppliersRequest {
+        mineral: "rare earths".into(),
+        importer: "JPN".into(),
+        page_size: 3,
+        page_token,
+        ..Default::default()
+    };
+    let mut suppliers = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client.list_score_suppliers(list(token)).await.unwrap().into_inner();
+        assert!(page.suppliers.len() <= 3);
+        assert_eq!(page.stage, score.stage);
+        assert_eq!(page.data_version, score.data_version);
+        assert_eq!(page.total_size, 8, "seven exporters to Japan, and AUS producing");
+        suppliers.extend(page.suppliers);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(suppliers.len(), 8);
+    let countries: Vec<&str> = suppliers.iter().map(|s| s.country.as_str()).collect();
+    let top: Vec<&str> = score.top_suppliers.iter().map(|s| s.country.as_str()).collect();
+    assert_eq!(countries[..5], top[..], "the score lists the first five");
+    assert_eq!(*countries.last().unwrap(), "CAN", "well governed, no production: least");
+    assert!(suppliers.windows(2).all(|w| w[0].contribution >= w[1].contribution));
+    let canada = suppliers.last().unwrap();
+    assert!((canada.share - 14.0 / 104.0).abs() < 1e-9, "{}", canada.share);
+    let sourcing: f64 = suppliers.iter().map(|s| s.share).sum();
+    assert!(
+        (sourcing - 1.0).abs() < 1e-9,
+        "shares of Japan's sourcing sum to one: {sourcing}"
+    );
+
+    let status = client
+        .list_score_suppliers(list("not a token".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("page_token"), "{}", status.message());
+    let status = client
+        .list_score_suppliers(pb::ListScoreSuppliersRequest {
+            mineral: "unobtainium".into(),
+            importer: "JPN".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+}
+
+#[tokio::test]
 async fn invalid_and_unknown_inputs_are_refused_clearly() {
     let c = start();
     let mut client = scoring(&c).await;
