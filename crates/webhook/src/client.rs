@@ -15,7 +15,9 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::RootCertStore;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::guard::{AllowList, Refusal};
 use crate::signature::{Secret, headers};
@@ -149,6 +151,41 @@ pub fn parse_url(url: &str) -> Result<Destination, AttemptError> {
     })
 }
 
+/// Certificate authorities a receiver's certificate may chain to besides
+/// the bundled public roots: a company CA for internal receivers, say.
+#[derive(Debug, Clone, Default)]
+pub struct ExtraRoots(Vec<CertificateDer<'static>>);
+
+impl ExtraRoots {
+    /// Every certificate of a PEM bundle; a bundle without one, or with one
+    /// that cannot be a trust anchor, is refused whole.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, String> {
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("not a PEM certificate bundle: {e}"))?;
+        if certs.is_empty() {
+            return Err("no certificate in the PEM bundle".into());
+        }
+        let mut check = RootCertStore::empty();
+        for (i, cert) in certs.iter().enumerate() {
+            check
+                .add(cert.clone())
+                .map_err(|e| format!("certificate {} of the bundle: {e}", i + 1))?;
+        }
+        Ok(Self(certs))
+    }
+
+    /// How many certificates there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Posts signed webhooks.
 #[derive(Clone)]
 pub struct WebhookClient {
@@ -168,11 +205,14 @@ impl std::fmt::Debug for WebhookClient {
 
 impl WebhookClient {
     /// A client that refuses internal addresses not in `allow` and gives
-    /// each attempt `timeout`. TLS trusts the bundled public CA roots.
-    pub fn new(allow: AllowList, timeout: Duration) -> Self {
-        let roots = tokio_rustls::rustls::RootCertStore {
+    /// each attempt `timeout`. TLS trusts the bundled public CA roots and
+    /// `extra_roots`.
+    pub fn new(allow: AllowList, timeout: Duration, extra_roots: &ExtraRoots) -> Self {
+        let mut roots = RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
+        // Checked when they were read (`ExtraRoots::from_pem`).
+        let (_added, _ignored) = roots.add_parsable_certificates(extra_roots.0.iter().cloned());
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -309,7 +349,7 @@ mod tests {
 
     #[tokio::test]
     async fn internal_destinations_are_refused_before_connecting() {
-        let client = WebhookClient::new(AllowList::default(), Duration::from_secs(2));
+        let client = WebhookClient::new(AllowList::default(), Duration::from_secs(2), &ExtraRoots::default());
         assert!(matches!(
             client.check_url("http://10.0.0.7/hook"),
             Err(AttemptError::Refused(_))

@@ -17,7 +17,7 @@ pub mod guard;
 pub mod retry;
 pub mod signature;
 
-pub use client::{AttemptError, Delivery, WebhookClient};
+pub use client::{AttemptError, Delivery, ExtraRoots, WebhookClient};
 pub use guard::{AllowList, Refusal};
 pub use retry::RetryPolicy;
 pub use signature::{Secret, SecretError};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use supplyrisk_config::{AuthSettings, ConfigError, EndpointSettings, GrpcSettings, RedisSettings, TelemetrySettings};
-use supplyrisk_webhook::{AllowList, RetryPolicy};
+use supplyrisk_webhook::{AllowList, ExtraRoots, RetryPolicy};
 
 /// Alerting-specific settings (`[alerting]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -24,6 +24,10 @@ pub struct AlertingSection {
     /// comma-separated host names, addresses and CIDR blocks.
     #[serde(default)]
     pub webhook_allow: String,
+    /// PEM file of CA certificates trusted for webhook receivers besides the
+    /// bundled public roots (a company CA, say); empty = none.
+    #[serde(default)]
+    pub webhook_ca_file: String,
     /// Bound on one webhook attempt (connect, TLS, request, response head), ms.
     pub webhook_timeout_ms: u64,
     /// Delay before the first webhook retry, ms; doubles per failure.
@@ -45,6 +49,22 @@ impl AlertingSection {
                 supplyrisk_config::env_name("alerting.webhook_allow")
             ))
         })
+    }
+
+    /// The CA certificates of `webhook_ca_file`, read now.
+    pub fn webhook_extra_roots(&self) -> Result<ExtraRoots, ConfigError> {
+        if self.webhook_ca_file.is_empty() {
+            return Ok(ExtraRoots::default());
+        }
+        let error = |reason: String| {
+            ConfigError(format!(
+                "{} ({}): {reason}",
+                supplyrisk_config::env_name("alerting.webhook_ca_file"),
+                self.webhook_ca_file
+            ))
+        };
+        let pem = std::fs::read(&self.webhook_ca_file).map_err(|e| error(e.to_string()))?;
+        ExtraRoots::from_pem(&pem).map_err(error)
     }
 
     /// The webhook retry schedule.
@@ -94,6 +114,7 @@ consumer_group = "alerting"
 reclaim_idle_ms = 30000
 stream_poll_ms = 250
 webhook_allow = ""
+webhook_ca_file = ""
 webhook_timeout_ms = 5000
 webhook_initial_backoff_ms = 1000
 webhook_max_backoff_ms = 300000
@@ -136,6 +157,46 @@ impl Settings {
             }
         }
         a.webhook_allow_list()?;
+        a.webhook_extra_roots()?;
         Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CA_FILE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/webhook/tests/fixtures/test-ca.pem"
+    );
+
+    fn load(extra: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut vars = vec![(
+            "SUPPLYRISK__AUTH__TOKENS".to_string(),
+            "admin=a-long-enough-token".to_string(),
+        )];
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Settings::load_with_env(None, vars)
+    }
+
+    #[test]
+    fn webhooks_trust_only_public_roots_unless_a_ca_file_is_named() {
+        let defaults = load(&[]).expect("defaults load");
+        assert!(defaults.alerting.webhook_extra_roots().expect("none").is_empty());
+        let with_ca = load(&[("SUPPLYRISK__ALERTING__WEBHOOK_CA_FILE", CA_FILE)]).expect("loads");
+        assert_eq!(with_ca.alerting.webhook_extra_roots().expect("read").len(), 1);
+    }
+
+    #[test]
+    fn an_unreadable_or_empty_ca_file_stops_start_up_by_name() {
+        for file in ["/nonexistent/ca.pem", "/dev/null"] {
+            let err = load(&[("SUPPLYRISK__ALERTING__WEBHOOK_CA_FILE", file)]).expect_err(file);
+            let text = err.to_string();
+            assert!(
+                text.contains("SUPPLYRISK__ALERTING__WEBHOOK_CA_FILE") && text.contains(file),
+                "{text}"
+            );
+        }
     }
 }

@@ -86,7 +86,7 @@ impl Application {
         .spawn(&self.settings.alerting, stop_rx.clone());
         let section = &self.settings.alerting;
         let timeout = Duration::from_millis(section.webhook_timeout_ms);
-        let webhooks = WebhookClient::new(section.webhook_allow_list()?, timeout);
+        let webhooks = WebhookClient::new(section.webhook_allow_list()?, timeout, &section.webhook_extra_roots()?);
         let deliverer = Deliverer {
             store: self.store.clone(),
             client: webhooks.clone(),
