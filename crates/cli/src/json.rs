@@ -80,11 +80,7 @@ pub fn score(s: &spb::RiskScore) -> Value {
         "components": s.components.iter().map(|c| json!({
             "name": c.name, "value": c.value, "meaning": c.meaning,
         })).collect::<Vec<_>>(),
-        "top_suppliers": s.top_suppliers.iter().map(|t| json!({
-            "country": t.country, "share": t.share, "global_share": opt(t.global_share),
-            "governance": t.governance, "governance_defaulted": t.governance_defaulted,
-            "contribution": t.contribution,
-        })).collect::<Vec<_>>(),
+        "top_suppliers": s.top_suppliers.iter().map(supplier).collect::<Vec<_>>(),
         "confidence_reasons": s.confidence_reasons.iter().map(|r| json!({
             "input": r.input, "coverage": r.coverage, "detail": r.detail,
         })).collect::<Vec<_>>(),
@@ -93,6 +89,15 @@ pub fn score(s: &spb::RiskScore) -> Value {
         })).collect::<Vec<_>>(),
         "notes": s.notes,
         "computed_at": timestamp(&s.computed_at),
+    })
+}
+
+/// A supplier's part in a score.
+pub fn supplier(t: &spb::SupplierContribution) -> Value {
+    json!({
+        "country": t.country, "share": t.share, "global_share": opt(t.global_share),
+        "governance": t.governance, "governance_defaulted": t.governance_defaulted,
+        "contribution": t.contribution,
     })
 }
 

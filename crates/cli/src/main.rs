@@ -186,6 +186,19 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         limit: i32,
     },
+    /// Every supplier behind a score, largest contribution first.
+    Suppliers {
+        /// Catalog id or name.
+        mineral: String,
+        /// ISO3 country or bloc.
+        importer: String,
+        /// eu-crm (default) or geopolrisk.
+        #[arg(long, default_value = "eu-crm")]
+        method: String,
+        /// Data year; latest when omitted.
+        #[arg(long)]
+        year: Option<u32>,
+    },
     /// A score per data year and each recomputation.
     History {
         /// Catalog id or name.
@@ -915,6 +928,68 @@ async fn score(cli: &Cli, mineral: &str, importer: &str, method: &str, year: Opt
     Ok(())
 }
 
+async fn suppliers(cli: &Cli, mineral: &str, importer: &str, method: &str, year: Option<u32>) -> Result<(), String> {
+    use supplyrisk_api::scoring::v1 as spb;
+    let mut client = connect_scoring(cli).await?;
+    let mut req = spb::ListScoreSuppliersRequest {
+        mineral: mineral.to_string(),
+        importer: importer.to_string(),
+        year: year.unwrap_or(0),
+        methodology: methodology(method)?,
+        page_size: 500,
+        page_token: String::new(),
+    };
+    let mut all = Vec::new();
+    let first = loop {
+        let page = client
+            .list_score_suppliers(req.clone())
+            .await
+            .map_err(status_line)?
+            .into_inner();
+        all.extend(page.suppliers.iter().cloned());
+        if page.next_page_token.is_empty() {
+            break page;
+        }
+        req.page_token = page.next_page_token;
+    };
+    let stage = json::stage_name(first.stage);
+    if cli.output == Output::Json {
+        let suppliers: Vec<serde_json::Value> = all.iter().map(json::supplier).collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "mineral": mineral, "importer": importer, "methodology": methodology_id(req.methodology),
+                "stage": stage, "data_version": first.data_version, "suppliers": suppliers,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "{} suppliers behind {mineral} for {importer} ({}, {stage} stage), largest contribution first",
+        all.len(),
+        methodology_id(req.methodology)
+    );
+    println!(
+        "{:>4}  {:<4} {:>7} {:>7} {:>10} {:>12}",
+        "", "", "share", "world", "governance", "contribution"
+    );
+    for (i, t) in all.iter().enumerate() {
+        let world = t
+            .global_share
+            .map_or_else(|| "missing".to_string(), |w| format!("{:.1}%", w * 100.0));
+        println!(
+            "{:>4}. {:<4} {:>6.1}% {:>7} {:>10.2} {:>12.4}",
+            i + 1,
+            t.country,
+            t.share * 100.0,
+            world,
+            t.governance,
+            t.contribution
+        );
+    }
+    Ok(())
+}
+
 async fn top(cli: &Cli, importer: &str, application: Option<String>, method: &str, limit: i32) -> Result<(), String> {
     use supplyrisk_api::scoring::v1 as spb;
     let mut client = connect_scoring(cli).await?;
@@ -1333,6 +1408,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             method,
             year,
         } => return score(&cli, mineral, importer, method, *year).await,
+        Command::Suppliers {
+            mineral,
+            importer,
+            method,
+            year,
+        } => return suppliers(&cli, mineral, importer, method, *year).await,
         Command::Top {
             importer,
             application,
@@ -1370,6 +1451,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             chunk_bytes,
         } => import(&mut client, &format, &file, upload_id, source, chunk_bytes, output).await,
         Command::Score { .. }
+        | Command::Suppliers { .. }
         | Command::Top { .. }
         | Command::Subscribe { .. }
         | Command::Alerts { .. }

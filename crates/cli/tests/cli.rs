@@ -267,6 +267,19 @@ fn scores_scenarios_history_and_a_watched_alert() {
     assert_eq!(json["mineral"], "REE");
     assert_eq!(json["methodology"]["id"], "eu-crm");
     assert!(json["top_suppliers"].as_array().is_some_and(|a| !a.is_empty()));
+    let (ok, out, err) = run(READER_TOKEN, &["suppliers", "REE", "JPN"]);
+    assert!(ok && out.starts_with("2 suppliers behind REE for JPN"), "{out}{err}");
+    let (ok, out, _) = run(READER_TOKEN, &["suppliers", "REE", "JPN", "--output", "json"]);
+    assert!(ok, "{out}");
+    let json = parse_json(&out);
+    let listed: Vec<&str> = json["suppliers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["country"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["CHN", "AUS"], "equal shares, China less well governed: {out}");
+    assert_eq!(json["stage"], "processing");
     let (ok, out, _) = run(READER_TOKEN, &["top", "--importer", "JPN", "--output", "json"]);
     let json: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert!(ok && json["total_size"] == 1, "{out}");
