@@ -422,9 +422,29 @@ fn render_scenario_table(html: &mut String, report: &Report, section: &Section) 
     html.push_str(&format!(
         "<p class=\"note\">Shortfall: imports lost after the cut, in tonnes, at the supply stage named (the \
          stage the score is taken at when it has trade data). Stock cover: days the importer's \
-         stockpile covers the shortfall. Cut: {:.0}% of the supplier's exports, no rerouting.</p>\n</div>\n",
+         stockpile covers the shortfall. Cut: {:.0}% of the supplier's exports, no rerouting.</p>\n",
         report.scenario_cut * 100.0
     ));
+    let fell: Vec<&str> = section
+        .scenarios
+        .iter()
+        .filter(|row| {
+            let score = |s: &Option<spb::RiskScore>| s.as_ref().map(|s| s.score);
+            score(&row.result.before)
+                .zip(score(&row.result.after))
+                .is_some_and(|(before, after)| after < before)
+        })
+        .map(|row| row.mineral.as_str())
+        .collect();
+    if !fell.is_empty() {
+        html.push_str(&format!(
+            "<p class=\"note\">Lower after the cut: {}. The score measures how concentrated supply is; with \
+             less from the dominant supplier what is left is more spread, while the importer still loses \
+             the shortfall shown.</p>\n",
+            escape(&fell.join(", "))
+        ));
+    }
+    html.push_str("</div>\n");
 }
 
 fn render_score_table(html: &mut String, section: &Section) {
@@ -543,6 +563,18 @@ mod tests {
                 scenario_gaps: vec![],
             }],
         }
+    }
+
+    #[test]
+    fn a_score_that_falls_after_a_cut_is_explained_beside_the_table() {
+        let mut r = report();
+        assert!(!render(&r).expect("rendered").html.contains("Lower after the cut"));
+        r.sections[0].scenarios[0].result.after = Some(score("REE", 2.8, &[]));
+        let html = render(&r).expect("rendered").html;
+        assert!(
+            html.contains("Lower after the cut: REE."),
+            "rises are not explained, falls are"
+        );
     }
 
     #[test]
