@@ -26,7 +26,7 @@ pub const RPC_SERVER_DURATION: &str = "rpc.server.call.duration";
 pub const RPC_CLIENT_DURATION: &str = "rpc.client.call.duration";
 /// Counter of records an ingest call or import handled, by kind and outcome.
 pub const INGEST_RECORDS: &str = "supplyrisk.ingest.records";
-/// Counter of score cache lookups, by result (hit, miss).
+/// Counter of score cache lookups, by result (hit, miss, remembered).
 pub const SCORE_CACHE_LOOKUPS: &str = "supplyrisk.scoring.cache.lookups";
 /// Gauge: stream entries not yet delivered to a consumer group (`XINFO GROUPS` lag).
 pub const STREAM_GROUP_LAG: &str = "supplyrisk.stream.group.lag";
@@ -191,6 +191,14 @@ pub fn score_cache_hit() {
     if let Some(i) = instruments() {
         i.score_cache_lookups
             .add(1, &[KeyValue::new(attributes::CACHE_RESULT, "hit")]);
+    }
+}
+
+/// A repeated request was answered from memory, before the score cache.
+pub fn score_answer_remembered() {
+    if let Some(i) = instruments() {
+        i.score_cache_lookups
+            .add(1, &[KeyValue::new(attributes::CACHE_RESULT, "remembered")]);
     }
 }
 

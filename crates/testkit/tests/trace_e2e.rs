@@ -158,6 +158,8 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
     seed_ree(&cluster).await;
     assert!(first_score_published(&cluster).await, "the seed produced no score");
     let base = ree_score_for_japan(&cluster).await;
+    // The same request again is answered from memory.
+    assert_eq!(ree_score_for_japan(&cluster).await, base);
 
     let mut alerting = AlertingServiceClient::with_interceptor(
         supplyrisk_testkit::channel(&cluster.alerting.endpoint()).await,
@@ -414,7 +416,13 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
             (attributes::INGEST_OUTCOME, AttrValue::Str("accepted".into())),
         ]
     ));
-    assert!(!points(&metrics, SCORING, metrics::SCORE_CACHE_LOOKUPS).is_empty());
+    let lookups = points(&metrics, SCORING, metrics::SCORE_CACHE_LOOKUPS);
+    for result in ["miss", "remembered"] {
+        assert!(
+            has_point(&lookups, &[(attributes::CACHE_RESULT, AttrValue::Str(result.into()))]),
+            "no {result} lookup counted: {lookups:?}"
+        );
+    }
     assert!(
         has_point(
             &points(&metrics, ALERTING, metrics::WEBHOOK_ATTEMPTS),

@@ -193,9 +193,11 @@ impl Scorer {
     /// The answer remembered for a `GetRiskScore` request message's exact
     /// bytes, as one gRPC message frame, while its data is unchanged.
     pub fn recall(&self, request: &[u8]) -> Option<Bytes> {
-        self.recent
-            .recall(request, |stamp| self.generations.is_current(stamp))
-            .map(PreEncoded::into_frame)
+        let answer = self
+            .recent
+            .recall(request, |stamp| self.generations.is_current(stamp))?;
+        supplyrisk_telemetry::metrics::score_answer_remembered();
+        Some(answer.into_frame())
     }
 
     /// Remembers `score` as the answer to a validated `request`, valid
