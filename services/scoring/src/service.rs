@@ -24,28 +24,55 @@ const MAX_PAGE_SIZE: usize = 500;
 const MAX_BATCH: usize = 100;
 const MAX_SCENARIO_IMPORTERS: usize = 20;
 
-/// One page of a list (AIP-158): where it starts and how long it is.
+/// One page of a list (AIP-158): where it starts, how long it is, and
+/// which query it belongs to. Tokens carry the offset and a fingerprint
+/// of the query, so a token used with other filters is refused instead of
+/// paging through a different list; the fingerprint is the same on every
+/// replica.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Page {
     offset: usize,
     size: usize,
+    query: u64,
+}
+
+/// FNV-1a over the query's fields, each ended by a zero byte.
+fn query_fingerprint(fields: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for field in fields {
+        for &byte in field.as_bytes().iter().chain(&[0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 impl Page {
-    /// The page a request asks for; bad fields are added to `v`.
-    fn parse(v: &mut Violations, page_size: i32, page_token: &str) -> Page {
+    /// The page a request with these filter `query` fields asks for; bad
+    /// fields are added to `v`.
+    fn parse(v: &mut Violations, page_size: i32, page_token: &str, query: &[&str]) -> Page {
         if page_size < 0 {
             v.push("page_size", "must not be negative");
         }
+        let query = query_fingerprint(query);
         let offset = if page_token.is_empty() {
             0
         } else {
-            match hex::decode(page_token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| s.parse().ok())
-            {
-                Some(o) => o,
+            let token = hex::decode(page_token).ok().and_then(|b| String::from_utf8(b).ok());
+            let parsed = token.as_deref().and_then(|t| {
+                let (offset, fingerprint) = t.split_once('.')?;
+                Some((
+                    offset.parse::<usize>().ok()?,
+                    u64::from_str_radix(fingerprint, 16).ok()?,
+                ))
+            });
+            match parsed {
+                Some((offset, fingerprint)) if fingerprint == query => offset,
+                Some(_) => {
+                    v.push("page_token", "belongs to a request with other filters");
+                    0
+                }
                 None => {
                     v.push("page_token", "is not a token returned by this call");
                     0
@@ -56,7 +83,7 @@ impl Page {
             ..=0 => DEFAULT_PAGE_SIZE,
             n => (n as usize).min(MAX_PAGE_SIZE),
         };
-        Page { offset, size }
+        Page { offset, size, query }
     }
 
     /// This page of `items`.
@@ -69,7 +96,7 @@ impl Page {
     fn next_token(&self, total: usize) -> String {
         let next = self.offset.saturating_add(self.size);
         if next < total {
-            hex::encode(next.to_string())
+            hex::encode(format!("{next}.{:016x}", self.query))
         } else {
             String::new()
         }
@@ -227,7 +254,15 @@ impl ScoringHandler {
                 true
             }
         };
-        let page = Page::parse(&mut v, req.page_size, &req.page_token);
+        let methodology = req.methodology.to_string();
+        let query = [
+            req.importer.as_str(),
+            req.mineral.as_str(),
+            req.application.as_str(),
+            methodology.as_str(),
+            req.order_by.as_str(),
+        ];
+        let page = Page::parse(&mut v, req.page_size, &req.page_token, &query);
         if !v.is_empty() {
             return Err(v.into());
         }
@@ -270,17 +305,28 @@ impl ScoringHandler {
     }
 
     async fn suppliers(&self, req: pb::ListScoreSuppliersRequest) -> ServiceResult<pb::ListScoreSuppliersResponse> {
+        let (year, methodology) = (req.year.to_string(), req.methodology.to_string());
+        let query = [
+            req.mineral.as_str(),
+            req.importer.as_str(),
+            year.as_str(),
+            methodology.as_str(),
+        ];
+        let mut v = Violations::new();
+        let page = Page::parse(&mut v, req.page_size, &req.page_token, &query);
         let score = pb::GetRiskScoreRequest {
             mineral: req.mineral,
             importer: req.importer,
             year: req.year,
             methodology: req.methodology,
         };
-        let (target, mut v) = match self.target(&score, "")? {
-            Ok(t) => (Some(t), Violations::new()),
-            Err(v) => (None, v),
+        let target = match self.target(&score, "")? {
+            Ok(t) => Some(t),
+            Err(e) => {
+                v.0.extend(e.0);
+                None
+            }
         };
-        let page = Page::parse(&mut v, req.page_size, &req.page_token);
         let Some(t) = target.filter(|_| v.is_empty()) else {
             return Err(v.into());
         };
@@ -505,26 +551,45 @@ mod tests {
     fn pages_follow_their_tokens_to_the_end() {
         let items: Vec<u32> = (0..7).collect();
         let mut v = Violations::new();
-        let first = Page::parse(&mut v, 3, "");
+        let query = ["JPN", "REE"];
+        let first = Page::parse(&mut v, 3, "", &query);
         assert_eq!(first.of(&items), &[0, 1, 2]);
         let token = first.next_token(items.len());
-        let second = Page::parse(&mut v, 3, &token);
+        let second = Page::parse(&mut v, 3, &token, &query);
         assert_eq!(second.of(&items), &[3, 4, 5]);
-        let third = Page::parse(&mut v, 3, &second.next_token(items.len()));
+        let third = Page::parse(&mut v, 3, &second.next_token(items.len()), &query);
         assert_eq!(third.of(&items), &[6]);
         assert_eq!(third.next_token(items.len()), "", "no token after the last page");
         assert!(v.is_empty());
-        assert_eq!(Page::parse(&mut v, 0, "").size, DEFAULT_PAGE_SIZE);
-        assert_eq!(Page::parse(&mut v, 100_000, "").size, MAX_PAGE_SIZE);
-        assert!(Page::parse(&mut v, 3, &hex::encode("99")).of(&items).is_empty());
+        assert_eq!(Page::parse(&mut v, 0, "", &query).size, DEFAULT_PAGE_SIZE);
+        assert_eq!(Page::parse(&mut v, 100_000, "", &query).size, MAX_PAGE_SIZE);
+        let beyond = Page { offset: 99, ..first };
+        assert!(beyond.of(&items).is_empty());
         assert!(v.is_empty());
     }
 
     #[test]
     fn bad_page_fields_are_named() {
         let mut v = Violations::new();
-        Page::parse(&mut v, -1, "not a token");
+        Page::parse(&mut v, -1, "not a token", &["JPN"]);
         let fields: Vec<&str> = v.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["page_size", "page_token"]);
+        assert!(v.0[1].description.contains("not a token"));
+    }
+
+    #[test]
+    fn a_token_only_pages_through_the_query_it_came_from() {
+        let mut v = Violations::new();
+        let token = Page::parse(&mut v, 2, "", &["JPN", "REE"]).next_token(10);
+        assert_eq!(
+            Page::parse(&mut v, 5, &token, &["JPN", "REE"]).offset,
+            2,
+            "page size may change"
+        );
+        assert!(v.is_empty());
+        Page::parse(&mut v, 2, &token, &["USA", "REE"]);
+        assert!(v.0[0].description.contains("other filters"), "{:?}", v.0);
+        // Fields are delimited: moving text between them is another query.
+        assert_ne!(query_fingerprint(&["AB", "C"]), query_fingerprint(&["A", "BC"]));
     }
 }
