@@ -89,6 +89,21 @@ enum AlertsCommand {
 }
 
 /// `supplyrisk subscribe` options.
+/// Which score: `score` and `suppliers` take the same arguments.
+#[derive(clap::Args)]
+struct ScoreArgs {
+    /// Catalog id or name, e.g. DY or "rare earths".
+    mineral: String,
+    /// ISO3 country or bloc, e.g. JPN, USA+JPN, EU27.
+    importer: String,
+    /// eu-crm (default) or geopolrisk.
+    #[arg(long, default_value = "eu-crm")]
+    method: String,
+    /// Data year; latest when omitted.
+    #[arg(long)]
+    year: Option<u32>,
+}
+
 #[derive(clap::Args)]
 struct SubscribeArgs {
     /// Catalog id or name.
@@ -159,18 +174,7 @@ enum Command {
     /// One line per catalog mineral: data year, top producers, HHI, trade flows, policies.
     Summary,
     /// Explain one supply-risk score.
-    Score {
-        /// Catalog id or name, e.g. DY or "rare earths".
-        mineral: String,
-        /// ISO3 country or bloc, e.g. JPN, USA+JPN, EU27.
-        importer: String,
-        /// eu-crm (default) or geopolrisk.
-        #[arg(long, default_value = "eu-crm")]
-        method: String,
-        /// Data year; latest when omitted.
-        #[arg(long)]
-        year: Option<u32>,
-    },
+    Score(ScoreArgs),
     /// The minerals with the highest supply risk for an importer.
     Top {
         /// ISO3 country or bloc.
@@ -187,18 +191,7 @@ enum Command {
         limit: i32,
     },
     /// Every supplier behind a score, largest contribution first.
-    Suppliers {
-        /// Catalog id or name.
-        mineral: String,
-        /// ISO3 country or bloc.
-        importer: String,
-        /// eu-crm (default) or geopolrisk.
-        #[arg(long, default_value = "eu-crm")]
-        method: String,
-        /// Data year; latest when omitted.
-        #[arg(long)]
-        year: Option<u32>,
-    },
+    Suppliers(ScoreArgs),
     /// A score per data year and each recomputation.
     History {
         /// Catalog id or name.
@@ -886,14 +879,14 @@ fn methodology_id(value: i32) -> &'static str {
     }
 }
 
-async fn score(cli: &Cli, mineral: &str, importer: &str, method: &str, year: Option<u32>) -> Result<(), String> {
+async fn score(cli: &Cli, args: &ScoreArgs) -> Result<(), String> {
     use supplyrisk_api::scoring::v1 as spb;
     let mut client = connect_scoring(cli).await?;
     let req = spb::GetRiskScoreRequest {
-        mineral: mineral.to_string(),
-        importer: importer.to_string(),
-        year: year.unwrap_or(0),
-        methodology: methodology(method)?,
+        mineral: args.mineral.clone(),
+        importer: args.importer.clone(),
+        year: args.year.unwrap_or(0),
+        methodology: methodology(&args.method)?,
     };
     let s = client.get_risk_score(req).await.map_err(status_line)?.into_inner();
     if cli.output == Output::Json {
@@ -928,14 +921,15 @@ async fn score(cli: &Cli, mineral: &str, importer: &str, method: &str, year: Opt
     Ok(())
 }
 
-async fn suppliers(cli: &Cli, mineral: &str, importer: &str, method: &str, year: Option<u32>) -> Result<(), String> {
+async fn suppliers(cli: &Cli, args: &ScoreArgs) -> Result<(), String> {
     use supplyrisk_api::scoring::v1 as spb;
+    let (mineral, importer) = (args.mineral.as_str(), args.importer.as_str());
     let mut client = connect_scoring(cli).await?;
     let mut req = spb::ListScoreSuppliersRequest {
         mineral: mineral.to_string(),
         importer: importer.to_string(),
-        year: year.unwrap_or(0),
-        methodology: methodology(method)?,
+        year: args.year.unwrap_or(0),
+        methodology: methodology(&args.method)?,
         page_size: 500,
         page_token: String::new(),
     };
@@ -1402,18 +1396,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         _ => {}
     }
     match &cli.command {
-        Command::Score {
-            mineral,
-            importer,
-            method,
-            year,
-        } => return score(&cli, mineral, importer, method, *year).await,
-        Command::Suppliers {
-            mineral,
-            importer,
-            method,
-            year,
-        } => return suppliers(&cli, mineral, importer, method, *year).await,
+        Command::Score(args) => return score(&cli, args).await,
+        Command::Suppliers(args) => return suppliers(&cli, args).await,
         Command::Top {
             importer,
             application,
@@ -1450,8 +1434,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             source,
             chunk_bytes,
         } => import(&mut client, &format, &file, upload_id, source, chunk_bytes, output).await,
-        Command::Score { .. }
-        | Command::Suppliers { .. }
+        Command::Score(_)
+        | Command::Suppliers(_)
         | Command::Top { .. }
         | Command::Subscribe { .. }
         | Command::Alerts { .. }

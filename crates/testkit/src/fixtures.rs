@@ -61,6 +61,21 @@ pub async fn seed_ree(cluster: &Cluster) {
     set_ree_production(cluster, 50.0).await;
 }
 
+/// `reporter`'s 2023 import of `tonnes` of rare-earth compounds (HS 284690)
+/// from `partner`, at 10,000 USD a tonne.
+pub fn ree_import(reporter: &str, partner: &str, tonnes: f64) -> ipb::TradeFlow {
+    ipb::TradeFlow {
+        reporter: reporter.into(),
+        partner: partner.into(),
+        hs_code: "284690".into(),
+        period: Some(cpb::Period { year: 2023, month: 0 }),
+        flow: ipb::FlowDirection::Import as i32,
+        value_usd: tonnes * 10_000.0,
+        net_weight_kg: Some(tonnes * 1000.0),
+        source: "TEST".into(),
+    }
+}
+
 /// Japan's rare-earth imports in 2023 as (supplier, tonnes, governance
 /// estimate). Canada ships 13.5% of them but, well governed and producing
 /// none, contributes least to the score: it is not among its five top
@@ -76,7 +91,7 @@ pub const JAPAN_REE_IMPORTS: [(&str, f64, f64); 7] = [
 ];
 
 /// Writes [`JAPAN_REE_IMPORTS`]: the suppliers' governance and Japan's
-/// import flows (HS 284690, rare-earth compounds).
+/// import flows ([`ree_import`]).
 pub async fn seed_japan_ree_imports(cluster: &Cluster) {
     let mut ingest = ingest_client(&cluster.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
     let estimates: Vec<(&str, f64)> = JAPAN_REE_IMPORTS.iter().map(|&(c, _, e)| (c, e)).collect();
@@ -86,16 +101,7 @@ pub async fn seed_japan_ree_imports(cluster: &Cluster) {
         .expect("governance accepted");
     let flows = JAPAN_REE_IMPORTS
         .iter()
-        .map(|&(partner, tonnes, _)| ipb::TradeFlow {
-            reporter: "JPN".into(),
-            partner: partner.into(),
-            hs_code: "284690".into(),
-            period: Some(cpb::Period { year: 2023, month: 0 }),
-            flow: ipb::FlowDirection::Import as i32,
-            value_usd: tonnes * 10_000.0,
-            net_weight_kg: Some(tonnes * 1000.0),
-            source: "TEST".into(),
-        })
+        .map(|&(partner, tonnes, _)| ree_import("JPN", partner, tonnes))
         .collect();
     ingest
         .ingest_trade_flows(tokio_stream::iter(vec![ipb::IngestTradeFlowsRequest {

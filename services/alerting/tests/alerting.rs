@@ -6,7 +6,7 @@ use std::time::Duration;
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::common::v1 as cpb;
 use supplyrisk_api::ingest::v1 as ipb;
-use supplyrisk_testkit::{INGESTER_TOKEN, READER_TOKEN, eventually, ingest_client};
+use supplyrisk_testkit::{Cluster, INGESTER_TOKEN, READER_TOKEN, eventually, ingest_client};
 use tonic::Code;
 
 mod common;
@@ -222,17 +222,46 @@ async fn kill9_of_alerting_loses_no_alert_and_adds_no_duplicate() {
     ]);
     c.alerting.restart();
     let mut reader = alerting(&c, READER_TOKEN).await;
-    let mut n = 0;
-    for _ in 0..100 {
-        n = alert_count(&mut reader, &sub.id).await;
-        if n > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let n = first_alerts(&mut reader, &sub.id, Duration::from_secs(20)).await;
     assert_eq!(n, 1, "the pending event was reclaimed and alerted once");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(alert_count(&mut reader, &sub.id).await, 1, "no duplicate");
+}
+
+async fn create_subscription(writer: &Alerting, subscription: pb::Subscription) -> pb::Subscription {
+    writer
+        .clone()
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(subscription),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Records export licensing by `country` on rare earths; returns the event id.
+async fn record_ree_licensing(c: &Cluster, country: &str, summary: &str) -> String {
+    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    let event = ipb::PolicyEvent {
+        country: country.into(),
+        minerals: vec!["REE".into()],
+        measure: ipb::PolicyMeasure::Licensing as i32,
+        effective_from: Some(cpb::Date {
+            year: 2025,
+            month: 4,
+            day: 4,
+        }),
+        severity: 0.5,
+        source_reference: "test notice".into(),
+        summary: summary.into(),
+        ..Default::default()
+    };
+    let recorded = ingest
+        .record_policy_event(ipb::RecordPolicyEventRequest { event: Some(event) })
+        .await
+        .unwrap()
+        .into_inner();
+    recorded.event.unwrap().id
 }
 
 fn policy_subscription(mineral: &str, importer: Option<&str>, min_share: f64) -> pb::Subscription {
@@ -258,41 +287,13 @@ async fn policy_events_alert_subscribers_of_the_mineral_and_of_exposed_importers
     seed(&c).await;
     assert!(first_score_published(&c).await);
     let writer = alerting(&c, INGESTER_TOKEN).await;
-    let create = |s: pb::Subscription| {
-        let mut w = writer.clone();
-        async move {
-            w.create_subscription(pb::CreateSubscriptionRequest { subscription: Some(s) })
-                .await
-                .unwrap()
-                .into_inner()
-        }
-    };
+    let create = |s: pb::Subscription| create_subscription(&writer, s);
     let any_ree = create(policy_subscription("REE", None, 0.0)).await;
     let exposed = create(policy_subscription("REE", Some("JPN"), 0.3)).await;
     let barely = create(policy_subscription("REE", Some("JPN"), 0.99)).await;
     let gallium = create(policy_subscription("GA", None, 0.0)).await;
 
-    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
-    let event = ipb::PolicyEvent {
-        country: "CHN".into(),
-        minerals: vec!["REE".into()],
-        measure: ipb::PolicyMeasure::Licensing as i32,
-        effective_from: Some(cpb::Date {
-            year: 2025,
-            month: 4,
-            day: 4,
-        }),
-        severity: 0.5,
-        source_reference: "MOFCOM announcement".into(),
-        summary: "Licensing of medium and heavy rare earths".into(),
-        ..Default::default()
-    };
-    let recorded = ingest
-        .record_policy_event(ipb::RecordPolicyEventRequest { event: Some(event) })
-        .await
-        .unwrap()
-        .into_inner();
-    let policy_id = recorded.event.unwrap().id;
+    let policy_id = record_ree_licensing(&c, "CHN", "Licensing of medium and heavy rare earths").await;
 
     let mut reader = alerting(&c, READER_TOKEN).await;
     let mut stream = open_stream(&mut reader, any_ree.id.clone(), String::new()).await;
@@ -308,14 +309,7 @@ async fn policy_events_alert_subscribers_of_the_mineral_and_of_exposed_importers
         alert.top_reason
     );
 
-    let mut n = 0;
-    for _ in 0..50 {
-        n = alert_count(&mut reader, &exposed.id).await;
-        if n > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let n = first_alerts(&mut reader, &exposed.id, Duration::from_secs(10)).await;
     assert_eq!(n, 1, "China supplies at least 30% of Japan's sourcing");
     assert_eq!(alert_count(&mut reader, &barely.id).await, 0, "but not 99%");
     assert_eq!(
@@ -352,48 +346,14 @@ async fn a_policy_rule_weighs_suppliers_beyond_the_five_a_score_lists() {
     );
 
     let writer = alerting(&c, INGESTER_TOKEN).await;
-    let create = |s: pb::Subscription| {
-        let mut w = writer.clone();
-        async move {
-            w.create_subscription(pb::CreateSubscriptionRequest { subscription: Some(s) })
-                .await
-                .unwrap()
-                .into_inner()
-        }
-    };
+    let create = |s: pb::Subscription| create_subscription(&writer, s);
     let exposed = create(policy_subscription("REE", Some("JPN"), 0.12)).await;
     let barely = create(policy_subscription("REE", Some("JPN"), 0.2)).await;
 
-    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
-    ingest
-        .record_policy_event(ipb::RecordPolicyEventRequest {
-            event: Some(ipb::PolicyEvent {
-                country: "CAN".into(),
-                minerals: vec!["REE".into()],
-                measure: ipb::PolicyMeasure::Licensing as i32,
-                effective_from: Some(cpb::Date {
-                    year: 2025,
-                    month: 6,
-                    day: 1,
-                }),
-                severity: 0.5,
-                source_reference: "test notice".into(),
-                summary: "Licensing of rare-earth compound exports".into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap();
+    record_ree_licensing(&c, "CAN", "Licensing of rare-earth compound exports").await;
 
     let mut reader = alerting(&c, READER_TOKEN).await;
-    let mut n = 0;
-    for _ in 0..100 {
-        n = alert_count(&mut reader, &exposed.id).await;
-        if n > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let n = first_alerts(&mut reader, &exposed.id, Duration::from_secs(20)).await;
     assert_eq!(n, 1, "Canada supplies at least 12% of Japan's sourcing");
     assert_eq!(alert_count(&mut reader, &barely.id).await, 0, "but not 20%");
 }

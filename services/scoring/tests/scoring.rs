@@ -7,6 +7,7 @@ use supplyrisk_api::common::v1 as cpb;
 use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
+use supplyrisk_testkit::fixtures::ree_import as flow;
 use supplyrisk_testkit::{Bearer, Cluster, ClusterOptions, INGESTER_TOKEN, READER_TOKEN, eventually, ingest_client};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
@@ -47,19 +48,6 @@ fn prod(country: &str, qty: f64) -> ipb::ProductionStat {
         quantity: Some(qty),
         unit: "t".into(),
         source: "USGS_TEST".into(),
-    }
-}
-
-fn flow(reporter: &str, partner: &str, tonnes: f64) -> ipb::TradeFlow {
-    ipb::TradeFlow {
-        reporter: reporter.into(),
-        partner: partner.into(),
-        hs_code: "284690".into(),
-        period: Some(cpb::Period { year: 2023, month: 0 }),
-        flow: ipb::FlowDirection::Import as i32,
-        value_usd: tonnes * 10_000.0,
-        net_weight_kg: Some(tonnes * 1000.0),
-        source: "TEST".into(),
     }
 }
 

@@ -47,6 +47,19 @@ pub async fn alert_count(client: &mut Alerting, sub: &str) -> usize {
         .len()
 }
 
+/// The subscription's alert count once it is above zero, polling for up to
+/// `limit`; zero when none arrived in time.
+pub async fn first_alerts(client: &mut Alerting, sub: &str, limit: std::time::Duration) -> usize {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let n = alert_count(client, sub).await;
+        if n > 0 || tokio::time::Instant::now() >= deadline {
+            return n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 /// Opens `StreamAlerts` for `subscription` after `resume_after` ("" = from the start).
 pub async fn open_stream(
     client: &mut Alerting,
