@@ -113,13 +113,9 @@ impl Store {
         self.apply_prepared(self.prepare(batch, event)).await
     }
 
-    /// Upserts trade flows keyed by their natural key. Flows with the same
-    /// key in `flows` are applied in order, the last one winning.
-    pub async fn write_trade_flows(&self, flows: &[TradeFlow], upload_id: &str) -> StoreResult<WriteOutcome> {
-        self.apply_prepared(self.prepare_trade_flows(flows, upload_id)).await
-    }
-
-    /// Builds the upsert of [`Store::write_trade_flows`] without sending it.
+    /// Builds the upsert of trade flows keyed by their natural key, to run
+    /// with [`Store::apply_prepared`]. Flows with the same key in `flows`
+    /// are applied in order, the last one winning.
     pub fn prepare_trade_flows(&self, flows: &[TradeFlow], upload_id: &str) -> PreparedWrite {
         let mut batch = UpsertBatch::new();
         let mut ev = event(DataKind::TradeFlows);
