@@ -15,6 +15,8 @@ pub fn stage_to_pb(stage: Stage) -> common::SupplyStage {
     match stage {
         Stage::Mining => common::SupplyStage::Mining,
         Stage::Processing => common::SupplyStage::Processing,
+        Stage::Metal => common::SupplyStage::Metal,
+        Stage::Manufacturing => common::SupplyStage::Manufacturing,
     }
 }
 
@@ -23,6 +25,8 @@ pub fn stage_from_pb(value: i32) -> Option<Stage> {
     match common::SupplyStage::try_from(value).ok()? {
         common::SupplyStage::Mining => Some(Stage::Mining),
         common::SupplyStage::Processing => Some(Stage::Processing),
+        common::SupplyStage::Metal => Some(Stage::Metal),
+        common::SupplyStage::Manufacturing => Some(Stage::Manufacturing),
         common::SupplyStage::Unspecified => None,
     }
 }
@@ -79,6 +83,7 @@ pub fn production_stat(stat: &pb::ProductionStat) -> Result<domain::ProductionSt
         stage: stage_from_pb(stat.stage),
         country: stat.country.clone(),
         year: stat.year,
+        first_year: (stat.first_year != 0).then_some(stat.first_year),
         quantity: stat.quantity,
         unit: stat.unit.clone(),
         source: stat.source.clone(),
@@ -95,6 +100,7 @@ pub fn production_stat_to_pb(stat: &domain::ProductionStat) -> pb::ProductionSta
         quantity: stat.quantity,
         unit: stat.unit.clone(),
         source: stat.source.clone(),
+        first_year: stat.first_year.map(u32::from).unwrap_or(0),
     }
 }
 

@@ -388,6 +388,7 @@ async fn bench_score(requests: u32) {
         importer: "JPN".into(),
         year: 2024,
         methodology: 0,
+        ..Default::default()
     };
     let channel = supplyrisk_testkit::channel(&scoring.endpoint()).await;
     let mut client = spb::scoring_service_client::ScoringServiceClient::with_interceptor(

@@ -174,7 +174,18 @@ enum Command {
     /// One line per catalog mineral: data year, top producers, HHI, trade flows, policies.
     Summary,
     /// Explain one supply-risk score.
-    Score(ScoreArgs),
+    Score {
+        /// The score.
+        #[command(flatten)]
+        args: ScoreArgs,
+        /// Show the value chain: every stage's score, the bottleneck, the
+        /// production source of each stage and why a stage was skipped.
+        #[arg(long)]
+        stages: bool,
+        /// Score only this stage (mining, processing, metal, manufacturing).
+        #[arg(long)]
+        stage: Option<String>,
+    },
     /// The minerals with the highest supply risk for an importer.
     Top {
         /// ISO3 country or bloc.
@@ -605,6 +616,7 @@ async fn snapshot(
         mineral,
         year: year.unwrap_or(0),
         importer: importer.unwrap_or_default(),
+        ..Default::default()
     };
     let snap = client.get_supply_snapshot(req).await.map_err(status_line)?.into_inner();
     if output == Output::Json {
@@ -653,6 +665,7 @@ async fn summary(client: &mut Client, output: Output) -> Result<(), String> {
             mineral: m.id.clone(),
             year: 0,
             importer: String::new(),
+            ..Default::default()
         };
         snapshots.push(client.get_supply_snapshot(req).await.map_err(status_line)?.into_inner());
     }
@@ -879,14 +892,21 @@ fn methodology_id(value: i32) -> &'static str {
     }
 }
 
-async fn score(cli: &Cli, args: &ScoreArgs) -> Result<(), String> {
+async fn score(cli: &Cli, args: &ScoreArgs, show_stages: bool, stage: Option<&str>) -> Result<(), String> {
     use supplyrisk_api::scoring::v1 as spb;
+    let stage = match stage {
+        None => 0,
+        Some(name) => supplyrisk_domain::Stage::parse(name)
+            .map(|s| supplyrisk_api::convert::stage_to_pb(s) as i32)
+            .ok_or_else(|| format!("unknown stage '{name}'; one of mining, processing, metal, manufacturing"))?,
+    };
     let mut client = connect_scoring(cli).await?;
     let req = spb::GetRiskScoreRequest {
         mineral: args.mineral.clone(),
         importer: args.importer.clone(),
         year: args.year.unwrap_or(0),
         methodology: methodology(&args.method)?,
+        stage,
     };
     let s = client.get_risk_score(req).await.map_err(status_line)?.into_inner();
     if cli.output == Output::Json {
@@ -899,6 +919,39 @@ async fn score(cli: &Cli, args: &ScoreArgs) -> Result<(), String> {
         s.mineral, s.importer, s.score, m.id, m.version, s.data_year, s.confidence
     );
     println!("  why: {}", s.top_reason);
+    if show_stages {
+        println!("  value chain (score at each stage; * = bottleneck):");
+        for st in &s.stages {
+            let name = json::stage_name(st.stage);
+            let label = if st.label.is_empty() {
+                name.clone()
+            } else {
+                st.label.clone()
+            };
+            let mark = if st.bottleneck { "*" } else { " " };
+            match st.value {
+                Some(v) if st.skipped_reason.is_empty() => println!("  {mark} {name:<13} {v:>6.3}  {label}"),
+                _ => println!(
+                    "  {mark} {name:<13} {:>6}  {label}: skipped — {}",
+                    "-", st.skipped_reason
+                ),
+            }
+            if !st.production_source.is_empty() {
+                let period = if st.production_first_year > 0 {
+                    format!("{}–{} average", st.production_first_year, st.production_year)
+                } else {
+                    st.production_year.to_string()
+                };
+                println!(
+                    "      production: {} {period} ({})",
+                    st.production_source, st.source_reason
+                );
+            }
+        }
+    }
+    for n in &s.notes {
+        println!("  note: {n}");
+    }
     for c in &s.components {
         println!("  {:<28} {:>10.4}  {}", c.name, c.value, c.meaning);
     }
@@ -1396,7 +1449,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         _ => {}
     }
     match &cli.command {
-        Command::Score(args) => return score(&cli, args).await,
+        Command::Score { args, stages, stage } => return score(&cli, args, *stages, stage.as_deref()).await,
         Command::Suppliers(args) => return suppliers(&cli, args).await,
         Command::Top {
             importer,
@@ -1434,7 +1487,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             source,
             chunk_bytes,
         } => import(&mut client, &format, &file, upload_id, source, chunk_bytes, output).await,
-        Command::Score(_)
+        Command::Score { .. }
         | Command::Suppliers(_)
         | Command::Top { .. }
         | Command::Subscribe { .. }

@@ -183,6 +183,7 @@ async fn section(client: &mut ScoringClient, request: &Request, importer: &str) 
             importer: importer.to_string(),
             year: 0,
             methodology: request.methodology,
+            ..Default::default()
         };
         // A score that appears between the two calls is left out of the
         // table rather than listed as missing.

@@ -15,42 +15,75 @@ use crate::suggest;
 
 const MINERALS_TOML: &str = include_str!("../../../data/reference/minerals.toml");
 
-/// A stage of the supply chain.
+/// A stage of the supply chain, in chain order (ore before oxide before
+/// metal before a manufactured product).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// Extraction: ores and concentrates.
     Mining,
-    /// Processing and refining.
+    /// Processing: separation, refining, chemicals and oxides.
     Processing,
+    /// Metals and alloys made from the processed material.
+    Metal,
+    /// Manufactured products such as permanent magnets.
+    Manufacturing,
 }
 
 impl Stage {
+    /// Every stage, in chain order.
+    pub const ALL: [Stage; 4] = [Stage::Mining, Stage::Processing, Stage::Metal, Stage::Manufacturing];
+
     /// Lower-case name used in files and keys.
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Mining => "mining",
             Stage::Processing => "processing",
+            Stage::Metal => "metal",
+            Stage::Manufacturing => "manufacturing",
         }
     }
 
-    /// Parses `mining` / `processing` (also `extraction`, `refining`).
+    /// Parses a stage name as files write it: `mining` (`extraction`),
+    /// `processing` (`refining`, `separation`), `metal` (`metals`),
+    /// `manufacturing` (`magnets`, `products`).
     pub fn parse(s: &str) -> Option<Stage> {
         match s.trim().to_ascii_lowercase().as_str() {
             "mining" | "extraction" => Some(Stage::Mining),
-            "processing" | "refining" => Some(Stage::Processing),
+            "processing" | "refining" | "separation" => Some(Stage::Processing),
+            "metal" | "metals" => Some(Stage::Metal),
+            "manufacturing" | "magnets" | "products" => Some(Stage::Manufacturing),
             _ => None,
         }
     }
 }
 
-/// HS codes carrying a mineral at one stage.
+/// One stage of a mineral's value chain: what it is called for this
+/// mineral and the HS codes that carry it, if the trade data have any.
 #[derive(Debug, Clone, Deserialize)]
 pub struct StageCodes {
     /// The stage.
     pub stage: Stage,
-    /// HS92 6-digit codes.
+    /// What the stage is for this mineral, e.g. "separation (oxides and compounds)".
+    #[serde(default)]
+    pub label: Option<String>,
+    /// HS92 6-digit codes; empty when no code of the shipped trade data
+    /// carries the stage (its trade is then unknown, never zero).
+    #[serde(default)]
     pub hs_codes: Vec<String>,
+    /// Why the stage has no trade codes, shown with its score.
+    #[serde(default)]
+    pub trade_note: Option<String>,
+}
+
+/// A source's name for a mineral in a stage-supply study (e.g. the EU 2023
+/// assessment's "Neodymium"), mapped to this catalog mineral.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StageSupplyName {
+    /// The study, as the importer labels it: `EU_CRM_2023` or `IEA_CMDE_2025`.
+    pub source: String,
+    /// The study's material name, exactly as written.
+    pub material: String,
 }
 
 /// How the USGS world production file names a mineral.
@@ -120,6 +153,9 @@ pub struct Mineral {
     /// Substitution index for supply risk (SI_SR).
     #[serde(default)]
     pub substitution_index: Option<Sourced>,
+    /// Names of the mineral in stage-supply studies.
+    #[serde(default)]
+    pub stage_supply: Vec<StageSupplyName>,
 }
 
 impl Mineral {
@@ -185,6 +221,9 @@ impl Catalog {
                     m.id
                 ));
             }
+            if m.stages.windows(2).any(|w| w[0].stage >= w[1].stage) {
+                return Err(format!("{}: stages must be in chain order, each once", m.id));
+            }
             if catalog.by_id.insert(m.id.clone(), i).is_some() {
                 return Err(format!("duplicate mineral id {}", m.id));
             }
@@ -238,6 +277,25 @@ impl Catalog {
     /// The mineral and stage an HS code carries.
     pub fn by_hs_code(&self, code: &str) -> Option<(&Mineral, Stage)> {
         self.by_hs.get(code).map(|&(i, stage)| (&self.minerals[i], stage))
+    }
+
+    /// The value chain of `mineral`: its own stages, or its group's when it
+    /// has none (an element is separated, made into metal and traded with its group).
+    pub fn chain<'a>(&'a self, mineral: &'a Mineral) -> &'a [StageCodes] {
+        &self.trade_home(mineral).stages
+    }
+
+    /// The catalog minerals a study's material name maps to.
+    pub fn by_stage_supply_name<'a>(
+        &'a self,
+        source: &'a str,
+        material: &'a str,
+    ) -> impl Iterator<Item = &'a Mineral> + 'a {
+        self.minerals.iter().filter(move |m| {
+            m.stage_supply
+                .iter()
+                .any(|n| n.source == source && n.material.trim().eq_ignore_ascii_case(material.trim()))
+        })
     }
 
     /// The mineral whose trade data `id` uses: itself, or its group when it has no HS codes.

@@ -169,7 +169,13 @@ fn stage_result(
     eol: (f64, bool),
     si: (f64, bool),
 ) -> Result<StageResult, String> {
-    let gs = GlobalSupply::of(stage).ok_or_else(|| "no producer with a known positive quantity".to_string())?;
+    let gs = GlobalSupply::of(stage).ok_or_else(|| {
+        if stage.production.is_empty() {
+            "no production data for this stage".to_string()
+        } else {
+            "no producer with a known positive quantity".to_string()
+        }
+    })?;
     let importer = &inputs.importer;
     let mut defaulted = Vec::new();
     let mut notes = Vec::new();
@@ -501,6 +507,44 @@ fn stage_result(
     })
 }
 
+/// Marks the stage the score is taken at.
+pub(crate) fn mark_bottleneck(stages: &mut [StageScore], at: Stage) {
+    for s in stages.iter_mut() {
+        s.bottleneck = s.stage == at && s.skipped.is_none();
+    }
+}
+
+/// Which stage bounds the score, and which stages could not compete for it.
+/// A skipped stage is named as skipped: the bottleneck is only the highest
+/// of the stages that could be scored.
+pub(crate) fn bottleneck_note(stages: &[StageScore]) -> Option<String> {
+    let at = stages.iter().find(|s| s.bottleneck)?;
+    let scored = stages.iter().filter(|s| s.skipped.is_none()).count();
+    let skipped: Vec<String> = stages
+        .iter()
+        .filter(|s| s.skipped.is_some())
+        .map(StageScore::describe)
+        .collect();
+    if scored <= 1 && skipped.is_empty() {
+        return None;
+    }
+    let mut note = if scored > 1 {
+        format!(
+            "bottleneck stage: {} (highest of {scored} scored stages)",
+            at.stage.as_str()
+        )
+    } else {
+        format!("scored at the {} stage, the only stage with data", at.stage.as_str())
+    };
+    if !skipped.is_empty() {
+        note.push_str(&format!(
+            "; not the whole chain: {} — a skipped stage may bound the risk",
+            skipped.join("; ")
+        ));
+    }
+    Some(note)
+}
+
 /// Scores `inputs` with the EU CRM supply-risk method.
 ///
 /// Every stage with production data is scored; the highest stage score is
@@ -522,32 +566,22 @@ pub fn eu_crm(inputs: &SupplyInputs, params: &EuCrmParams) -> Result<Score, Engi
     for s in stage_list {
         match stage_result(inputs, params, s, eol, si) {
             Ok(r) => {
-                stages.push(StageScore {
-                    stage: s.stage,
-                    value: Some(r.sr),
-                    skipped: None,
-                });
+                stages.push(StageScore::scored(s, Some(r.sr)));
                 if best.as_ref().is_none_or(|b| r.sr > b.sr) {
                     best = Some(r);
                 }
             }
-            Err(why) => stages.push(StageScore {
-                stage: s.stage,
-                value: None,
-                skipped: Some(why),
-            }),
+            Err(why) => stages.push(StageScore::skipped(s, why)),
         }
     }
     let Some(mut r) = best else {
         return Err(EngineError::NoUsableStage {
             mineral: inputs.mineral.clone(),
             year: inputs.year,
-            reasons: stages
-                .iter()
-                .map(|s| format!("{}: {}", s.stage.as_str(), s.skipped.as_deref().unwrap_or("")))
-                .collect(),
+            reasons: stages.iter().map(StageScore::describe).collect(),
         });
     };
+    mark_bottleneck(&mut stages, r.stage);
     let mut defaulted = std::mem::take(&mut r.defaulted);
     if !eol.1 {
         defaulted.push(DefaultedTerm {
@@ -564,9 +598,7 @@ pub fn eu_crm(inputs: &SupplyInputs, params: &EuCrmParams) -> Result<Score, Engi
         });
     }
     let mut notes = std::mem::take(&mut r.notes);
-    if stages.len() > 1 {
-        notes.push(format!("bottleneck stage: {} (highest stage score)", r.stage.as_str()));
-    }
+    notes.extend(bottleneck_note(&stages));
     let consumption = r.domestic_tonnes + r.imports_tonnes - r.exports_tonnes;
     let components = vec![
         Component {

@@ -118,32 +118,22 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
         match GlobalSupply::of(s) {
             Some(gs) => {
                 let hhi = plain_hhi(&gs);
-                stages.push(StageScore {
-                    stage: s.stage,
-                    value: None,
-                    skipped: None,
-                });
+                stages.push(StageScore::scored(s, None));
                 if best.as_ref().is_none_or(|(_, _, h)| hhi > *h) {
                     best = Some((s, gs, hhi));
                 }
             }
-            None => stages.push(StageScore {
-                stage: s.stage,
-                value: None,
-                skipped: Some("no producer with a known positive quantity".into()),
-            }),
+            None => stages.push(StageScore::skipped(s, "no producer with a known positive quantity")),
         }
     }
     let Some((prod_stage, gs, hhi)) = best else {
         return Err(EngineError::NoUsableStage {
             mineral: inputs.mineral.clone(),
             year: inputs.year,
-            reasons: stages
-                .iter()
-                .map(|s| format!("{}: {}", s.stage.as_str(), s.skipped.as_deref().unwrap_or("")))
-                .collect(),
+            reasons: stages.iter().map(StageScore::describe).collect(),
         });
     };
+    crate::eu_crm::mark_bottleneck(&mut stages, prod_stage.stage);
     let importer = &inputs.importer;
     let members = Members::of(importer);
     let domestic = Domestic::of(prod_stage, &members);

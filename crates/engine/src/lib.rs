@@ -29,8 +29,8 @@ pub use eu_crm::{EU_CRM, EuCrmParams, eu_crm};
 pub use geopolrisk::{CF_COPPER_NORMALIZER, GEOPOLRISK, GprParams, GprValues, geopolrisk};
 pub use gpr_dataset::{EU27_BACI, GprBuilder, GprCountry, GprDataset, GprImporter, GprMaterial, GprRow};
 pub use model::{
-    Direction, ExportRestriction, Governance, Importer, PolicyMeasure, Production, Stage, StageData, SupplyInputs,
-    TradeFlow,
+    Direction, ExportRestriction, Governance, Importer, PolicyMeasure, Production, Stage, StageData, StageSource,
+    SupplyInputs, TradeFlow,
 };
 pub use result::{
     Component, Confidence, ConfidenceReason, DefaultedTerm, MethodId, Score, StageScore, SupplierContribution,

@@ -118,11 +118,38 @@ impl TradeFlow {
     }
 }
 
+/// Where a stage's production figures come from, and why that source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageSource {
+    /// Source label, e.g. `IEA_CMDE_2025`.
+    pub name: String,
+    /// Year of the figures (the last year of a multi-year average).
+    pub year: u16,
+    /// First year of a multi-year average.
+    pub first_year: Option<u16>,
+    /// Why this source was chosen over the others that cover the stage.
+    pub why: String,
+}
+
+impl StageSource {
+    /// `IEA_CMDE_2025 2024` or `EU_CRM_2023 2016–2020 average`.
+    pub fn describe(&self) -> String {
+        match self.first_year {
+            Some(first) => format!("{} {first}–{} average", self.name, self.year),
+            None => format!("{} {}", self.name, self.year),
+        }
+    }
+}
+
 /// Production and trade at one supply stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageData {
     /// The stage.
     pub stage: Stage,
+    /// What the stage is for this mineral, e.g. "separation (oxides and compounds)".
+    pub label: Option<String>,
+    /// Where the production figures come from.
+    pub source: Option<StageSource>,
     /// World production by country (every producer the source lists).
     pub production: Vec<Production>,
     /// The source's published world total, when it gives one (tonnes).
@@ -137,10 +164,24 @@ impl StageData {
     pub fn new(stage: Stage) -> Self {
         StageData {
             stage,
+            label: None,
+            source: None,
             production: Vec::new(),
             world_total: None,
             trade: None,
         }
+    }
+
+    /// Names the stage for this mineral.
+    pub fn labelled(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Records where the production figures come from.
+    pub fn sourced(mut self, source: StageSource) -> Self {
+        self.source = Some(source);
+        self
     }
 
     /// Adds a producer (`None` = withheld).

@@ -1,6 +1,6 @@
 //! What every score returns: the value and everything needed to explain it.
 
-use crate::model::Stage;
+use crate::model::{Stage, StageData, StageSource};
 
 /// A scoring method and its version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,10 +93,47 @@ pub struct DefaultedTerm {
 pub struct StageScore {
     /// The stage.
     pub stage: Stage,
+    /// What the stage is for this mineral, e.g. "separation (oxides and compounds)".
+    pub label: Option<String>,
     /// Score at that stage, `None` when it could not be computed.
     pub value: Option<f64>,
     /// Why it could not be computed, when it could not.
     pub skipped: Option<String>,
+    /// True for the stage the score is taken at.
+    pub bottleneck: bool,
+    /// Where the stage's production figures came from and why that source.
+    pub source: Option<StageSource>,
+}
+
+impl StageScore {
+    /// A scored stage.
+    pub fn scored(stage: &StageData, value: Option<f64>) -> Self {
+        StageScore {
+            stage: stage.stage,
+            label: stage.label.clone(),
+            value,
+            skipped: None,
+            bottleneck: false,
+            source: stage.source.clone(),
+        }
+    }
+
+    /// A stage that could not be scored, and why.
+    pub fn skipped(stage: &StageData, why: impl Into<String>) -> Self {
+        StageScore {
+            skipped: Some(why.into()),
+            ..Self::scored(stage, None)
+        }
+    }
+
+    /// `stage: why` for a skipped stage, `stage: value` for a scored one.
+    pub fn describe(&self) -> String {
+        match (&self.skipped, self.value) {
+            (Some(why), _) => format!("{} skipped: {why}", self.stage.as_str()),
+            (None, Some(v)) => format!("{} {v:.2}", self.stage.as_str()),
+            (None, None) => self.stage.as_str().to_string(),
+        }
+    }
 }
 
 /// A supply-risk score with its explanation.

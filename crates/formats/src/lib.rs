@@ -72,11 +72,18 @@ pub enum Format {
     Wgi,
     /// supplyrisk's own CSV of export restrictions (`policy_events.csv`).
     PolicyEvents,
+    /// supplyrisk's own CSV of supply by value-chain stage (shares or
+    /// quantities per country, stage, period and study).
+    StageSupply,
+    /// The EU 2023 criticality assessment's global supply shares per stage.
+    EuCrmSupplyShares,
+    /// The IEA Critical Minerals Data Explorer's mining and refining by country.
+    IeaCmdeSupply,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 11] = [
+    pub const ALL: [Format; 14] = [
         Format::Baci,
         Format::BaciCountryCodes,
         Format::Comtrade,
@@ -88,6 +95,9 @@ impl Format {
         Format::WgiPv,
         Format::Wgi,
         Format::PolicyEvents,
+        Format::StageSupply,
+        Format::EuCrmSupplyShares,
+        Format::IeaCmdeSupply,
     ];
 
     /// Upper-case name, e.g. `BACI`, `USGS_MCS_WORLD`.
@@ -104,6 +114,9 @@ impl Format {
             Format::WgiPv => "WGI_PV",
             Format::Wgi => "WGI",
             Format::PolicyEvents => "POLICY_EVENTS",
+            Format::StageSupply => "STAGE_SUPPLY",
+            Format::EuCrmSupplyShares => "EU_CRM_SUPPLY_SHARES",
+            Format::IeaCmdeSupply => "IEA_CMDE_SUPPLY",
         }
     }
 
@@ -123,6 +136,9 @@ impl Format {
             Format::WorldMiningData | Format::WmdHsCodeMap => "WMD",
             Format::WgiPv | Format::Wgi => "WGI",
             Format::PolicyEvents => "POLICY_EVENTS",
+            Format::StageSupply => "STAGE_SUPPLY",
+            Format::EuCrmSupplyShares => "EU_CRM_2023",
+            Format::IeaCmdeSupply => "IEA_CMDE_2025",
         }
     }
 }

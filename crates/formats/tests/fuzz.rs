@@ -27,6 +27,13 @@ fn header(format: Format) -> &'static str {
         Format::PolicyEvents => {
             "id,country,measure,minerals,hs_codes,target_countries,effective_from,effective_until,severity,summary,source_reference\n"
         }
+        Format::StageSupply => "mineral,stage,country,period,share,quantity,unit,source\n",
+        Format::EuCrmSupplyShares => {
+            "source,scope,material,ree_group,stage,country_original,iso3,share,share_as_published,share_flag,trade_param_t,reference_period,notes\n"
+        }
+        Format::IeaCmdeSupply => {
+            "source,material,stage,country_original,iso3,value_kt,world_total_kt,share,year,data_type,reference_period,notes\n"
+        }
     }
 }
 

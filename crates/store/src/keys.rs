@@ -59,9 +59,9 @@ pub fn mineral_policies(mineral: &str) -> String {
     format!("{PREFIX}:{{{mineral}}}:policies")
 }
 
-/// Cached snapshot of `mineral`, `year`, `importer` at data `version`.
-pub fn snapshot_cache(mineral: &str, year: u16, importer: &str, version: &str) -> String {
-    format!("{PREFIX}:{{{mineral}}}:snapshot:{year}:{importer}:{version}")
+/// Cached snapshot of `mineral`, `year`, `importer`, `stage` (or `all`) at data `version`.
+pub fn snapshot_cache(mineral: &str, year: u16, importer: &str, stage: &str, version: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:snapshot:{year}:{importer}:{stage}:{version}")
 }
 
 /// Governance estimates of `year`: hash `ISO3|DIM` → estimate.
@@ -182,7 +182,7 @@ mod tests {
             production("REE", 2024),
             stockpiles("REE"),
             mineral_policies("REE"),
-            snapshot_cache("REE", 2024, "JPN", "1-0"),
+            snapshot_cache("REE", 2024, "JPN", "all", "1-0"),
         ] {
             assert!(key.starts_with("sr:v1:{REE}:"), "{key}");
         }

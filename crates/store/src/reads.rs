@@ -25,6 +25,10 @@ pub struct StoredProduction {
     pub quantity: Option<f64>,
     /// Unit.
     pub unit: String,
+    /// Year of the figure (the last year of a multi-year average).
+    pub year: u16,
+    /// First year of a multi-year average.
+    pub first_year: Option<u16>,
 }
 
 /// One stored trade flow of the snapshot's importer.
@@ -106,6 +110,11 @@ fn years_of(members: Vec<String>) -> Vec<u16> {
 
 /// How many earlier years governance may come from when the snapshot year has none.
 const GOVERNANCE_LOOKBACK: usize = 5;
+
+/// How many years back a source's production of a stage may come from when
+/// it has nothing for the snapshot year (a study's multi-year average,
+/// e.g. the EU 2023 assessment's 2016–2020 shares, read for 2024).
+const PRODUCTION_LOOKBACK: usize = 12;
 
 /// Queues the version reads of `minerals` and governance (see [`version_string`]).
 fn queue_versions(pipe: &mut redis::Pipeline, minerals: &[&str]) {
@@ -208,7 +217,7 @@ impl Store {
 
     /// Reads everything a snapshot of `mineral` needs. `trade_home` is the
     /// mineral whose trade data applies (a group for its members); `year`
-    /// `None` means the latest year with production (else trade) data.
+    /// `None` means the latest year with production or trade data.
     pub async fn snapshot_data(
         &self,
         mineral: &str,
@@ -242,9 +251,10 @@ impl Store {
             .map_err(|_| StoreError::Internal("unexpected reply to the years pipeline".into()))?;
         let available_years = years_of(prod_years);
         let trade_years = years_of(trade_years);
-        let year = year
-            .or_else(|| available_years.last().copied())
-            .or_else(|| trade_years.last().copied());
+        // The latest year with any data: an element whose only production
+        // figures are a study's older average is still scored on its
+        // group's latest trade, with those figures carried forward.
+        let year = year.or_else(|| available_years.last().copied().max(trade_years.last().copied()));
         let Some(year) = year else {
             return Ok(SnapshotData {
                 version,
@@ -252,8 +262,17 @@ impl Store {
                 ..Default::default()
             });
         };
+        let production_years: Vec<u16> = available_years
+            .iter()
+            .rev()
+            .copied()
+            .filter(|y| *y <= year)
+            .take(PRODUCTION_LOOKBACK)
+            .collect();
         let mut pipe = redis::pipe();
-        pipe.hgetall(keys::production(mineral, year));
+        for y in &production_years {
+            pipe.hgetall(keys::production(mineral, *y));
+        }
         pipe.hgetall(keys::mineral_policies(mineral));
         pipe.hgetall(keys::stockpiles(mineral));
         pipe.hgetall(keys::reported(mineral));
@@ -276,23 +295,32 @@ impl Store {
         let reported_raw = results.pop().unwrap_or_default();
         let stock_raw = results.pop().unwrap_or_default();
         let policy_raw = results.pop().unwrap_or_default();
-        let prod_raw = results.pop().unwrap_or_default();
 
+        // Newest year first: each (stage, source) keeps only its newest year.
         let mut production = Vec::new();
-        for (field, value) in prod_raw {
-            let mut parts = field.splitn(3, '|');
-            let (Some(stage), Some(country), Some(source)) = (parts.next(), parts.next(), parts.next()) else {
-                continue;
-            };
-            let Some(stage) = Stage::parse(stage) else { continue };
-            let v = ProductionValue::decode(value.as_slice())?;
-            production.push(StoredProduction {
-                stage,
-                country: country.to_string(),
-                source: source.to_string(),
-                quantity: v.quantity,
-                unit: v.unit,
-            });
+        let mut newest: BTreeMap<(Stage, String), u16> = BTreeMap::new();
+        for (prod_raw, &prod_year) in results.into_iter().zip(&production_years) {
+            for (field, value) in prod_raw {
+                let mut parts = field.splitn(3, '|');
+                let (Some(stage), Some(country), Some(source)) = (parts.next(), parts.next(), parts.next()) else {
+                    continue;
+                };
+                let Some(stage) = Stage::parse(stage) else { continue };
+                let kept = *newest.entry((stage, source.to_string())).or_insert(prod_year);
+                if kept != prod_year {
+                    continue;
+                }
+                let v = ProductionValue::decode(value.as_slice())?;
+                production.push(StoredProduction {
+                    stage,
+                    country: country.to_string(),
+                    source: source.to_string(),
+                    quantity: v.quantity,
+                    unit: v.unit,
+                    year: prod_year,
+                    first_year: v.first_year.and_then(|f| u16::try_from(f).ok()),
+                });
+            }
         }
         let mut trade = Vec::new();
         for (field, value) in trade_raw {

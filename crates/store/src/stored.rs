@@ -21,4 +21,7 @@ pub(crate) struct ProductionValue {
     /// Unit.
     #[prost(string, tag = "2")]
     pub unit: String,
+    /// First year of a multi-year average.
+    #[prost(uint32, optional, tag = "3")]
+    pub first_year: Option<u32>,
 }

@@ -167,6 +167,7 @@ impl Store {
             let value = ProductionValue {
                 quantity: s.quantity,
                 unit: s.unit.clone(),
+                first_year: s.first_year.map(u32::from),
             }
             .encode_to_vec();
             batch.hset(keys::production(m, s.year), field, value, Some(m));
@@ -189,6 +190,7 @@ impl Store {
             let value = ProductionValue {
                 quantity: t.quantity,
                 unit: t.unit.clone(),
+                first_year: None,
             }
             .encode_to_vec();
             batch.hset(keys::production(m, t.year), field, value, Some(m));

@@ -35,6 +35,7 @@ pub fn ree_production(chn: f64) -> ipb::UpsertProductionRequest {
         quantity: Some(quantity),
         unit: "t".into(),
         source: "TEST".into(),
+        ..Default::default()
     };
     ipb::UpsertProductionRequest {
         stats: vec![stat("CHN", chn), stat("AUS", 100.0 - chn)],
@@ -123,6 +124,7 @@ pub async fn ree_score_for_japan(cluster: &Cluster) -> f64 {
         importer: "JPN".into(),
         year: 0,
         methodology: spb::Methodology::EuCrm as i32,
+        ..Default::default()
     };
     client.get_risk_score(req).await.expect("score").into_inner().score
 }

@@ -43,6 +43,9 @@ pub fn format_from_pb(value: i32) -> Option<Format> {
         D::WgiPv => Format::WgiPv,
         D::Wgi => Format::Wgi,
         D::PolicyEvents => Format::PolicyEvents,
+        D::StageSupply => Format::StageSupply,
+        D::EuCrmSupplyShares => Format::EuCrmSupplyShares,
+        D::IeaCmdeSupply => Format::IeaCmdeSupply,
         D::Unspecified => return None,
     })
 }

@@ -17,6 +17,7 @@ use supplyrisk_domain::{Catalog, Iso3, MineralId, Violations, records};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use supplyrisk_store::{SnapshotData, Store, keys};
 
+use supplyrisk_domain::records::SHARE_UNIT;
 use supplyrisk_store::WORLD_TOTAL_CODE as WORLD;
 
 /// Serves snapshots with a bounded in-process cache in front of Redis.
@@ -82,6 +83,10 @@ impl SnapshotService {
                 }
             }
         };
+        let stage = convert::stage_from_pb(req.stage);
+        if req.stage != 0 && stage.is_none() {
+            v.push("stage", "is not a known supply stage");
+        }
         if !v.is_empty() {
             return Err(v.into());
         }
@@ -100,6 +105,7 @@ impl SnapshotService {
             mineral.as_str(),
             year.unwrap_or(0),
             importer_code.unwrap_or("-"),
+            stage.map_or("all", |s| s.as_str()),
             &version,
         );
         if let Some(hit) = self.local.lock().ok().and_then(|m| m.get(&key).cloned()) {
@@ -115,7 +121,7 @@ impl SnapshotService {
             .store
             .snapshot_data(mineral.as_str(), &home, year, importer_code)
             .await?;
-        let mut snap = assemble(mineral.as_str(), importer_code.unwrap_or(""), data);
+        let mut snap = assemble(mineral.as_str(), importer_code.unwrap_or(""), stage, data);
         snap.data_version = version;
         // Sharing with other replicas is not worth a round trip on the
         // caller's path (a data change makes every reader miss at once).
@@ -140,8 +146,20 @@ impl SnapshotService {
     }
 }
 
-/// Builds the wire snapshot from stored inputs (pure).
-pub fn assemble(mineral: &str, importer: &str, data: SnapshotData) -> pb::SupplySnapshot {
+/// Builds the wire snapshot from stored inputs (pure); `stage` keeps only
+/// that stage's production and trade.
+pub fn assemble(
+    mineral: &str,
+    importer: &str,
+    stage: Option<supplyrisk_domain::Stage>,
+    mut data: SnapshotData,
+) -> pb::SupplySnapshot {
+    let catalog = Catalog::builtin();
+    if let Some(only) = stage {
+        data.production.retain(|p| p.stage == only);
+        data.trade
+            .retain(|t| catalog.by_hs_code(&t.hs_code).is_some_and(|(_, s)| s == only));
+    }
     let mut gaps = Vec::new();
     let Some(year) = data.year else {
         gaps.push(format!("no production or trade data for {mineral}"));
@@ -179,6 +197,19 @@ pub fn assemble(mineral: &str, importer: &str, data: SnapshotData) -> pb::Supply
             ));
         }
         let c = concentration(&named, published);
+        let figures_year = rows.first().map_or(year, |r| r.year);
+        let first_year = rows.iter().find_map(|r| r.first_year);
+        if let Some(first) = first_year {
+            gaps.push(format!(
+                "{source} {}: a {first}–{figures_year} average, not {year} figures",
+                stage.as_str()
+            ));
+        } else if figures_year != year {
+            gaps.push(format!(
+                "{source} {}: latest figures are for {figures_year}, not {year}",
+                stage.as_str()
+            ));
+        }
         if c.hhi.is_none() {
             gaps.push(format!(
                 "{source} {}: no usable production figure in {year}",
@@ -210,12 +241,14 @@ pub fn assemble(mineral: &str, importer: &str, data: SnapshotData) -> pb::Supply
             hhi: c.hhi,
             unattributed_share: c.unattributed_share,
             withheld_countries: c.withheld,
+            year: u32::from(figures_year),
+            first_year: first_year.map(u32::from).unwrap_or(0),
+            shares_only: units.len() == 1 && units[0] == SHARE_UNIT,
         });
     }
     if production.is_empty() {
         gaps.push(format!("no production data for {mineral} in {year}"));
     }
-    let catalog = Catalog::builtin();
     let trade: Vec<pb::PartnerTrade> = data
         .trade
         .iter()

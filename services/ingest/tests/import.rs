@@ -61,6 +61,7 @@ async fn snapshot(endpoint: &str, mineral: &str, year: u32, importer: &str) -> p
         mineral: mineral.into(),
         year,
         importer: importer.into(),
+        ..Default::default()
     };
     client.get_supply_snapshot(req).await.unwrap().into_inner()
 }

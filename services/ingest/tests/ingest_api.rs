@@ -67,6 +67,7 @@ async fn uploads_flows_and_serves_a_snapshot_with_shares_and_hhi() {
             mineral: "rare earths".into(),
             year: 0,
             importer: "JPN".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -117,6 +118,7 @@ async fn snapshot_is_cached_by_version_and_refreshed_by_a_write() {
         mineral: "LI".into(),
         year: 2024,
         importer: String::new(),
+        ..Default::default()
     };
     let a = client.get_supply_snapshot(req.clone()).await.unwrap().into_inner();
     let b = client.get_supply_snapshot(req.clone()).await.unwrap().into_inner();
@@ -251,6 +253,7 @@ async fn invalid_requests_get_invalid_argument_with_field_violations() {
             mineral: "lithum".into(),
             year: 0,
             importer: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -262,6 +265,7 @@ async fn invalid_requests_get_invalid_argument_with_field_violations() {
             mineral: "LI".into(),
             year: 3000,
             importer: "JP".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -123,6 +123,7 @@ async fn acknowledged_upload_survives_kill9_of_the_service() {
                 mineral: "REE".into(),
                 year,
                 importer: "JPN".into(),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -170,6 +171,7 @@ async fn acknowledged_writes_survive_kill9_of_redis() {
             mineral: "CO".into(),
             year: 2024,
             importer: "JPN".into(),
+            ..Default::default()
         })
         .await
         .unwrap_or_else(|e| panic!("{e:?}\n{}", c.ingest.logs()))
@@ -230,6 +232,7 @@ async fn streams_one_hundred_thousand_flows() {
             mineral: "REE".into(),
             year: 2024,
             importer: reporters[0].clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -7,10 +7,12 @@
 //! most materials), falling back to World Mining Data; geopolrisk uses World
 //! Mining Data, as its reference implementation does, falling back to USGS.
 
-use supplyrisk_api::common::v1 as common;
+use supplyrisk_api::convert;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_domain::Catalog;
-use supplyrisk_engine::{ExportRestriction, Governance, Importer, PolicyMeasure, Stage, StageData, SupplyInputs};
+use supplyrisk_engine::{
+    ExportRestriction, Governance, Importer, PolicyMeasure, Stage, StageData, StageSource, SupplyInputs,
+};
 
 /// Which scoring method the inputs are for (it decides the production source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +32,7 @@ impl MethodKind {
         }
     }
 
+    /// The method's own production source, preferred among equally recent ones.
     fn prefers(self, source: &str) -> bool {
         match self {
             MethodKind::EuCrm => source.starts_with("USGS"),
@@ -56,11 +59,7 @@ pub fn to_tonnes(quantity: f64, unit: &str) -> Option<f64> {
 }
 
 fn stage_of(value: i32) -> Option<Stage> {
-    match common::SupplyStage::try_from(value).ok()? {
-        common::SupplyStage::Mining => Some(Stage::Mining),
-        common::SupplyStage::Processing => Some(Stage::Processing),
-        common::SupplyStage::Unspecified => None,
-    }
+    convert::stage_from_pb(value)
 }
 
 fn measure_of(value: i32) -> PolicyMeasure {
@@ -97,6 +96,57 @@ fn governance_of(g: &pb::CountryGovernance) -> Governance {
     out
 }
 
+/// The source a method takes a stage's production from: one with a usable
+/// figure, the newest first (a multi-year average ranks below a single year
+/// of the same end year), then the method's own source.
+fn chosen_source(method: MethodKind, snap: &pb::SupplySnapshot, stage: Stage) -> Option<&pb::ProductionBySource> {
+    snap.production
+        .iter()
+        .filter(|p| stage_of(p.stage) == Some(stage))
+        .max_by_key(|p| (p.hhi.is_some(), p.year, p.first_year == 0, method.prefers(&p.source)))
+}
+
+/// Why [`chosen_source`] took `chosen`, in words.
+fn source_reason(
+    method: MethodKind,
+    snap: &pb::SupplySnapshot,
+    stage: Stage,
+    chosen: &pb::ProductionBySource,
+) -> String {
+    let others: Vec<String> = snap
+        .production
+        .iter()
+        .filter(|p| stage_of(p.stage) == Some(stage) && p.source != chosen.source)
+        .map(|p| {
+            if p.first_year > 0 {
+                format!("{} {}–{}", p.source, p.first_year, p.year)
+            } else {
+                format!("{} {}", p.source, p.year)
+            }
+        })
+        .collect();
+    if others.is_empty() {
+        return "the only source for this stage".into();
+    }
+    let rank = |p: &pb::ProductionBySource| (p.hhi.is_some(), p.year, p.first_year == 0);
+    let newer = snap
+        .production
+        .iter()
+        .filter(|p| stage_of(p.stage) == Some(stage) && p.source != chosen.source)
+        .all(|p| rank(p) < rank(chosen));
+    if newer {
+        format!("newest figures (also: {})", others.join(", "))
+    } else if method.prefers(&chosen.source) {
+        format!(
+            "the {} method's own source among equally recent ones (also: {})",
+            method.id(),
+            others.join(", ")
+        )
+    } else {
+        format!("equally recent sources (also: {})", others.join(", "))
+    }
+}
+
 /// Builds engine inputs from one snapshot per member of `importer`.
 pub fn build(
     method: MethodKind,
@@ -109,41 +159,77 @@ pub fn build(
     let mut inputs = SupplyInputs::new(&first.mineral, year, importer.clone());
     let catalog = Catalog::builtin();
     let mineral = catalog.get(&first.mineral);
-    let home = mineral.map(|m| catalog.trade_home(m));
-    let mut stages: Vec<Stage> = Vec::new();
-    for p in &first.production {
-        if let Some(s) = stage_of(p.stage) {
-            stages.push(s);
-        }
-    }
-    stages.extend(home.into_iter().flat_map(|m| m.hs_codes()).map(|(_, s)| s));
+    let chain = mineral.map(|m| catalog.chain(m)).unwrap_or_default();
+    let mut stages: Vec<Stage> = chain.iter().map(|s| s.stage).collect();
+    stages.extend(first.production.iter().filter_map(|p| stage_of(p.stage)));
     stages.sort();
     stages.dedup();
     let trade_known = first.trade_flow_count > 0;
+    // Shares-only studies are turned into tonnes with a world total of the
+    // same stage from another source, else the mine-stage world total.
+    let mine_total = chosen_source(method, first, Stage::Mining)
+        .filter(|p| !p.shares_only && p.world_total > 0.0)
+        .and_then(|p| to_tonnes(p.world_total, &p.unit));
     for stage in stages {
+        let link = chain.iter().find(|c| c.stage == stage);
         let mut data = StageData::new(stage);
-        let candidates: Vec<&pb::ProductionBySource> = first
-            .production
-            .iter()
-            .filter(|p| stage_of(p.stage) == Some(stage))
-            .collect();
-        let chosen = candidates
-            .iter()
-            .find(|p| method.prefers(&p.source))
-            .or_else(|| candidates.iter().find(|p| p.hhi.is_some()))
-            .or(candidates.first());
-        if let Some(p) = chosen {
+        if let Some(label) = link.and_then(|c| c.label.clone()) {
+            data = data.labelled(label);
+        }
+        if let Some(p) = chosen_source(method, first, stage) {
+            let (why, scale) = if p.shares_only {
+                let same_stage = first
+                    .production
+                    .iter()
+                    .filter(|o| stage_of(o.stage) == Some(stage) && !o.shares_only && o.world_total > 0.0)
+                    .find_map(|o| to_tonnes(o.world_total, &o.unit).map(|t| (t, o.source.clone())));
+                match (same_stage, mine_total) {
+                    (Some((t, from)), _) => (
+                        format!("; shares scaled to tonnes with the {from} world total"),
+                        Some(t),
+                    ),
+                    (None, Some(t)) => (
+                        "; shares scaled to tonnes with the mine-stage world total (no tonnage for this stage)".into(),
+                        Some(t),
+                    ),
+                    (None, None) => (
+                        "; shares only: the importer's own output at this stage is unknown".into(),
+                        None,
+                    ),
+                }
+            } else {
+                (String::new(), None)
+            };
             for producer in &p.producers {
-                let tonnes = producer.quantity.and_then(|q| to_tonnes(q, &p.unit));
+                let tonnes = match (p.shares_only, scale) {
+                    (true, Some(total)) => producer.quantity.map(|s| s * total),
+                    (true, None) => producer.quantity.filter(|_| !importer.contains(&producer.country)),
+                    (false, _) => producer.quantity.and_then(|q| to_tonnes(q, &p.unit)),
+                };
                 data = data.producer(&producer.country, tonnes);
             }
-            if p.world_total_published
-                && let Some(t) = to_tonnes(p.world_total, &p.unit)
-            {
-                data = data.world_total(t);
+            match (p.shares_only, scale) {
+                (true, Some(total)) => data = data.world_total(total),
+                (true, None) => data = data.world_total(1.0),
+                (false, _) => {
+                    if p.world_total_published
+                        && let Some(t) = to_tonnes(p.world_total, &p.unit)
+                    {
+                        data = data.world_total(t);
+                    }
+                }
             }
+            data = data.sourced(StageSource {
+                name: p.source.clone(),
+                year: u16::try_from(p.year).unwrap_or(year),
+                first_year: u16::try_from(p.first_year).ok().filter(|y| *y > 0),
+                why: format!("{}{why}", source_reason(method, first, stage, p)),
+            });
         }
-        if trade_known {
+        // A stage has trade only where the catalog gives it HS codes: the
+        // mine stage of a mineral traded as oxide is unknown, not empty.
+        let traded = link.is_some_and(|c| !c.hs_codes.is_empty());
+        if trade_known && traded {
             data = data.trade_reported();
             for (member, snap) in importer.members().iter().zip(snapshots) {
                 for t in snap.trade.iter().filter(|t| stage_of(t.stage) == Some(stage)) {

@@ -57,10 +57,19 @@ pub fn risk_score(score: &Score, data_version: &str, computed_at: std::time::Sys
         stages: score
             .stages
             .iter()
-            .map(|s| pb::StageScore {
-                stage: stage_to_pb(s.stage) as i32,
-                value: s.value,
-                skipped_reason: s.skipped.clone().unwrap_or_default(),
+            .map(|s| {
+                let source = s.source.as_ref();
+                pb::StageScore {
+                    stage: stage_to_pb(s.stage) as i32,
+                    value: s.value,
+                    skipped_reason: s.skipped.clone().unwrap_or_default(),
+                    bottleneck: s.bottleneck,
+                    label: s.label.clone().unwrap_or_default(),
+                    production_source: source.map(|p| p.name.clone()).unwrap_or_default(),
+                    production_year: source.map_or(0, |p| u32::from(p.year)),
+                    production_first_year: source.and_then(|p| p.first_year).map_or(0, u32::from),
+                    source_reason: source.map(|p| p.why.clone()).unwrap_or_default(),
+                }
             })
             .collect(),
         data_year: u32::from(score.data_year),

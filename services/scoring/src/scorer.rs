@@ -19,7 +19,7 @@ use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_domain::Catalog;
-use supplyrisk_engine::{EngineError, EuCrmParams, GprParams, Importer, Method, Score, SupplyInputs};
+use supplyrisk_engine::{EngineError, EuCrmParams, GprParams, Importer, Method, Score, Stage, SupplyInputs};
 use supplyrisk_grpc::client::Channel;
 use supplyrisk_grpc::client::ClientInterceptor;
 use supplyrisk_grpc::{ServiceError, ServiceResult};
@@ -162,6 +162,34 @@ pub struct Scorer {
     capacity: usize,
 }
 
+/// What a mineral without any data lacks, stage by stage, and how to load it.
+fn missing_data(mineral: &str, year: u16) -> String {
+    let when = if year == 0 {
+        String::new()
+    } else {
+        format!(" in {year}")
+    };
+    let catalog = Catalog::builtin();
+    let chain = catalog.get(mineral).map(|m| catalog.chain(m)).unwrap_or_default();
+    if chain.is_empty() {
+        return format!("no data for {mineral}{when}: import production or trade data first");
+    }
+    let stages: Vec<String> = chain
+        .iter()
+        .map(|c| {
+            let name = c.label.clone().unwrap_or_else(|| c.stage.as_str().to_string());
+            match &c.trade_note {
+                Some(note) => format!("{name}: no production data; no trade data ({note})"),
+                None => format!("{name}: no production or trade data"),
+            }
+        })
+        .collect();
+    format!(
+        "no data for {mineral}{when} at any stage of its chain — {}; load supply by stage with the STAGE_SUPPLY format (docs/data.md)",
+        stages.join("; ")
+    )
+}
+
 fn engine_error(e: EngineError) -> ServiceError {
     ServiceError::FailedPrecondition(format!("cannot score: {e}"))
 }
@@ -222,6 +250,7 @@ impl Scorer {
                 mineral: mineral.to_string(),
                 year: u32::from(year),
                 importer: member.clone(),
+                ..Default::default()
             };
             async move { client.get_supply_snapshot(req).await.map(tonic::Response::into_inner) }
         });
@@ -255,16 +284,8 @@ impl Scorer {
     ) -> ServiceResult<(SupplyInputs, String)> {
         let version = snaps.first().map(|s| s.data_version.clone()).unwrap_or_default();
         let agreements = self.importers.agreements(importer.label());
-        let inputs = inputs::build(method, importer, snaps, agreements).ok_or_else(|| {
-            ServiceError::FailedPrecondition(format!(
-                "no data for {mineral}{}: import production or trade data first",
-                if year == 0 {
-                    String::new()
-                } else {
-                    format!(" in {year}")
-                }
-            ))
-        })?;
+        let inputs = inputs::build(method, importer, snaps, agreements)
+            .ok_or_else(|| ServiceError::FailedPrecondition(missing_data(mineral, year)))?;
         Ok((inputs, version))
     }
 
@@ -332,6 +353,31 @@ impl Scorer {
         let (inputs, version) = self.inputs_from(mineral, year, importer, method, snaps)?;
         let score = Self::evaluate(&inputs, method)?;
         Ok(present::risk_score(&score, &version, SystemTime::now()))
+    }
+
+    /// The score of one stage of the chain, computed now (the keyed cache
+    /// holds chain scores only; repeats are still answered from memory).
+    pub async fn score_at_stage(
+        &self,
+        mineral: &str,
+        importer: &Importer,
+        year: u16,
+        method: MethodKind,
+        stage: Stage,
+    ) -> ServiceResult<Arc<CachedScore>> {
+        let stamp = self.generations.stamp(mineral);
+        let snaps = self.snapshots(mineral, year, importer).await?;
+        let (mut inputs, version) = self.inputs_from(mineral, year, importer, method, &snaps)?;
+        inputs.stages.retain(|s| s.stage == stage);
+        if inputs.stages.is_empty() {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "{mineral} has no data at the {} stage",
+                stage.as_str()
+            )));
+        }
+        let score = Self::evaluate(&inputs, method)?;
+        let message = present::risk_score(&score, &version, SystemTime::now());
+        Ok(Arc::new(CachedScore::new(message, stamp)))
     }
 
     /// The score, from the cache when its data is unchanged.

@@ -4,11 +4,12 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use prost::Message;
+use supplyrisk_api::convert::stage_from_pb;
 use supplyrisk_api::encoded::PreEncoded;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringService;
 use supplyrisk_domain::catalog::MineralError;
-use supplyrisk_domain::{Catalog, MineralId, Violations, records};
+use supplyrisk_domain::{Catalog, MineralId, Stage, Violations, records};
 use supplyrisk_engine::{Importer, Scenario, Shock};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use supplyrisk_store::Store;
@@ -122,6 +123,8 @@ struct Target {
     importer: Importer,
     year: u16,
     method: MethodKind,
+    /// One stage of the chain instead of the chain's score.
+    stage: Option<Stage>,
 }
 
 fn method_of(value: i32) -> Option<MethodKind> {
@@ -206,21 +209,60 @@ impl ScoringHandler {
         let importer = self.importer(&mut v, &field("importer"), &req.importer)?;
         let year = Self::year(&mut v, &field("year"), req.year);
         let method = Self::method(&mut v, &field("methodology"), req.methodology);
+        let stage = if req.stage == 0 {
+            None
+        } else {
+            Self::stage(&mut v, &field("stage"), req.stage, mineral.as_ref())
+        };
         Ok(match (mineral, importer) {
             (Some(mineral), Some(importer)) if v.is_empty() => Ok(Target {
                 mineral,
                 importer,
                 year,
                 method,
+                stage,
             }),
             _ => Err(v),
         })
     }
 
+    /// A stage of `mineral`'s value chain; a stage the chain lacks is a violation.
+    fn stage(v: &mut Violations, field: &str, value: i32, mineral: Option<&MineralId>) -> Option<Stage> {
+        let Some(stage) = stage_from_pb(value) else {
+            v.push(field, "is not a known supply stage");
+            return None;
+        };
+        let chain = mineral
+            .map(|m| Catalog::builtin().chain(m.mineral()))
+            .unwrap_or_default();
+        if !chain.is_empty() && !chain.iter().any(|c| c.stage == stage) {
+            let names: Vec<&str> = chain.iter().map(|c| c.stage.as_str()).collect();
+            v.push(
+                field,
+                format!(
+                    "{} is not a stage of this mineral's chain ({})",
+                    stage.as_str(),
+                    names.join(" → ")
+                ),
+            );
+            return None;
+        }
+        Some(stage)
+    }
+
     async fn get(&self, t: &Target) -> ServiceResult<Arc<CachedScore>> {
-        self.scorer
-            .score(t.mineral.as_str(), &t.importer, t.year, t.method)
-            .await
+        match t.stage {
+            None => {
+                self.scorer
+                    .score(t.mineral.as_str(), &t.importer, t.year, t.method)
+                    .await
+            }
+            Some(stage) => {
+                self.scorer
+                    .score_at_stage(t.mineral.as_str(), &t.importer, t.year, t.method, stage)
+                    .await
+            }
+        }
     }
 
     async fn list(&self, req: pb::ListRiskScoresRequest) -> ServiceResult<pb::ListRiskScoresResponse> {
@@ -319,6 +361,7 @@ impl ScoringHandler {
             importer: req.importer,
             year: req.year,
             methodology: req.methodology,
+            ..Default::default()
         };
         let target = match self.target(&score, "")? {
             Ok(t) => Some(t),
@@ -352,6 +395,7 @@ impl ScoringHandler {
                     importer: req.importer,
                     year: 0,
                     methodology: req.methodology,
+                    ..Default::default()
                 },
                 "",
             )?

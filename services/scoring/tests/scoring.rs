@@ -48,6 +48,7 @@ fn prod(country: &str, qty: f64) -> ipb::ProductionStat {
         quantity: Some(qty),
         unit: "t".into(),
         source: "USGS_TEST".into(),
+        ..Default::default()
     }
 }
 
@@ -88,6 +89,7 @@ fn request(importer: &str, method: pb::Methodology) -> pb::GetRiskScoreRequest {
         importer: importer.into(),
         year: 0,
         methodology: method as i32,
+        ..Default::default()
     }
 }
 
@@ -304,6 +306,7 @@ async fn invalid_and_unknown_inputs_are_refused_clearly() {
             importer: "JPN".into(),
             year: 1200,
             methodology: 9,
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -3,6 +3,7 @@
 mod baci;
 mod comtrade;
 mod policy;
+mod stage_supply;
 mod usgs_nir;
 mod usgs_salient;
 mod usgs_world;
@@ -28,6 +29,9 @@ pub(crate) fn row_parser(format: Format, options: &Options) -> Box<dyn RowParser
         Format::WgiPv => Box::new(wgi::WgiPv::default()),
         Format::Wgi => Box::new(wgi::Wgi::default()),
         Format::PolicyEvents => Box::new(policy::Policy::default()),
+        Format::StageSupply => Box::new(stage_supply::StageSupply::default()),
+        Format::EuCrmSupplyShares => Box::new(stage_supply::EuCrmShares::default()),
+        Format::IeaCmdeSupply => Box::new(stage_supply::IeaSupply::default()),
     }
 }
 

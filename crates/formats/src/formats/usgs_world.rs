@@ -374,6 +374,7 @@ impl UsgsWorld {
                         stage: Some(entry.stage),
                         country: country.iso3.clone(),
                         year: u32::from(year),
+                        first_year: None,
                         quantity: total,
                         unit: unit.clone(),
                         source: head.source.clone(),

@@ -139,6 +139,7 @@ impl RowParser for Wmd {
             stage: Some(stage),
             country: country.iso3.clone(),
             year,
+            first_year: None,
             quantity,
             unit: row.get(c.unit).trim().to_string(),
             source: self.source.clone(),

@@ -51,6 +51,7 @@ pub fn production(mineral: &str, country: &str, year: u32, qty: Option<f64>) -> 
         quantity: qty,
         unit: "t".into(),
         source: "TEST".into(),
+        ..Default::default()
     }
 }
 
@@ -87,6 +88,7 @@ pub async fn ree_snapshot_2023(client: &mut Client, importer: &str) -> pb::Suppl
             mineral: "REE".into(),
             year: 2023,
             importer: importer.into(),
+            ..Default::default()
         })
         .await
         .unwrap()
