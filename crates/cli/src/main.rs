@@ -1,6 +1,7 @@
 //! `supplyrisk`: the command-line client for analysts and operators.
 #![forbid(unsafe_code)]
 
+mod bundled;
 mod charts;
 mod json;
 mod report;
@@ -261,13 +262,19 @@ enum Command {
         #[arg(long, default_value_t = 0.5)]
         scenario_cut: f64,
     },
-    /// Stream a data file through ImportDataset, showing progress.
+    /// Stream a data file through ImportDataset, showing progress
+    /// (`import bundled`: every dataset of data/manifest.toml).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Import {
+        #[command(subcommand)]
+        bundled: Option<ImportCommand>,
         /// BACI, COMTRADE, USGS_MCS_WORLD, USGS_MCS_SALIENT, USGS_IMPORT_RELIANCE,
         /// WORLD_MINING_DATA, WMD_HS_CODE_MAP, WGI_PV, WGI, POLICY_EVENTS, BACI_COUNTRY_CODES.
-        format: String,
+        #[arg(required = true)]
+        format: Option<String>,
         /// The file (gzip is detected).
-        file: std::path::PathBuf,
+        #[arg(required = true)]
+        file: Option<std::path::PathBuf>,
         /// Idempotency key; derived from the file's name, size and format when omitted.
         #[arg(long)]
         upload_id: Option<String>,
@@ -278,6 +285,12 @@ enum Command {
         #[arg(long, default_value_t = 256 * 1024)]
         chunk_bytes: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import every dataset the manifest lists, in its order.
+    Bundled(bundled::Args),
 }
 
 #[derive(Subcommand)]
@@ -739,6 +752,16 @@ fn dataset_format(name: &str) -> Result<pb::DatasetFormat, String> {
         })
 }
 
+/// What the service reported for one imported file.
+struct Imported {
+    /// The file's name, without its folder.
+    name: String,
+    /// Wall time of the upload.
+    seconds: f64,
+    /// The service's final summary.
+    summary: pb::ImportSummary,
+}
+
 async fn import(
     client: &mut Client,
     format: &str,
@@ -746,8 +769,7 @@ async fn import(
     upload_id: Option<String>,
     source: Option<String>,
     chunk_bytes: usize,
-    output: Output,
-) -> Result<(), String> {
+) -> Result<Imported, String> {
     use std::io::{IsTerminal, Read, Write};
     use supplyrisk_api::ingest::v1::{import_dataset_request, import_dataset_response};
     let format = dataset_format(format)?;
@@ -840,11 +862,24 @@ async fn import(
         eprintln!();
     }
     let _ = reader.await;
-    let s = summary.ok_or("the service ended the import without a summary")?;
-    let seconds = started.elapsed().as_secs_f64();
+    let summary = summary.ok_or("the service ended the import without a summary")?;
+    Ok(Imported {
+        name,
+        seconds: started.elapsed().as_secs_f64(),
+        summary,
+    })
+}
+
+/// The summary of one import: a line and the first rejected rows, or JSON.
+fn print_import(imported: &Imported, output: Output) {
+    let Imported {
+        name,
+        seconds,
+        summary: s,
+    } = imported;
     if output == Output::Json {
-        println!("{}", json::import_summary(&name, seconds, &s));
-        return Ok(());
+        println!("{}", json::import_summary(name, *seconds, s));
+        return;
     }
     let t = s.totals.unwrap_or_default();
     println!(
@@ -863,7 +898,6 @@ async fn import(
     for r in s.rejected_rows.iter().take(10) {
         println!("  line {}: {}: {}", r.line, r.column, r.reason);
     }
-    Ok(())
 }
 
 type ScoringClient =
@@ -1423,6 +1457,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             return scenario(&cli, cuts, importers, *headroom, method).await;
         }
         Command::Watch { subscription, after } => return watch(&cli, subscription, after.clone()).await,
+        Command::Import {
+            bundled: Some(ImportCommand::Bundled(args)),
+            ..
+        } => {
+            // The manifest is checked before connecting, so its errors show without a cluster.
+            let manifest = bundled::Manifest::load_for(args)?;
+            let mut client = connect(&cli).await?;
+            return bundled::import_all(&mut client, &manifest, args.chunk_bytes, cli.output).await;
+        }
         Command::Report {
             importers,
             out,
@@ -1481,12 +1524,18 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => snapshot(&mut client, mineral, importer, year, output).await,
         Command::Summary => summary(&mut client, output).await,
         Command::Import {
-            format,
-            file,
+            bundled: None,
+            format: Some(format),
+            file: Some(file),
             upload_id,
             source,
             chunk_bytes,
-        } => import(&mut client, &format, &file, upload_id, source, chunk_bytes, output).await,
+        } => {
+            let imported = import(&mut client, &format, &file, upload_id, source, chunk_bytes).await?;
+            print_import(&imported, output);
+            Ok(())
+        }
+        Command::Import { bundled: None, .. } => Err("give FORMAT and FILE, or use `import bundled`".into()),
         Command::Score { .. }
         | Command::Suppliers(_)
         | Command::Top { .. }
@@ -1496,6 +1545,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         | Command::Completions { .. }
         | Command::Scenario { .. }
         | Command::Watch { .. }
+        | Command::Import { bundled: Some(_), .. }
         | Command::Report { .. } => Ok(()),
     }
 }

@@ -226,6 +226,156 @@ fn imports_files_with_plain_progress_and_reports_rejections() {
     assert!(err.contains("cannot reach the ingest service"), "{err}");
 }
 
+/// `import bundled` over a small data folder of real files: the manifest's
+/// order, per-file and total counts, and the records visible afterwards.
+#[test]
+fn imports_every_file_of_a_manifest_in_order() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let ingest = ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-ingest"),
+        &[("SUPPLYRISK__REDIS__URL", &url)],
+    );
+    let e = ingest.endpoint();
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("wgi")).unwrap();
+    std::fs::create_dir_all(root.join("salient")).unwrap();
+    std::fs::copy(data("policy_events.csv"), root.join("policy_events.csv")).unwrap();
+    // The header and Afghanistan's first 12 series: CC.EST and GE.EST are read, the rest skipped.
+    let wgi = std::fs::read_to_string(data("worldbank-wgi/WGIData.csv")).unwrap();
+    let head: Vec<&str> = wgi.lines().take(13).collect();
+    std::fs::write(root.join("wgi/WGIData.csv"), head.join("\n") + "\n").unwrap();
+    for code in ["galli", "germa"] {
+        let name = format!("mcs2025-{code}_salient.csv");
+        std::fs::copy(
+            data(&format!("usgs-mcs2025/salient_commodity/{name}")),
+            root.join("salient").join(name),
+        )
+        .unwrap();
+    }
+    std::fs::write(root.join("notes.txt"), "not data\n").unwrap();
+    std::fs::write(
+        root.join("manifest.toml"),
+        r#"
+[[import]]
+path = "policy_events.csv"
+format = "POLICY_EVENTS"
+source = "announcements"
+section = "policy events"
+
+[[import]]
+path = "wgi/WGIData.csv"
+format = "wgi"
+source = "World Bank"
+section = "WGI"
+
+[[import]]
+path = "salient/*_salient.csv"
+format = "USGS_MCS_SALIENT"
+source = "USGS"
+section = "USGS"
+
+[[unimported]]
+path = "notes.txt"
+reason = "for people"
+"#,
+    )
+    .unwrap();
+    let data_dir = root.to_str().unwrap();
+
+    // Without a manifest: one clear line, nothing imported.
+    let empty = tempfile::tempdir().unwrap();
+    let (ok, out, err) = cli(
+        &e,
+        INGESTER_TOKEN,
+        &["import", "bundled", "--data-dir", empty.path().to_str().unwrap()],
+    );
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(err.contains("no manifest at") && err.contains("--data-dir"), "{err}");
+
+    // A file that fails stops the run, naming it.
+    let (ok, out, err) = cli(&e, READER_TOKEN, &["import", "bundled", "--data-dir", data_dir]);
+    assert!(!ok);
+    assert!(out.contains("[1/4] POLICY_EVENTS policy_events.csv"), "{out}");
+    assert!(!out.contains("[2/4]"), "the run stops at the first failure: {out}");
+    assert!(
+        err.contains("policy_events.csv") && err.contains("permission denied"),
+        "{err}"
+    );
+
+    let (ok, out, err) = cli(
+        &e,
+        INGESTER_TOKEN,
+        &["import", "bundled", "--data-dir", data_dir, "--output", "json"],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("[4/4] USGS_MCS_SALIENT salient/mcs2025-germa_salient.csv"),
+        "{err}"
+    );
+    let report = parse_json(&out);
+    let files = report["files"].as_array().unwrap();
+    let listed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["format"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("policy_events.csv", "POLICY_EVENTS"),
+            ("wgi/WGIData.csv", "WGI"),
+            ("salient/mcs2025-galli_salient.csv", "USGS_MCS_SALIENT"),
+            ("salient/mcs2025-germa_salient.csv", "USGS_MCS_SALIENT"),
+        ]
+    );
+    let counts = |f: &serde_json::Value| {
+        ["rows_read", "accepted", "unchanged", "rejected", "skipped"].map(|k| f[k].as_u64().unwrap())
+    };
+    assert_eq!(counts(&files[0]), [7, 7, 0, 0, 0], "{}", files[0]);
+    assert_eq!(counts(&files[1]), [12, 48, 0, 0, 10], "{}", files[1]);
+    assert_eq!(files[0]["file"], "policy_events.csv");
+    assert_eq!(files[2]["replayed"], false);
+    let totals = &report["totals"];
+    assert_eq!(totals["files"], 4);
+    let summed = files.iter().map(counts).fold([0; 5], |mut acc, c| {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+        acc
+    });
+    assert_eq!(counts(totals), summed, "{totals}");
+    assert!(totals["seconds"].as_f64().is_some_and(|s| s > 0.0));
+
+    // The records are there.
+    let (ok, out, _) = cli(&e, READER_TOKEN, &["policy", "list", "--output", "json"]);
+    assert!(ok);
+    assert_eq!(parse_json(&out)["events"].as_array().unwrap().len(), 7, "{out}");
+
+    // Again, as a table: each file's stored summary, then the totals.
+    let (ok, out, err) = cli(&e, INGESTER_TOKEN, &["import", "bundled", "--data-dir", data_dir]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].ends_with("manifest.toml: 4 files to import, 1 listed as not imported"),
+        "{out}"
+    );
+    assert_eq!(lines[1], "[1/4] POLICY_EVENTS policy_events.csv");
+    assert!(lines[2].starts_with("policy_events.csv: 7 rows in "), "{out}");
+    assert_eq!(lines[3], "[2/4] WGI wgi/WGIData.csv");
+    assert_eq!(out.matches("(already imported; stored summary)").count(), 4, "{out}");
+    let [rows, accepted, unchanged, rejected, skipped] = summed;
+    let total = lines.last().unwrap();
+    assert!(total.starts_with(&format!("total: 4 files, {rows} rows in ")), "{out}");
+    assert!(
+        total.ends_with(&format!(
+            "{accepted} accepted, {unchanged} unchanged, {rejected} rejected, {skipped} skipped"
+        )),
+        "{out}"
+    );
+}
+
 #[test]
 fn scores_scenarios_history_and_a_watched_alert() {
     use std::io::{BufRead, BufReader};
