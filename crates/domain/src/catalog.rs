@@ -501,6 +501,32 @@ mod tests {
     }
 
     #[test]
+    fn value_chains_are_ordered_stages_and_elements_share_their_groups() {
+        let c = Catalog::builtin();
+        let ree = c.get("REE").expect("REE");
+        let chain: Vec<Stage> = c.chain(ree).iter().map(|s| s.stage).collect();
+        assert_eq!(chain, [Stage::Mining, Stage::Processing, Stage::Metal]);
+        assert!(c.chain(ree)[0].hs_codes.is_empty() && c.chain(ree)[0].trade_note.is_some());
+        assert_eq!(c.by_hs_code("280530").map(|(_, s)| s), Some(Stage::Metal));
+        for element in ["NDPR", "DY", "TB", "LREE", "HREE"] {
+            let m = c.get(element).expect("element");
+            assert_eq!(c.chain(m).len(), 3, "{element} has the rare-earth chain");
+            assert!(!m.stage_supply.is_empty(), "{element} has stage supply");
+        }
+        let magnets = c.get("NDFEB").expect("NDFEB is a mineral of its own");
+        assert!(magnets.applications.iter().any(|a| a == "magnets"));
+        assert_eq!(c.chain(magnets)[0].stage, Stage::Manufacturing);
+        assert_eq!(c.by_stage_supply_name("EU_CRM_2023", "Dysprosium").count(), 1);
+        let unordered = r#"
+[[mineral]]
+id = "A"
+name = "a"
+stages = [{ stage = "processing" }, { stage = "mining" }]
+"#;
+        assert!(Catalog::from_toml(unordered).unwrap_err().contains("chain order"));
+    }
+
+    #[test]
     fn wmd_sheet_needs_a_stage() {
         let text = r#"
 [[mineral]]

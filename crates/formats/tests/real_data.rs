@@ -421,3 +421,79 @@ fn real_files_parse_the_same_in_any_chunking() {
         }
     }
 }
+
+/// The share of `country` at `stage` of `mineral` in a stage-supply file,
+/// over the file's world total for that mineral and stage.
+fn stage_share(done: &Finished, mineral: &str, stage: Stage, country: &str) -> Option<f64> {
+    let world = records(done).find_map(|r| match r {
+        Record::Total(t) if t.mineral.as_str() == mineral && t.stage == stage => t.quantity,
+        _ => None,
+    })?;
+    records(done).find_map(|r| match r {
+        Record::Production(p)
+            if p.stat.mineral == mineral && p.stat.stage == Some(stage) && p.stat.country == country =>
+        {
+            p.stat.quantity.map(|q| q / world)
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn eu_2023_processing_shares_reach_the_rare_earth_elements() {
+    let done = parse_file(
+        Format::EuCrmSupplyShares,
+        "eu-crm-2023/eu_crm2023_global_supply_shares.csv",
+    );
+    let (_, _, rejected, _) = counts(&done);
+    assert_eq!(
+        rejected,
+        0,
+        "{:?}",
+        done.items.iter().find(|i| matches!(i, Item::Rejected { .. }))
+    );
+    let share = |m: &str, s: Stage, c: &str| stage_share(&done, m, s, c).unwrap_or_else(|| panic!("{m} {c}"));
+    // The published figures: heavy rare earths are separated only in China,
+    // light ones 84.9% in China and 10.5% in Malaysia.
+    assert!((share("DY", Stage::Processing, "CHN") - 1.0).abs() < 1e-12);
+    assert!((share("TB", Stage::Processing, "CHN") - 1.0).abs() < 1e-12);
+    assert!((share("NDPR", Stage::Processing, "CHN") - 0.849).abs() < 1e-12);
+    assert!((share("NDPR", Stage::Processing, "MYS") - 0.105).abs() < 1e-12);
+    assert!((share("GA", Stage::Processing, "CHN") - 0.938).abs() < 1e-12);
+    // Mine-stage shares differ: the chain is not one stage.
+    assert!((share("NDPR", Stage::Mining, "CHN") - 0.683).abs() < 1e-12);
+    let period = records(&done).find_map(|r| match r {
+        Record::Production(p) if p.stat.mineral == "DY" => Some((p.stat.first_year, p.stat.year)),
+        _ => None,
+    });
+    assert_eq!(
+        period,
+        Some((Some(2016), 2020)),
+        "a 2016–2020 average, never read as one year"
+    );
+}
+
+#[test]
+fn iea_2024_refining_shares_and_no_projections() {
+    let done = parse_file(
+        Format::IeaCmdeSupply,
+        "iea-cmde-2025/iea_cmde2025_supply_by_country.csv",
+    );
+    let (_, _, rejected, _) = counts(&done);
+    assert_eq!(rejected, 0);
+    let china = stage_share(&done, "REE", Stage::Processing, "CHN").expect("magnet rare earths");
+    assert!(
+        (china - 0.913).abs() < 0.001,
+        "IEA 2024 separation share of China: {china}"
+    );
+    let graphite = stage_share(&done, "GRAPHITE", Stage::Processing, "CHN").expect("battery graphite");
+    assert!((graphite - 0.957).abs() < 0.001, "{graphite}");
+    assert!(
+        records(&done).all(|r| match r {
+            Record::Production(p) => p.stat.year == 2024,
+            _ => true,
+        }),
+        "projections are not observations"
+    );
+    assert!(done.summary.skipped_by_kind.values().sum::<u64>() > 0);
+}
