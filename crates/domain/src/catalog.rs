@@ -31,9 +31,6 @@ pub enum Stage {
 }
 
 impl Stage {
-    /// Every stage, in chain order.
-    pub const ALL: [Stage; 4] = [Stage::Mining, Stage::Processing, Stage::Metal, Stage::Manufacturing];
-
     /// Lower-case name used in files and keys.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -286,16 +283,16 @@ impl Catalog {
     }
 
     /// The catalog minerals a study's material name maps to.
-    pub fn by_stage_supply_name<'a>(
-        &'a self,
-        source: &'a str,
-        material: &'a str,
-    ) -> impl Iterator<Item = &'a Mineral> + 'a {
-        self.minerals.iter().filter(move |m| {
-            m.stage_supply
-                .iter()
-                .any(|n| n.source == source && n.material.trim().eq_ignore_ascii_case(material.trim()))
-        })
+    pub fn by_stage_supply_name(&self, source: &str, material: &str) -> Vec<&Mineral> {
+        let material = material.trim();
+        self.minerals
+            .iter()
+            .filter(|m| {
+                m.stage_supply
+                    .iter()
+                    .any(|n| n.source == source && n.material.trim().eq_ignore_ascii_case(material))
+            })
+            .collect()
     }
 
     /// The mineral whose trade data `id` uses: itself, or its group when it has no HS codes.
@@ -516,7 +513,7 @@ mod tests {
         let magnets = c.get("NDFEB").expect("NDFEB is a mineral of its own");
         assert!(magnets.applications.iter().any(|a| a == "magnets"));
         assert_eq!(c.chain(magnets)[0].stage, Stage::Manufacturing);
-        assert_eq!(c.by_stage_supply_name("EU_CRM_2023", "Dysprosium").count(), 1);
+        assert_eq!(c.by_stage_supply_name("EU_CRM_2023", "Dysprosium").len(), 1);
         let unordered = r#"
 [[mineral]]
 id = "A"

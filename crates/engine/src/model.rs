@@ -131,16 +131,6 @@ pub struct StageSource {
     pub why: String,
 }
 
-impl StageSource {
-    /// `IEA_CMDE_2025 2024` or `EU_CRM_2023 2016–2020 average`.
-    pub fn describe(&self) -> String {
-        match self.first_year {
-            Some(first) => format!("{} {first}–{} average", self.name, self.year),
-            None => format!("{} {}", self.name, self.year),
-        }
-    }
-}
-
 /// Production and trade at one supply stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageData {

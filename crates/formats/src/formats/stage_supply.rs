@@ -97,6 +97,22 @@ fn country_of(cell: &str) -> Resolved {
     }
 }
 
+/// The catalog minerals a study's material feeds; `None`, with the row
+/// skipped, when it feeds none.
+fn catalog_minerals(source: &str, material: &str, line: u64, out: &mut Out<'_>) -> Option<Vec<&'static str>> {
+    let material = material.trim();
+    let minerals: Vec<&'static str> = Catalog::builtin()
+        .by_stage_supply_name(source, material)
+        .into_iter()
+        .map(|m| m.id.as_str())
+        .collect();
+    if minerals.is_empty() {
+        out.skip(line, SkipReason::OutsideCatalog(material.to_string()));
+        return None;
+    }
+    Some(minerals)
+}
+
 /// What one row says, before it is checked against the domain.
 struct Figure<'a> {
     mineral: &'a str,
@@ -329,14 +345,9 @@ impl RowParser for EuCrmShares {
         if !scope.is_empty() && scope != "global_supply" {
             return out.skip(line, SkipReason::NotUsed(format!("scope {scope}")));
         }
-        let material = row.get(self.material).trim();
-        let minerals: Vec<&str> = Catalog::builtin()
-            .by_stage_supply_name(EU_CRM_2023, material)
-            .map(|m| m.id.as_str())
-            .collect();
-        if minerals.is_empty() {
-            return out.skip(line, SkipReason::OutsideCatalog(material.to_string()));
-        }
+        let Some(minerals) = catalog_minerals(EU_CRM_2023, row.get(self.material), line, out) else {
+            return;
+        };
         let column = |i: usize| self.names.get(i).map_or("", String::as_str);
         let Some(stage) = Stage::parse(row.get(self.stage)) else {
             return out.reject(line, column(self.stage), "is not extraction or processing");
@@ -423,14 +434,9 @@ impl RowParser for IeaSupply {
         if data_type.starts_with("projection") {
             return out.skip(line, SkipReason::NotUsed("IEA projection".into()));
         }
-        let material = row.get(self.material).trim();
-        let minerals: Vec<&str> = Catalog::builtin()
-            .by_stage_supply_name(IEA_CMDE_2025, material)
-            .map(|m| m.id.as_str())
-            .collect();
-        if minerals.is_empty() {
-            return out.skip(line, SkipReason::OutsideCatalog(material.to_string()));
-        }
+        let Some(minerals) = catalog_minerals(IEA_CMDE_2025, row.get(self.material), line, out) else {
+            return;
+        };
         let Some(stage) = Stage::parse(row.get(self.stage)) else {
             return out.reject(line, column(self.stage), "is not extraction or processing");
         };
