@@ -195,6 +195,11 @@ pub fn policy_event(e: &pb::PolicyEvent) -> Result<domain::PolicyEvent, Violatio
         target_countries: e.target_countries.clone(),
         effective_from: date_triple(&e.effective_from),
         effective_until: date_triple(&e.effective_until),
+        suspensions: e
+            .suspensions
+            .iter()
+            .map(|s| (date_triple(&s.from).unwrap_or((0, 0, 0)), date_triple(&s.until)))
+            .collect(),
         severity: e.severity,
         source_reference: e.source_reference.clone(),
         summary: e.summary.clone(),
@@ -215,6 +220,14 @@ pub fn policy_event_to_pb(e: &domain::PolicyEvent) -> pb::PolicyEvent {
         severity: e.severity,
         source_reference: e.source_reference.clone(),
         summary: e.summary.clone(),
+        suspensions: e
+            .suspensions
+            .iter()
+            .map(|s| pb::Suspension {
+                from: Some(date_to_pb(s.from)),
+                until: s.until.map(date_to_pb),
+            })
+            .collect(),
     }
 }
 

@@ -80,6 +80,7 @@ pub fn score(s: &spb::RiskScore) -> Value {
             "source_reason": st.source_reason,
         })).collect::<Vec<_>>(),
         "data_year": s.data_year,
+        "as_of": date(&s.as_of),
         "data_version": s.data_version,
         "confidence": s.confidence,
         "top_reason": s.top_reason,

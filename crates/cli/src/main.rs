@@ -186,6 +186,10 @@ enum Command {
         /// Score only this stage (mining, processing, metal, manufacturing).
         #[arg(long)]
         stage: Option<String>,
+        /// Answer as of this day (YYYY-MM-DD): the policy events in force
+        /// then. Today when omitted.
+        #[arg(long)]
+        as_of: Option<String>,
     },
     /// The minerals with the highest supply risk for an importer.
     Top {
@@ -537,6 +541,7 @@ async fn policy_add(client: &mut Client, args: &PolicyAddArgs, output: Output) -
         severity: args.severity,
         source_reference: args.source.clone(),
         summary: args.summary.clone(),
+        ..Default::default()
     };
     let event = supplyrisk_domain::PolicyEvent::validate(&raw).map_err(|v| v.to_string())?;
     let resp = client
@@ -926,7 +931,13 @@ fn methodology_id(value: i32) -> &'static str {
     }
 }
 
-async fn score(cli: &Cli, args: &ScoreArgs, show_stages: bool, stage: Option<&str>) -> Result<(), String> {
+async fn score(
+    cli: &Cli,
+    args: &ScoreArgs,
+    show_stages: bool,
+    stage: Option<&str>,
+    as_of: Option<&str>,
+) -> Result<(), String> {
     use supplyrisk_api::scoring::v1 as spb;
     let stage = match stage {
         None => 0,
@@ -941,6 +952,13 @@ async fn score(cli: &Cli, args: &ScoreArgs, show_stages: bool, stage: Option<&st
         year: args.year.unwrap_or(0),
         methodology: methodology(&args.method)?,
         stage,
+        as_of: as_of
+            .map(|d| {
+                supplyrisk_domain::records::Date::parse(d)
+                    .map(supplyrisk_api::convert::date_to_pb)
+                    .map_err(|e| format!("--as-of: {e}"))
+            })
+            .transpose()?,
     };
     let s = client.get_risk_score(req).await.map_err(status_line)?.into_inner();
     if cli.output == Output::Json {
@@ -948,8 +966,11 @@ async fn score(cli: &Cli, args: &ScoreArgs, show_stages: bool, stage: Option<&st
         return Ok(());
     }
     let m = s.methodology.clone().unwrap_or_default();
+    let as_of = s.as_of.map_or_else(String::new, |d| {
+        format!(", as of {:04}-{:02}-{:02}", d.year, d.month, d.day)
+    });
     println!(
-        "{} for {}: {:.3} ({} {}, data {}, confidence {:.2})",
+        "{} for {}: {:.3} ({} {}, data {}{as_of}, confidence {:.2})",
         s.mineral, s.importer, s.score, m.id, m.version, s.data_year, s.confidence
     );
     println!("  why: {}", s.top_reason);
@@ -1492,7 +1513,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         _ => {}
     }
     match &cli.command {
-        Command::Score { args, stages, stage } => return score(&cli, args, *stages, stage.as_deref()).await,
+        Command::Score {
+            args,
+            stages,
+            stage,
+            as_of,
+        } => return score(&cli, args, *stages, stage.as_deref(), as_of.as_deref()).await,
         Command::Suppliers(args) => return suppliers(&cli, args).await,
         Command::Top {
             importer,

@@ -499,6 +499,31 @@ impl Date {
         })
     }
 
+    /// The civil date `days` days after 1970-01-01 (proleptic Gregorian),
+    /// `None` outside the accepted years.
+    pub fn from_days_since_epoch(days: i64) -> Option<Date> {
+        // Howard Hinnant's days-to-civil algorithm.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Date::new(i32::try_from(year).ok()?, month as i32, day as i32).ok()
+    }
+
+    /// The day after, `None` past the last accepted year.
+    pub fn next_day(self) -> Option<Date> {
+        let (y, m, d) = (i32::from(self.year), i32::from(self.month), i32::from(self.day));
+        Date::new(y, m, d + 1)
+            .or_else(|_| Date::new(y, m + 1, 1))
+            .or_else(|_| Date::new(y + 1, 1, 1))
+            .ok()
+    }
+
     /// Parses `YYYY-MM-DD`.
     pub fn parse(s: &str) -> Result<Date, String> {
         let parts: Vec<&str> = s.trim().split('-').collect();
@@ -575,6 +600,8 @@ pub struct RawPolicyEvent {
     pub effective_from: Option<(i32, i32, i32)>,
     /// Last day in force; `None` = open-ended.
     pub effective_until: Option<(i32, i32, i32)>,
+    /// Periods the measure is suspended, as (first day, last day or open).
+    pub suspensions: Vec<((i32, i32, i32), Option<(i32, i32, i32)>)>,
     /// 0–1.
     pub severity: f64,
     /// Citation.
@@ -582,6 +609,25 @@ pub struct RawPolicyEvent {
     /// Summary.
     pub summary: String,
 }
+
+/// A period a measure is suspended: from its first day to its last, or open-ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Suspension {
+    /// First day suspended.
+    pub from: Date,
+    /// Last day suspended; `None` = until further notice.
+    pub until: Option<Date>,
+}
+
+impl Suspension {
+    /// True when `date` falls in the suspension.
+    pub fn covers(&self, date: Date) -> bool {
+        self.from <= date && self.until.is_none_or(|u| date <= u)
+    }
+}
+
+/// Most suspensions one event may carry.
+pub const MAX_SUSPENSIONS: usize = 16;
 
 /// A validated export restriction.
 #[derive(Debug, Clone, PartialEq)]
@@ -602,6 +648,8 @@ pub struct PolicyEvent {
     pub effective_from: Date,
     /// Last day in force; `None` = open-ended.
     pub effective_until: Option<Date>,
+    /// Periods the measure is suspended (not in force), sorted.
+    pub suspensions: Vec<Suspension>,
     /// 0 (symbolic) to 1 (total stop).
     pub severity: f64,
     /// Citation.
@@ -665,6 +713,28 @@ impl PolicyEvent {
         {
             v.push("effective_until", format!("{u} is before effective_from {f}"));
         }
+        if raw.suspensions.len() > MAX_SUSPENSIONS {
+            v.push("suspensions", format!("at most {MAX_SUSPENSIONS} suspensions"));
+        }
+        let mut suspensions = Vec::new();
+        for (i, ((fy, fm, fd), until)) in raw.suspensions.iter().take(MAX_SUSPENSIONS).enumerate() {
+            let field = format!("suspensions[{i}]");
+            let start = v.check(&format!("{field}.from"), Date::new(*fy, *fm, *fd));
+            let end = match until {
+                Some((y, m, d)) => v.check(&format!("{field}.until"), Date::new(*y, *m, *d)).map(Some),
+                None => Some(None),
+            };
+            if let (Some(s), Some(e)) = (start, end) {
+                if e.is_some_and(|e| e < s) {
+                    v.push(&format!("{field}.until"), "is before its from date");
+                } else if from.is_some_and(|f| s < f) {
+                    v.push(&format!("{field}.from"), "is before effective_from");
+                } else {
+                    suspensions.push(Suspension { from: s, until: e });
+                }
+            }
+        }
+        suspensions.sort();
         if !(raw.severity.is_finite() && (0.0..=1.0).contains(&raw.severity)) {
             v.push("severity", format!("must be within 0..=1, got {}", raw.severity));
         }
@@ -697,6 +767,7 @@ impl PolicyEvent {
             target_countries: targets,
             effective_from: from.expect("checked"),
             effective_until: until.expect("checked"),
+            suspensions,
             severity: raw.severity,
             source_reference: raw.source_reference.trim().to_string(),
             summary: raw.summary.trim().to_string(),
@@ -726,9 +797,27 @@ impl PolicyEvent {
         key
     }
 
-    /// True when the event is in force on `date`.
+    /// True when the event is in force on `date`: started, not ended, and
+    /// not suspended that day.
     pub fn active_on(&self, date: Date) -> bool {
-        self.effective_from <= date && self.effective_until.is_none_or(|u| date <= u)
+        self.effective_from <= date
+            && self.effective_until.is_none_or(|u| date <= u)
+            && !self.suspensions.iter().any(|s| s.covers(date))
+    }
+
+    /// The days on which the event starts or stops being in force: its
+    /// start, the day after its end, and each suspension's first day and
+    /// the day after its last. Sorted, unique.
+    pub fn boundaries(&self) -> Vec<Date> {
+        let mut days = vec![self.effective_from];
+        days.extend(self.effective_until.and_then(Date::next_day));
+        for s in &self.suspensions {
+            days.push(s.from);
+            days.extend(s.until.and_then(Date::next_day));
+        }
+        days.sort();
+        days.dedup();
+        days
     }
 
     /// True when the event is in force on any day of `year`.
@@ -889,6 +978,54 @@ mod tests {
             ..average
         };
         assert!(ProductionStat::validate(&reversed).is_err_and(|v| v.to_string().contains("first_year")));
+    }
+
+    #[test]
+    fn dates_from_the_clock_and_the_next_day() {
+        assert_eq!(
+            Date::from_days_since_epoch(0).map(|d| d.to_string()),
+            Some("1970-01-01".into())
+        );
+        assert_eq!(
+            Date::from_days_since_epoch(20_790).map(|d| d.to_string()),
+            Some("2026-12-03".into())
+        );
+        assert_eq!(
+            Date::from_days_since_epoch(19_782).map(|d| d.to_string()),
+            Some("2024-02-29".into())
+        );
+        let next = |s: &str| Date::parse(s).ok().and_then(Date::next_day).map(|d| d.to_string());
+        assert_eq!(next("2024-02-28"), Some("2024-02-29".into()));
+        assert_eq!(next("2024-02-29"), Some("2024-03-01".into()));
+        assert_eq!(next("2025-12-31"), Some("2026-01-01".into()));
+    }
+
+    #[test]
+    fn a_suspended_measure_is_not_in_force_during_its_suspension() {
+        let raw = RawPolicyEvent {
+            country: "CHN".into(),
+            minerals: vec!["GA".into()],
+            measure: Some(PolicyMeasure::Ban),
+            target_countries: vec!["USA".into()],
+            effective_from: Some((2024, 12, 3)),
+            suspensions: vec![((2025, 11, 9), Some((2026, 11, 27)))],
+            severity: 1.0,
+            source_reference: "MOFCOM Announcement No. 46 of 2024".into(),
+            ..Default::default()
+        };
+        let e = PolicyEvent::validate(&raw).expect("valid");
+        let on = |s: &str| e.active_on(Date::parse(s).expect("date"));
+        assert!(on("2025-11-08"));
+        assert!(!on("2025-11-09"), "suspended from its first day");
+        assert!(!on("2026-11-27"));
+        assert!(on("2026-11-28"), "in force again after the suspension");
+        let days: Vec<String> = e.boundaries().iter().map(ToString::to_string).collect();
+        assert_eq!(days, ["2024-12-03", "2025-11-09", "2026-11-28"]);
+        let before_start = RawPolicyEvent {
+            suspensions: vec![((2024, 1, 1), None)],
+            ..raw
+        };
+        assert!(PolicyEvent::validate(&before_start).is_err_and(|v| v.to_string().contains("suspensions[0]")));
     }
 
     #[test]

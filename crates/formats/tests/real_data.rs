@@ -389,7 +389,13 @@ fn policy_events() {
         .find(|e| e.target_countries.iter().any(|c| c.as_str() == "USA"))
         .expect("US ban");
     assert_eq!(us_ban.effective_from.to_string(), "2024-12-03");
-    assert_eq!(us_ban.effective_until.map(|d| d.to_string()), Some("2025-11-08".into()));
+    assert_eq!(us_ban.effective_until, None, "suspended, not ended");
+    let suspended: Vec<String> = us_ban
+        .suspensions
+        .iter()
+        .map(|s| format!("{}..{}", s.from, s.until.map(|u| u.to_string()).unwrap_or_default()))
+        .collect();
+    assert_eq!(suspended, ["2025-11-09..2026-11-27"]);
     let ids: std::collections::BTreeSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids.len(), events.len(), "event ids are unique");
 }

@@ -59,9 +59,16 @@ pub fn mineral_policies(mineral: &str) -> String {
     format!("{PREFIX}:{{{mineral}}}:policies")
 }
 
-/// Cached snapshot of `mineral`, `year`, `importer`, `stage` (or `all`) at data `version`.
-pub fn snapshot_cache(mineral: &str, year: u16, importer: &str, stage: &str, version: &str) -> String {
-    format!("{PREFIX}:{{{mineral}}}:snapshot:{year}:{importer}:{stage}:{version}")
+/// The last UTC day (`YYYY-MM-DD`) whose policy-event starts, ends and
+/// suspensions scoring has recomputed for.
+pub fn policy_clock() -> String {
+    format!("{PREFIX}:{{policy}}:scoring-clock")
+}
+
+/// Cached snapshot of `mineral`, `year`, `importer` and `view` (the stage
+/// and as-of day the request narrows to) at data `version`.
+pub fn snapshot_cache(mineral: &str, year: u16, importer: &str, view: &str, version: &str) -> String {
+    format!("{PREFIX}:{{{mineral}}}:snapshot:{year}:{importer}:{view}:{version}")
 }
 
 /// Governance estimates of `year`: hash `ISO3|DIM` → estimate.
@@ -182,7 +189,7 @@ mod tests {
             production("REE", 2024),
             stockpiles("REE"),
             mineral_policies("REE"),
-            snapshot_cache("REE", 2024, "JPN", "all", "1-0"),
+            snapshot_cache("REE", 2024, "JPN", "all:year", "1-0"),
         ] {
             assert!(key.starts_with("sr:v1:{REE}:"), "{key}");
         }

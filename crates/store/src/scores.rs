@@ -28,6 +28,19 @@ pub struct ScoreRecord<'a> {
 }
 
 impl Store {
+    /// The last day the policy clock recomputed for (see [`keys::policy_clock`]).
+    pub async fn policy_clock_day(&self) -> StoreResult<Option<String>> {
+        let mut conn = self.conn().await?;
+        Ok(conn.get(keys::policy_clock()).await?)
+    }
+
+    /// Records `day` as recomputed for.
+    pub async fn set_policy_clock_day(&self, day: &str) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let _: () = conn.set(keys::policy_clock(), day).await?;
+        Ok(())
+    }
+
     /// The latest recorded score of `mineral` for `importer`.
     pub async fn latest_score(&self, mineral: &str, method: &str, importer: &str) -> StoreResult<Option<Vec<u8>>> {
         let mut conn = self.conn().await?;

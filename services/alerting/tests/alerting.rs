@@ -239,18 +239,24 @@ async fn create_subscription(writer: &Alerting, subscription: pb::Subscription) 
         .into_inner()
 }
 
-/// Records export licensing by `country` on rare earths; returns the event id.
+/// Records export licensing by `country` on rare earths from 2025-04-04; returns the event id.
 async fn record_ree_licensing(c: &Cluster, country: &str, summary: &str) -> String {
+    let from = cpb::Date {
+        year: 2025,
+        month: 4,
+        day: 4,
+    };
+    record_ree_licensing_from(c, country, summary, from).await
+}
+
+/// Records export licensing by `country` on rare earths from `from`; returns the event id.
+async fn record_ree_licensing_from(c: &Cluster, country: &str, summary: &str, from: cpb::Date) -> String {
     let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
     let event = ipb::PolicyEvent {
         country: country.into(),
         minerals: vec!["REE".into()],
         measure: ipb::PolicyMeasure::Licensing as i32,
-        effective_from: Some(cpb::Date {
-            year: 2025,
-            month: 4,
-            day: 4,
-        }),
+        effective_from: Some(from),
         severity: 0.5,
         source_reference: "test notice".into(),
         summary: summary.into(),
@@ -356,4 +362,34 @@ async fn a_policy_rule_weighs_suppliers_beyond_the_five_a_score_lists() {
     let n = first_alerts(&mut reader, &exposed.id, Duration::from_secs(20)).await;
     assert_eq!(n, 1, "Canada supplies at least 12% of Japan's sourcing");
     assert_eq!(alert_count(&mut reader, &barely.id).await, 0, "but not 20%");
+}
+
+/// Today (UTC), as the services see it.
+fn today() -> cpb::Date {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    let date = supplyrisk_domain::Date::from_days_since_epoch(i64::try_from(days).unwrap()).unwrap();
+    supplyrisk_api::convert::date_to_pb(date)
+}
+
+#[tokio::test]
+async fn a_licensing_event_effective_today_raises_todays_score_and_fires_a_threshold_alert() {
+    let c = start();
+    seed(&c).await;
+    assert!(first_score_published(&c).await);
+    // The seed's data year is 2023: an event from today counts only
+    // because scores answer as of today.
+    let base = current_score(&c).await;
+    let writer = alerting(&c, INGESTER_TOKEN).await;
+    let sub = create_subscription(&writer, threshold_subscription(base + 0.01, 0.005)).await;
+    let mut reader = alerting(&c, READER_TOKEN).await;
+    let mut stream = open_stream(&mut reader, sub.id.clone(), String::new()).await;
+    record_ree_licensing_from(&c, "CHN", "licensing from today", today()).await;
+    let alert = next_alert(&mut stream).await;
+    assert_eq!((alert.mineral.as_str(), alert.importer.as_str()), ("REE", "JPN"));
+    assert!(alert.new_score > base + 0.01, "{alert:?} against {base}");
+    assert!(current_score(&c).await > base + 0.01);
 }

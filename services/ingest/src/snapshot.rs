@@ -87,6 +87,16 @@ impl SnapshotService {
         if req.stage != 0 && stage.is_none() {
             v.push("stage", "is not a known supply stage");
         }
+        let as_of = match &req.as_of {
+            Some(d) => match convert::date(d) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    v.push("as_of", e);
+                    None
+                }
+            },
+            None => None,
+        };
         if !v.is_empty() {
             return Err(v.into());
         }
@@ -105,7 +115,11 @@ impl SnapshotService {
             mineral.as_str(),
             year.unwrap_or(0),
             importer_code.unwrap_or("-"),
-            stage.map_or("all", |s| s.as_str()),
+            &format!(
+                "{}:{}",
+                stage.map_or("all", |s| s.as_str()),
+                as_of.map_or_else(|| "year".to_string(), |d| d.to_string())
+            ),
             &version,
         );
         if let Some(hit) = self.local.lock().ok().and_then(|m| m.get(&key).cloned()) {
@@ -121,7 +135,7 @@ impl SnapshotService {
             .store
             .snapshot_data(mineral.as_str(), &home, year, importer_code)
             .await?;
-        let mut snap = assemble(mineral.as_str(), importer_code.unwrap_or(""), stage, data);
+        let mut snap = assemble(mineral.as_str(), importer_code.unwrap_or(""), stage, as_of, data);
         snap.data_version = version;
         // Sharing with other replicas is not worth a round trip on the
         // caller's path (a data change makes every reader miss at once).
@@ -147,11 +161,13 @@ impl SnapshotService {
 }
 
 /// Builds the wire snapshot from stored inputs (pure); `stage` keeps only
-/// that stage's production and trade.
+/// that stage's production and trade; `as_of` keeps the policy events in
+/// force that day (else those in force at any time in the year).
 pub fn assemble(
     mineral: &str,
     importer: &str,
     stage: Option<supplyrisk_domain::Stage>,
+    as_of: Option<supplyrisk_domain::Date>,
     mut data: SnapshotData,
 ) -> pb::SupplySnapshot {
     let catalog = Catalog::builtin();
@@ -310,9 +326,10 @@ pub fn assemble(
         policy_events: data
             .policies
             .iter()
-            .filter(|p| p.active_in_year(year))
+            .filter(|p| as_of.map_or_else(|| p.active_in_year(year), |d| p.active_on(d)))
             .map(convert::policy_event_to_pb)
             .collect(),
+        as_of: as_of.map(convert::date_to_pb),
         stockpiles: data.stockpiles.iter().map(convert::stockpile_to_pb).collect(),
         gaps,
         available_years: data.available_years.iter().map(|y| u32::from(*y)).collect(),

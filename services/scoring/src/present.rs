@@ -97,6 +97,7 @@ pub fn risk_score(score: &Score, data_version: &str, computed_at: std::time::Sys
         notes: score.notes.clone(),
         top_reason: top_reason(score),
         computed_at: Some(prost_types::Timestamp::from(computed_at)),
+        ..Default::default()
     }
 }
 

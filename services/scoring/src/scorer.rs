@@ -14,11 +14,12 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use prost::Message;
+use supplyrisk_api::convert;
 use supplyrisk_api::encoded::PreEncoded;
 use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1 as pb;
-use supplyrisk_domain::Catalog;
+use supplyrisk_domain::{Catalog, Date};
 use supplyrisk_engine::{EngineError, EuCrmParams, GprParams, Importer, Method, Score, Stage, SupplyInputs};
 use supplyrisk_grpc::client::Channel;
 use supplyrisk_grpc::client::ClientInterceptor;
@@ -72,6 +73,23 @@ impl std::ops::Deref for CachedScore {
     }
 }
 
+/// Days since 1970-01-01, UTC.
+fn epoch_day() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(secs / 86_400).unwrap_or(0)
+}
+
+/// Today's date, UTC: the day scores answer for by default.
+pub fn today() -> Date {
+    Date::from_days_since_epoch(epoch_day()).unwrap_or(Date {
+        year: supplyrisk_domain::records::MAX_YEAR as u16,
+        month: 12,
+        day: 31,
+    })
+}
+
 /// Data generations, bumped by the stream follower on every change: one per
 /// catalog mineral and one for governance, read without a lock.
 ///
@@ -89,6 +107,9 @@ pub struct Generations {
 pub struct Stamp {
     mineral: usize,
     generations: (u64, u64),
+    /// The UTC day it was taken: scores answer as of today, so a new day
+    /// may bring policy events into or out of force.
+    day: i64,
 }
 
 impl Default for Generations {
@@ -116,12 +137,13 @@ impl Generations {
         Some(Stamp {
             mineral: index,
             generations: self.at(index),
+            day: epoch_day(),
         })
     }
 
     /// Whether nothing `stamp` depends on changed since it was taken.
     pub fn is_current(&self, stamp: &Stamp) -> bool {
-        self.at(stamp.mineral) == stamp.generations
+        self.at(stamp.mineral) == stamp.generations && stamp.day == epoch_day()
     }
 
     /// Records a change of `minerals` (empty = every mineral, e.g. governance).
@@ -238,18 +260,22 @@ impl Scorer {
     }
 
     /// One snapshot per member of `importer`, in member order.
+    /// Policy events are those in force on `as_of`, today (UTC) by default.
     pub async fn snapshots(
         &self,
         mineral: &str,
         year: u16,
         importer: &Importer,
+        as_of: Option<Date>,
     ) -> ServiceResult<Vec<ipb::SupplySnapshot>> {
+        let as_of = Some(convert::date_to_pb(as_of.unwrap_or_else(today)));
         let calls = importer.members().iter().map(|member| {
             let mut client = self.ingest.clone();
             let req = ipb::GetSupplySnapshotRequest {
                 mineral: mineral.to_string(),
                 year: u32::from(year),
                 importer: member.clone(),
+                as_of,
                 ..Default::default()
             };
             async move { client.get_supply_snapshot(req).await.map(tonic::Response::into_inner) }
@@ -269,7 +295,7 @@ impl Scorer {
         importer: &Importer,
         method: MethodKind,
     ) -> ServiceResult<(SupplyInputs, String)> {
-        let snaps = self.snapshots(mineral, year, importer).await?;
+        let snaps = self.snapshots(mineral, year, importer, None).await?;
         self.inputs_from(mineral, year, importer, method, &snaps)
     }
 
@@ -337,7 +363,7 @@ impl Scorer {
         year: u16,
         method: MethodKind,
     ) -> ServiceResult<pb::RiskScore> {
-        let snaps = self.snapshots(mineral, year, importer).await?;
+        let snaps = self.snapshots(mineral, year, importer, None).await?;
         self.compute_from(mineral, importer, year, method, &snaps)
     }
 
@@ -352,32 +378,68 @@ impl Scorer {
     ) -> ServiceResult<pb::RiskScore> {
         let (inputs, version) = self.inputs_from(mineral, year, importer, method, snaps)?;
         let score = Self::evaluate(&inputs, method)?;
-        Ok(present::risk_score(&score, &version, SystemTime::now()))
+        Ok(Self::present(&score, &version, snaps))
     }
 
-    /// The score of one stage of the chain, computed now (the keyed cache
-    /// holds chain scores only; repeats are still answered from memory).
-    pub async fn score_at_stage(
+    /// Every recorded policy event, all pages.
+    pub async fn policy_events(&self) -> ServiceResult<Vec<ipb::PolicyEvent>> {
+        let mut client = self.ingest.clone();
+        let mut events = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_policy_events(ipb::ListPolicyEventsRequest {
+                    page_size: 500,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .map_err(ServiceError::from)?
+                .into_inner();
+            events.extend(page.events);
+            if page.next_page_token.is_empty() {
+                return Ok(events);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// The wire score, with the day its policy events were taken as of.
+    fn present(score: &Score, version: &str, snaps: &[ipb::SupplySnapshot]) -> pb::RiskScore {
+        let mut message = present::risk_score(score, version, SystemTime::now());
+        message.as_of = snaps.first().and_then(|s| s.as_of);
+        message
+    }
+
+    /// A score narrowed to one stage of the chain or answered as of a given
+    /// day, computed now: the keyed cache holds today's chain scores only
+    /// (repeats are still answered from memory).
+    pub async fn score_uncached(
         &self,
         mineral: &str,
         importer: &Importer,
         year: u16,
         method: MethodKind,
-        stage: Stage,
+        stage: Option<Stage>,
+        as_of: Option<Date>,
     ) -> ServiceResult<Arc<CachedScore>> {
         let stamp = self.generations.stamp(mineral);
-        let snaps = self.snapshots(mineral, year, importer).await?;
+        let snaps = self.snapshots(mineral, year, importer, as_of).await?;
         let (mut inputs, version) = self.inputs_from(mineral, year, importer, method, &snaps)?;
-        inputs.stages.retain(|s| s.stage == stage);
-        if inputs.stages.is_empty() {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "{mineral} has no data at the {} stage",
-                stage.as_str()
-            )));
+        if let Some(stage) = stage {
+            inputs.stages.retain(|s| s.stage == stage);
+            if inputs.stages.is_empty() {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "{mineral} has no data at the {} stage",
+                    stage.as_str()
+                )));
+            }
         }
         let score = Self::evaluate(&inputs, method)?;
-        let message = present::risk_score(&score, &version, SystemTime::now());
-        Ok(Arc::new(CachedScore::new(message, stamp)))
+        Ok(Arc::new(CachedScore::new(
+            Self::present(&score, &version, &snaps),
+            stamp,
+        )))
     }
 
     /// The score, from the cache when its data is unchanged.

@@ -4,12 +4,12 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use prost::Message;
-use supplyrisk_api::convert::stage_from_pb;
+use supplyrisk_api::convert::{self, stage_from_pb};
 use supplyrisk_api::encoded::PreEncoded;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringService;
 use supplyrisk_domain::catalog::MineralError;
-use supplyrisk_domain::{Catalog, MineralId, Stage, Violations, records};
+use supplyrisk_domain::{Catalog, Date, MineralId, Stage, Violations, records};
 use supplyrisk_engine::{Importer, Scenario, Shock};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use supplyrisk_store::Store;
@@ -125,6 +125,8 @@ struct Target {
     method: MethodKind,
     /// One stage of the chain instead of the chain's score.
     stage: Option<Stage>,
+    /// The day to answer for, when not today.
+    as_of: Option<Date>,
 }
 
 fn method_of(value: i32) -> Option<MethodKind> {
@@ -214,6 +216,13 @@ impl ScoringHandler {
         } else {
             Self::stage(&mut v, &field("stage"), req.stage, mineral.as_ref())
         };
+        let as_of = req.as_of.as_ref().and_then(|d| match convert::date(d) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                v.push(field("as_of"), e);
+                None
+            }
+        });
         Ok(match (mineral, importer) {
             (Some(mineral), Some(importer)) if v.is_empty() => Ok(Target {
                 mineral,
@@ -221,6 +230,7 @@ impl ScoringHandler {
                 year,
                 method,
                 stage,
+                as_of,
             }),
             _ => Err(v),
         })
@@ -251,18 +261,15 @@ impl ScoringHandler {
     }
 
     async fn get(&self, t: &Target) -> ServiceResult<Arc<CachedScore>> {
-        match t.stage {
-            None => {
-                self.scorer
-                    .score(t.mineral.as_str(), &t.importer, t.year, t.method)
-                    .await
-            }
-            Some(stage) => {
-                self.scorer
-                    .score_at_stage(t.mineral.as_str(), &t.importer, t.year, t.method, stage)
-                    .await
-            }
+        if t.stage.is_none() && t.as_of.is_none() {
+            return self
+                .scorer
+                .score(t.mineral.as_str(), &t.importer, t.year, t.method)
+                .await;
         }
+        self.scorer
+            .score_uncached(t.mineral.as_str(), &t.importer, t.year, t.method, t.stage, t.as_of)
+            .await
     }
 
     async fn list(&self, req: pb::ListRiskScoresRequest) -> ServiceResult<pb::ListRiskScoresResponse> {
@@ -402,7 +409,7 @@ impl ScoringHandler {
             .map_err(ServiceError::from)?;
         let snaps = self
             .scorer
-            .snapshots(target.mineral.as_str(), 0, &target.importer)
+            .snapshots(target.mineral.as_str(), 0, &target.importer, None)
             .await?;
         let years: Vec<u32> = snaps.first().map(|s| s.available_years.clone()).unwrap_or_default();
         let mut points = Vec::new();

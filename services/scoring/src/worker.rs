@@ -18,9 +18,10 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use supplyrisk_api::common::v1::TraceContext;
+use supplyrisk_api::convert;
 use supplyrisk_api::events::v1::{DataChanged, DataKind, ScoreChanged};
 use supplyrisk_api::scoring::v1 as pb;
-use supplyrisk_domain::Catalog;
+use supplyrisk_domain::{Catalog, Date, PolicyEvent};
 use supplyrisk_grpc::ServiceError;
 use supplyrisk_store::consumer::{ConsumerConfig, consume};
 use supplyrisk_store::{ScoreRecord, Store, StreamEntry, keys};
@@ -103,6 +104,22 @@ pub fn spawn_follower(
     })
 }
 
+/// How often the policy clock looks at the date.
+const POLICY_CLOCK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The minerals whose policy events start, end, or are suspended or resumed
+/// on a day after `after` up to `today`: their scores as of today move
+/// without any data changing.
+pub fn minerals_with_boundaries(events: &[PolicyEvent], after: Date, today: Date) -> Vec<String> {
+    let mut minerals: BTreeSet<String> = BTreeSet::new();
+    for e in events {
+        if e.boundaries().iter().any(|d| after < *d && *d <= today) {
+            minerals.extend(e.minerals.iter().map(ToString::to_string));
+        }
+    }
+    minerals.into_iter().collect()
+}
+
 /// Recomputes scores for data-changed events until `stop`.
 pub struct Recomputer {
     /// The store.
@@ -156,9 +173,57 @@ impl Recomputer {
                 }))
             })
             .collect();
+        let clock = tokio::spawn(this.clone().policy_clock(stop));
         tokio::spawn(async move {
             futures::future::join_all(loops).await;
+            let _ = clock.await;
         })
+    }
+
+    /// Recomputes, once a day begins, the minerals whose policy events
+    /// start, end or are suspended or resumed that day, so a subscription
+    /// fires on the day a restriction takes effect or lapses. The last day
+    /// done is kept in Redis: a day missed while no replica ran is caught up.
+    async fn policy_clock(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.policy_day().await {
+                tracing::warn!(error = %e, "policy clock: will retry");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLICY_CLOCK_INTERVAL) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// One look at the date: recomputes for the days since the last one done.
+    async fn policy_day(&self) -> Result<(), ServiceError> {
+        let today = crate::scorer::today();
+        let done = self.store.policy_clock_day().await?;
+        let Some(after) = done.as_deref().and_then(|d| Date::parse(d).ok()) else {
+            // First run: scores computed from now on are already as of today.
+            return Ok(self.store.set_policy_clock_day(&today.to_string()).await?);
+        };
+        if after >= today {
+            return Ok(());
+        }
+        let events: Vec<PolicyEvent> = self
+            .scorer
+            .policy_events()
+            .await?
+            .iter()
+            .filter_map(|e| convert::policy_event(e).ok())
+            .collect();
+        let minerals = minerals_with_boundaries(&events, after, today);
+        if !minerals.is_empty() {
+            self.scorer.generations().bump(&minerals, false);
+        }
+        let cause = format!("policy-day:{today}");
+        for mineral in &minerals {
+            self.recompute_mineral(mineral, &cause).await?;
+        }
+        tracing::info!(day = %today, minerals = minerals.len(), "policy clock: recomputed");
+        Ok(self.store.set_policy_clock_day(&today.to_string()).await?)
     }
 
     /// Recomputes everything `entries` affect; idempotent.
@@ -212,7 +277,7 @@ impl Recomputer {
             let Ok(importer) = self.importers.resolve(importer_id) else {
                 continue;
             };
-            let snaps = self.scorer.snapshots(mineral, 0, &importer).await?;
+            let snaps = self.scorer.snapshots(mineral, 0, &importer, None).await?;
             for method in METHODS {
                 let new = match self.scorer.compute_from(mineral, &importer, 0, method, &snaps) {
                     Ok(score) => score,
@@ -303,6 +368,49 @@ impl Recomputer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(s: &str) -> Date {
+        Date::parse(s).expect("date")
+    }
+
+    #[test]
+    fn the_policy_clock_recomputes_minerals_whose_events_turn_on_or_off() {
+        let event =
+            |minerals: &[&str], from: (i32, i32, i32), suspended: Option<((i32, i32, i32), (i32, i32, i32))>| {
+                PolicyEvent::validate(&supplyrisk_domain::RawPolicyEvent {
+                    country: "CHN".into(),
+                    minerals: minerals.iter().map(ToString::to_string).collect(),
+                    measure: Some(supplyrisk_domain::PolicyMeasure::Ban),
+                    effective_from: Some(from),
+                    suspensions: suspended.map(|(f, u)| (f, Some(u))).into_iter().collect(),
+                    severity: 1.0,
+                    source_reference: "test".into(),
+                    ..Default::default()
+                })
+                .expect("valid")
+            };
+        let events = [
+            event(&["GA"], (2026, 12, 3), None),
+            event(&["GRAPHITE"], (2024, 12, 3), Some(((2025, 11, 9), (2026, 11, 27)))),
+            event(&["LI"], (2020, 1, 1), None),
+        ];
+        // The gallium ban starts on the 3rd.
+        assert_eq!(
+            minerals_with_boundaries(&events, day("2026-12-02"), day("2026-12-03")),
+            ["GA"]
+        );
+        // The graphite measure resumes the day after its suspension ends.
+        assert_eq!(
+            minerals_with_boundaries(&events, day("2026-11-27"), day("2026-11-28")),
+            ["GRAPHITE"]
+        );
+        // A catch-up over several days takes every boundary in between.
+        assert_eq!(
+            minerals_with_boundaries(&events, day("2025-11-01"), day("2026-12-03")),
+            ["GA", "GRAPHITE"]
+        );
+        assert!(minerals_with_boundaries(&events, day("2026-12-03"), day("2026-12-03")).is_empty());
+    }
 
     #[tokio::test]
     async fn one_lock_per_mineral() {

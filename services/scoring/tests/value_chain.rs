@@ -179,3 +179,76 @@ async fn scores_every_stage_and_names_the_bottleneck() {
         err.message()
     );
 }
+
+fn date(year: i32, month: i32, day: i32) -> cpb::Date {
+    cpb::Date { year, month, day }
+}
+
+fn as_of(mineral: &str, importer: &str, day: cpb::Date) -> pb::GetRiskScoreRequest {
+    pb::GetRiskScoreRequest {
+        as_of: Some(day),
+        ..request(mineral, importer, cpb::SupplyStage::Unspecified)
+    }
+}
+
+#[tokio::test]
+async fn policy_events_count_from_their_day_for_their_targets_and_not_while_suspended() {
+    let c = Cluster::start();
+    seed(&c).await;
+    let mut client = ScoringServiceClient::with_interceptor(
+        supplyrisk_testkit::channel(&c.scoring.endpoint()).await,
+        Bearer(Some(READER_TOKEN.into())),
+    );
+    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    // China bans oxide exports to the USA from 2026-01-01, suspended in June.
+    let ban = ipb::PolicyEvent {
+        country: "CHN".into(),
+        minerals: vec!["REE".into()],
+        measure: ipb::PolicyMeasure::Ban as i32,
+        target_countries: vec!["USA".into()],
+        effective_from: Some(date(2026, 1, 1)),
+        suspensions: vec![ipb::Suspension {
+            from: Some(date(2026, 6, 1)),
+            until: Some(date(2026, 6, 30)),
+        }],
+        severity: 1.0,
+        source_reference: "test notice".into(),
+        ..Default::default()
+    };
+    ingest
+        .record_policy_event(ipb::RecordPolicyEventRequest { event: Some(ban) })
+        .await
+        .unwrap();
+    let mut score = async |importer: &str, day: cpb::Date| {
+        let s = client
+            .get_risk_score(as_of("REE", importer, day))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(s.as_of, Some(day), "the answer says which day it is for");
+        s.score
+    };
+    let usa_before = score("USA", date(2025, 12, 31)).await;
+    let usa_during = score("USA", date(2026, 3, 1)).await;
+    let usa_suspended = score("USA", date(2026, 6, 15)).await;
+    let usa_resumed = score("USA", date(2026, 7, 1)).await;
+    assert!(
+        usa_during > usa_before,
+        "{usa_during} > {usa_before}: the ban counts from its first day"
+    );
+    assert!((usa_suspended - usa_before).abs() < 1e-12, "not while suspended");
+    assert!((usa_resumed - usa_during).abs() < 1e-12, "again after the suspension");
+    let jpn_before = score("JPN", date(2025, 12, 31)).await;
+    let jpn_during = score("JPN", date(2026, 3, 1)).await;
+    assert!(
+        (jpn_during - jpn_before).abs() < 1e-12,
+        "a US-targeted ban leaves Japan's score alone"
+    );
+
+    let err = client
+        .get_risk_score(as_of("REE", "JPN", date(2026, 2, 30)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("as_of"), "{}", err.message());
+}

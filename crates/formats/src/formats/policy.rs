@@ -4,8 +4,10 @@
 //! effective_from, effective_until, severity, summary, source_reference`.
 //! Lists are `;`-separated; dates are `YYYY-MM-DD`; an empty
 //! `effective_until` is open-ended and an empty `target_countries` means
-//! every destination. `id`, `hs_codes`, `target_countries`,
-//! `effective_until` and `summary` may be left out.
+//! every destination. `suspended` lists the periods a measure is suspended
+//! as `FROM..UNTIL` (or `FROM..` until further notice), `;`-separated.
+//! `id`, `hs_codes`, `target_countries`, `effective_until`, `suspended`
+//! and `summary` may be left out.
 
 use supplyrisk_domain::{Date, PolicyEvent, PolicyMeasure, RawPolicyEvent};
 
@@ -25,6 +27,7 @@ pub(crate) struct Policy {
     severity: usize,
     summary: Option<usize>,
     reference: usize,
+    suspended: Option<usize>,
 }
 
 fn list(cell: &str) -> Vec<String> {
@@ -58,6 +61,7 @@ impl RowParser for Policy {
         self.until = h.find(&["effective_until"]);
         self.severity = h.require(&["severity"])?;
         self.summary = h.find(&["summary"]);
+        self.suspended = h.find(&["suspended", "suspensions"]);
         self.reference = h.require(&["source_reference"])?;
         Ok(())
     }
@@ -72,6 +76,21 @@ impl RowParser for Policy {
             Ok(d) => d,
             Err(e) => return out.reject(line, "effective_until", e),
         };
+        let mut suspensions = Vec::new();
+        for period in list(row.opt(self.suspended)) {
+            let (start, end) = period.split_once("..").unwrap_or((period.as_str(), ""));
+            let parsed = date(start).and_then(|s| s.ok_or_else(|| "a suspension needs its first day".to_string()));
+            match (parsed, date(end)) {
+                (Ok(s), Ok(e)) => suspensions.push((s, e)),
+                (Err(e), _) | (_, Err(e)) => {
+                    return out.reject(
+                        line,
+                        "suspended",
+                        format!("'{period}': {e} (write FROM..UNTIL or FROM..)"),
+                    );
+                }
+            }
+        }
         let severity_cell = row.get(self.severity);
         let Some(severity) = parse_number(severity_cell) else {
             return out.reject(
@@ -95,6 +114,7 @@ impl RowParser for Policy {
             target_countries: list(row.opt(self.targets)),
             effective_from,
             effective_until,
+            suspensions,
             severity,
             source_reference: row.get(self.reference).trim().to_string(),
             summary: row.opt(self.summary).trim().to_string(),
