@@ -581,6 +581,9 @@ impl PolicyMeasure {
     }
 }
 
+/// An unchecked suspension: first day and last day (or open), as (y, m, d).
+pub type RawSuspension = ((i32, i32, i32), Option<(i32, i32, i32)>);
+
 /// Unchecked policy-event input.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawPolicyEvent {
@@ -601,7 +604,7 @@ pub struct RawPolicyEvent {
     /// Last day in force; `None` = open-ended.
     pub effective_until: Option<(i32, i32, i32)>,
     /// Periods the measure is suspended, as (first day, last day or open).
-    pub suspensions: Vec<((i32, i32, i32), Option<(i32, i32, i32)>)>,
+    pub suspensions: Vec<RawSuspension>,
     /// 0–1.
     pub severity: f64,
     /// Citation.
@@ -726,9 +729,9 @@ impl PolicyEvent {
             };
             if let (Some(s), Some(e)) = (start, end) {
                 if e.is_some_and(|e| e < s) {
-                    v.push(&format!("{field}.until"), "is before its from date");
+                    v.push(format!("{field}.until"), "is before its from date");
                 } else if from.is_some_and(|f| s < f) {
-                    v.push(&format!("{field}.from"), "is before effective_from");
+                    v.push(format!("{field}.from"), "is before effective_from");
                 } else {
                     suspensions.push(Suspension { from: s, until: e });
                 }
