@@ -375,23 +375,26 @@ mod tests {
 
     #[test]
     fn the_policy_clock_recomputes_minerals_whose_events_turn_on_or_off() {
-        let event =
-            |minerals: &[&str], from: (i32, i32, i32), suspended: Option<((i32, i32, i32), (i32, i32, i32))>| {
-                PolicyEvent::validate(&supplyrisk_domain::RawPolicyEvent {
-                    country: "CHN".into(),
-                    minerals: minerals.iter().map(ToString::to_string).collect(),
-                    measure: Some(supplyrisk_domain::PolicyMeasure::Ban),
-                    effective_from: Some(from),
-                    suspensions: suspended.map(|(f, u)| (f, Some(u))).into_iter().collect(),
-                    severity: 1.0,
-                    source_reference: "test".into(),
-                    ..Default::default()
-                })
-                .expect("valid")
-            };
+        let event = |minerals: &[&str], from: (i32, i32, i32), suspended: Option<supplyrisk_domain::RawSuspension>| {
+            PolicyEvent::validate(&supplyrisk_domain::RawPolicyEvent {
+                country: "CHN".into(),
+                minerals: minerals.iter().map(ToString::to_string).collect(),
+                measure: Some(supplyrisk_domain::PolicyMeasure::Ban),
+                effective_from: Some(from),
+                suspensions: suspended.into_iter().collect(),
+                severity: 1.0,
+                source_reference: "test".into(),
+                ..Default::default()
+            })
+            .expect("valid")
+        };
         let events = [
             event(&["GA"], (2026, 12, 3), None),
-            event(&["GRAPHITE"], (2024, 12, 3), Some(((2025, 11, 9), (2026, 11, 27)))),
+            event(
+                &["GRAPHITE"],
+                (2024, 12, 3),
+                Some(((2025, 11, 9), Some((2026, 11, 27)))),
+            ),
             event(&["LI"], (2020, 1, 1), None),
         ];
         // The gallium ban starts on the 3rd.
