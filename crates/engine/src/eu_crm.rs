@@ -46,6 +46,11 @@ pub struct EuCrmParams {
     pub default_substitution_index: f64,
     /// How many suppliers to list.
     pub top_suppliers: usize,
+    /// Traced origin (our extension, off in the published method): a
+    /// partner that produces nothing at the stage passes on world supply, so
+    /// its governance in the sourcing term is the path-wise worse of its own
+    /// and each producer's, weighted by world shares.
+    pub trace_traders: bool,
 }
 
 impl Default for EuCrmParams {
@@ -63,6 +68,7 @@ impl Default for EuCrmParams {
             default_eol_rir: 0.0,
             default_substitution_index: 1.0,
             top_suppliers: 10,
+            trace_traders: false,
         }
     }
 }
@@ -275,8 +281,6 @@ fn stage_result(
 
     // Governance (one ordered walk of the map), t factors and the two HHIs.
     let mut cursor = GovCursor::new(&inputs.governance);
-    let (mut hhi_global, mut hhi_wgi_global, mut hhi_wgi_sourcing) = (0.0, 0.0, 0.0);
-    let (mut gov_cov_global, mut gs_share, mut gov_cov_src, mut src_share) = (0.0, 0.0, 0.0, 0.0);
     for r in rows.iter_mut() {
         if let Some(g) = cursor.get(r.country) {
             if let Some((mean, n)) = mean_estimate(&g.estimates()) {
@@ -287,6 +291,35 @@ fn stage_result(
             }
             r.wgi_year = g.wgi_year;
         }
+    }
+    if params.trace_traders && proxy_reason.is_none() {
+        let producers: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.s_gs > 0.0)
+            .map(|r| (r.s_gs, r.w.scaled))
+            .collect();
+        let attributed: f64 = producers.iter().map(|(s, _)| s).sum::<f64>().min(1.0);
+        let mut traced = Vec::new();
+        for r in rows
+            .iter_mut()
+            .filter(|r| r.s_gs == 0.0 && r.s_src > 0.0 && !importer.contains(r.country))
+        {
+            let own = r.w.scaled;
+            let via: f64 = producers.iter().map(|(s, g)| s * own.max(*g)).sum();
+            r.w.scaled = via + (1.0 - attributed) * own;
+            traced.push(format!("{} {own:.2}→{:.2}", r.country, r.w.scaled));
+        }
+        if !traced.is_empty() {
+            notes.push(format!(
+                "{}: partners that produce nothing at this stage pass on world supply; their governance traced through the stage's producers: {}",
+                stage.stage.as_str(),
+                traced.join(", ")
+            ));
+        }
+    }
+    let (mut hhi_global, mut hhi_wgi_global, mut hhi_wgi_sourcing) = (0.0, 0.0, 0.0);
+    let (mut gov_cov_global, mut gs_share, mut gov_cov_src, mut src_share) = (0.0, 0.0, 0.0, 0.0);
+    for r in rows.iter_mut() {
         if r.s_gs > 0.0 {
             r.t_gs = t_global(inputs, params, stage.stage, r.country);
             hhi_global += r.s_gs * r.s_gs;

@@ -343,3 +343,49 @@ fn scenario_domestic_production_cut() {
     let bad = Scenario::new("bad", vec![Shock::export_cut("CHN", 1.5)]);
     assert!(simulate(&bloc(), &bad, &Method::EuCrm(EuCrmParams::default())).is_err());
 }
+
+/// A trader (here Korea, producing nothing at the stage) passes on world
+/// supply: with tracing its governance in the sourcing term is
+/// Σ_k s_k · max(g_KOR, g_k) over the producers = 0.6 · max(1, 6) +
+/// 0.3 · max(1, 2) + 0.1 · max(1, 3) = 4.5, instead of its own 1.
+#[test]
+fn traced_origin_gives_a_trader_the_governance_of_world_supply() {
+    let inputs = SupplyInputs::new("X", 2022, Importer::country("JPN"))
+        .stage(
+            StageData::new(Stage::Processing)
+                .producer("CHN", Some(60.0))
+                .producer("AUS", Some(30.0))
+                .producer("USA", Some(10.0))
+                .import("JPN", "KOR", 100_000.0, Some(50.0))
+                .import("JPN", "AUS", 100_000.0, Some(50.0)),
+        )
+        .governance("CHN", Governance::uniform(-0.5))
+        .governance("AUS", Governance::uniform(1.5))
+        .governance("USA", Governance::uniform(1.0))
+        .governance("KOR", Governance::uniform(2.0))
+        .eol_rir(0.0)
+        .substitution_index(1.0);
+    let direct = eu_crm(&inputs, &EuCrmParams::default()).expect("score");
+    let traced_params = EuCrmParams {
+        trace_traders: true,
+        ..EuCrmParams::default()
+    };
+    let traced = eu_crm(&inputs, &traced_params).expect("score");
+    let kor = |s: &supplyrisk_engine::Score| {
+        s.top_suppliers
+            .iter()
+            .find(|c| c.country == "KOR")
+            .map(|c| c.governance)
+    };
+    assert_eq!(kor(&direct), Some(1.0));
+    assert!(close(kor(&traced).unwrap(), 4.5), "{:?}", kor(&traced));
+    // IR = 1: SR = H_gs/2 + H_src/2, H_src = 0.25 · g_KOR + 0.25 · g_AUS.
+    let h_gs = 0.36 * 6.0 + 0.09 * 2.0 + 0.01 * 3.0;
+    assert!(close(direct.value, h_gs / 2.0 + (0.25 * 1.0 + 0.25 * 2.0) / 2.0));
+    assert!(close(traced.value, h_gs / 2.0 + (0.25 * 4.5 + 0.25 * 2.0) / 2.0));
+    assert!(
+        traced.notes.iter().any(|n| n.contains("KOR 1.00→4.50")),
+        "{:?}",
+        traced.notes
+    );
+}

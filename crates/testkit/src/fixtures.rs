@@ -78,9 +78,10 @@ pub fn ree_import(reporter: &str, partner: &str, tonnes: f64) -> ipb::TradeFlow 
 }
 
 /// Japan's rare-earth imports in 2023 as (supplier, tonnes, governance
-/// estimate). Canada ships 13.5% of them but, well governed and producing
-/// none, contributes least to the score: it is not among its five top
-/// suppliers.
+/// estimate). Canada ships 13.5% of them but, well governed and a producer
+/// itself ([`CANADA_REE_TONNES`]), contributes least to the score: it is
+/// not among its five top suppliers. (A partner producing nothing at the
+/// stage would carry the governance of world supply: traced origin.)
 pub const JAPAN_REE_IMPORTS: [(&str, f64, f64); 7] = [
     ("CHN", 40.0, -0.5),
     ("MMR", 12.0, -1.0),
@@ -91,10 +92,21 @@ pub const JAPAN_REE_IMPORTS: [(&str, f64, f64); 7] = [
     ("CAN", 14.0, 1.5),
 ];
 
-/// Writes [`JAPAN_REE_IMPORTS`]: the suppliers' governance and Japan's
-/// import flows ([`ree_import`]).
+/// Canada's own rare-earth processing in 2023, tonnes.
+pub const CANADA_REE_TONNES: f64 = 1.0;
+
+/// Writes [`JAPAN_REE_IMPORTS`]: the suppliers' governance, Japan's import
+/// flows ([`ree_import`]) and Canada's own processing.
 pub async fn seed_japan_ree_imports(cluster: &Cluster) {
     let mut ingest = ingest_client(&cluster.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    let mut canada = ree_production(0.0);
+    canada.stats.truncate(1);
+    canada.stats[0].country = "CAN".into();
+    canada.stats[0].quantity = Some(CANADA_REE_TONNES);
+    ingest
+        .upsert_production(canada)
+        .await
+        .expect("Canadian production accepted");
     let estimates: Vec<(&str, f64)> = JAPAN_REE_IMPORTS.iter().map(|&(c, _, e)| (c, e)).collect();
     ingest
         .upsert_governance(governance(&estimates, 2023))

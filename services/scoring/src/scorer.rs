@@ -326,6 +326,7 @@ impl Scorer {
         match method {
             MethodKind::EuCrm => Method::EuCrm(EuCrmParams {
                 top_suppliers: suppliers,
+                trace_traders: true,
                 ..Default::default()
             }),
             MethodKind::GeoPolRisk => Method::GeoPolRisk(GprParams {

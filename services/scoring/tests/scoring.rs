@@ -249,7 +249,11 @@ async fn lists_every_supplier_behind_a_score_page_by_page() {
     let countries: Vec<&str> = suppliers.iter().map(|s| s.country.as_str()).collect();
     let top: Vec<&str> = score.top_suppliers.iter().map(|s| s.country.as_str()).collect();
     assert_eq!(countries[..5], top[..], "the score lists the first five");
-    assert_eq!(*countries.last().unwrap(), "CAN", "well governed, no production: least");
+    assert_eq!(
+        *countries.last().unwrap(),
+        "CAN",
+        "well governed, producing its own: least"
+    );
     assert!(suppliers.windows(2).all(|w| w[0].contribution >= w[1].contribution));
     let canada = suppliers.last().unwrap();
     assert!((canada.share - 14.0 / 104.0).abs() < 1e-9, "{}", canada.share);
