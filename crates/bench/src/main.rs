@@ -16,6 +16,11 @@
 //! time from an ingest acknowledgement to the alert it causes arriving on
 //! `StreamAlerts`, and prints p50 and p99.
 //!
+//! `supplyrisk-bench recompute [N]` loads the bundled data the scores read,
+//! then N times changes one country's governance (which touches every
+//! mineral) and prints how long scoring takes to recompute every mineral ×
+//! tracked importer × method, from its own log line.
+//!
 //! `supplyrisk-bench import` imports the shipped BACI file (gzip) through
 //! `ImportDataset`, then a generated BACI stream ten times its size, and
 //! prints rows/s next to the `ingest` baseline measured in the same run, plus
@@ -172,9 +177,22 @@ async fn import_stream(
     upload_id: &str,
     chunks: impl Iterator<Item = Vec<u8>> + Send + 'static,
 ) -> (u64, u64, f64) {
+    import_format(endpoint, pb::DatasetFormat::Baci, upload_id, chunks)
+        .await
+        .expect("import")
+}
+
+/// Streams `chunks` in `format`; returns (rows, records stored, seconds),
+/// or the service's refusal.
+async fn import_format(
+    endpoint: &str,
+    format: pb::DatasetFormat,
+    upload_id: &str,
+    chunks: impl Iterator<Item = Vec<u8>> + Send + 'static,
+) -> Result<(u64, u64, f64), tonic::Status> {
     use supplyrisk_api::ingest::v1::{import_dataset_request, import_dataset_response};
     let header = pb::ImportHeader {
-        format: pb::DatasetFormat::Baci as i32,
+        format: format as i32,
         source_name: String::new(),
         upload_id: upload_id.into(),
     };
@@ -188,17 +206,140 @@ async fn import_stream(
     let start = Instant::now();
     let mut stream = client
         .import_dataset(tokio_stream::iter(std::iter::once(first).chain(body)))
-        .await
-        .expect("import")
+        .await?
         .into_inner();
-    while let Some(msg) = stream.message().await.expect("import stream") {
+    while let Some(msg) = stream.message().await? {
         if let Some(import_dataset_response::Item::Summary(s)) = msg.item {
             let t = s.totals.unwrap_or_default();
             assert_eq!(t.rejected, 0, "{:?}", s.rejected_rows);
-            return (t.rows_read, t.accepted + t.unchanged, start.elapsed().as_secs_f64());
+            return Ok((t.rows_read, t.accepted + t.unchanged, start.elapsed().as_secs_f64()));
         }
     }
     panic!("no summary");
+}
+
+/// The bundled datasets the scores read, in import order (format, file under data/).
+const SCORED_DATASETS: [(pb::DatasetFormat, &str); 8] = [
+    (pb::DatasetFormat::PolicyEvents, "policy_events.csv"),
+    (pb::DatasetFormat::Wgi, "worldbank-wgi/WGIData.csv"),
+    (
+        pb::DatasetFormat::WgiPv,
+        "wgi-pv/wgi_pv_estimate_and_normalized_long.csv",
+    ),
+    (
+        pb::DatasetFormat::UsgsMcsWorld,
+        "usgs-mcs2025/world_data/MCS2025_World_Data.csv",
+    ),
+    (
+        pb::DatasetFormat::WorldMiningData,
+        "world-mining-data/wmd_production_2018-2024_long.csv",
+    ),
+    (
+        pb::DatasetFormat::EuCrmSupplyShares,
+        "eu-crm-2023/eu_crm2023_global_supply_shares.csv",
+    ),
+    (
+        pb::DatasetFormat::IeaCmdeSupply,
+        "iea-cmde-2025/iea_cmde2025_supply_by_country.csv",
+    ),
+    (
+        pb::DatasetFormat::Baci,
+        "baci/baci_hs92_V202401b_critical_2018-2024.csv.gz",
+    ),
+];
+
+/// Importers the recompute benchmark tracks.
+const RECOMPUTE_IMPORTERS: &str = "JPN,USA,USA+JPN,DEU,KOR,CHN,IND,EU27";
+
+/// `elapsed_ms` of every "scores recomputed" line in a scoring log.
+fn recompute_times(logs: &str) -> Vec<f64> {
+    logs.lines()
+        .filter(|l| l.contains("scores recomputed"))
+        .filter_map(|l| {
+            let at = l.find("elapsed_ms")?;
+            let digits: String = l[at..]
+                .chars()
+                .skip_while(|c| !c.is_ascii_digit())
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+async fn bench_recompute(rounds: usize) {
+    let cluster = Cluster::start_with(ClusterOptions {
+        tracked_importers: RECOMPUTE_IMPORTERS.into(),
+        fsync: "everysec",
+        env: vec![(
+            "SUPPLYRISK__TELEMETRY__LOG_FILTER".into(),
+            "warn,supplyrisk_grpc=info,supplyrisk_scoring=info".into(),
+        )],
+    });
+    let endpoint = cluster.ingest.endpoint();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/");
+    for (format, file) in SCORED_DATASETS {
+        let bytes = std::fs::read(format!("{data}{file}")).expect("shipped file");
+        let chunks: Vec<Vec<u8>> = bytes.chunks(256 * 1024).map(<[u8]>::to_vec).collect();
+        match import_format(&endpoint, format, &format!("bench-{file}"), chunks.into_iter()).await {
+            Ok((rows, _, secs)) => println!("imported {file}: {rows} rows in {secs:.1} s"),
+            // A build without this format: its data are left out.
+            Err(e) => println!("skipped {file}: {}", e.message()),
+        }
+    }
+    // Let the recomputes the imports caused finish.
+    let mut settled = recompute_times(&cluster.scoring.logs()).len();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let now = recompute_times(&cluster.scoring.logs()).len();
+        if now == settled {
+            break;
+        }
+        settled = now;
+    }
+    let importers = RECOMPUTE_IMPORTERS.split(',').count();
+    let minerals = supplyrisk_domain::Catalog::builtin().minerals().len();
+    println!(
+        "recomputing every mineral ({minerals}) × {importers} tracked importers × 2 methods after a governance change, {rounds} rounds"
+    );
+    let mut client = ingest_client(&endpoint, Some(INGESTER_TOKEN)).await;
+    let mut times = Vec::new();
+    for round in 0..rounds {
+        let before = recompute_times(&cluster.scoring.logs()).len();
+        // A governance change touches every mineral.
+        let estimate = -0.5 + 0.01 * (round as f64 + 1.0);
+        let indicators = (1..=6)
+            .map(|dimension| pb::GovernanceIndicator {
+                country: "CHN".into(),
+                year: 2024,
+                dimension,
+                estimate,
+            })
+            .collect();
+        client
+            .upsert_governance(pb::UpsertGovernanceRequest { indicators })
+            .await
+            .expect("governance");
+        let deadline = Instant::now() + std::time::Duration::from_secs(600);
+        let ms = loop {
+            let all = recompute_times(&cluster.scoring.logs());
+            if all.len() > before {
+                break all[before];
+            }
+            assert!(Instant::now() < deadline, "no recompute within 10 minutes");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        println!("round {}: {ms:.0} ms", round + 1);
+        times.push(ms);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!();
+    println!(
+        "recompute, every mineral x {importers} importers x 2 methods: median {median:.0} ms, min {:.0} ms, max {:.0} ms",
+        times[0],
+        times[times.len() - 1]
+    );
 }
 
 async fn bench_import() {
@@ -656,8 +797,14 @@ async fn main() {
             let n = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
             bench_score(n).await;
         }
+        Some("recompute") => {
+            let n = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+            bench_recompute(n).await;
+        }
         _ => {
-            eprintln!("usage: supplyrisk-bench ingest [FLOWS] | import | score [REQUESTS] | alert [ROUNDS]");
+            eprintln!(
+                "usage: supplyrisk-bench ingest [FLOWS] | import | score [REQUESTS] | alert [ROUNDS] | recompute [ROUNDS]"
+            );
             std::process::exit(2);
         }
     }

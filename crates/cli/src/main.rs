@@ -610,8 +610,13 @@ async fn policy_list(client: &mut Client, mineral: Option<String>, output: Outpu
 }
 
 /// The production a mineral's summary describes: the first source with a usable HHI.
+/// The production figures a summary shows: usable, newest (a single year
+/// before a multi-year average), USGS among equally recent ones.
 fn main_production(snap: &pb::SupplySnapshot) -> Option<&pb::ProductionBySource> {
-    snap.production.iter().find(|p| p.hhi.is_some())
+    snap.production
+        .iter()
+        .filter(|p| p.hhi.is_some())
+        .max_by_key(|p| (p.year, p.first_year == 0, p.source.starts_with("USGS")))
 }
 
 /// The three largest producers with their world shares.
@@ -683,6 +688,8 @@ async fn summary(client: &mut Client, output: Output) -> Result<(), String> {
             mineral: m.id.clone(),
             year: 0,
             importer: String::new(),
+            // Policy events in force today, as scores count them.
+            as_of: Some(supplyrisk_api::convert::date_to_pb(supplyrisk_domain::Date::today())),
             ..Default::default()
         };
         snapshots.push(client.get_supply_snapshot(req).await.map_err(status_line)?.into_inner());
@@ -723,7 +730,7 @@ async fn summary(client: &mut Client, output: Output) -> Result<(), String> {
                     .map(|(country, share)| format!("{country} {:.0}%", share * 100.0))
                     .collect();
                 (
-                    format!("{} [{}]", top.join(", "), p.source),
+                    format!("{} [{} {}]", top.join(", "), p.source, json::stage_name(p.stage)),
                     p.hhi.map(|h| format!("{h:.0}")).unwrap_or_else(|| "-".into()),
                 )
             }

@@ -515,6 +515,18 @@ impl Date {
         Date::new(i32::try_from(year).ok()?, month as i32, day as i32).ok()
     }
 
+    /// Today in UTC, from the system clock.
+    pub fn today() -> Date {
+        let days = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 86_400);
+        Date::from_days_since_epoch(i64::try_from(days).unwrap_or(0)).unwrap_or(Date {
+            year: MAX_YEAR as u16,
+            month: 12,
+            day: 31,
+        })
+    }
+
     /// The day after, `None` past the last accepted year.
     pub fn next_day(self) -> Option<Date> {
         let (y, m, d) = (i32::from(self.year), i32::from(self.month), i32::from(self.day));

@@ -198,6 +198,7 @@ fn stage_result(
         wgi_year: Option<u16>,
         t_gs: f64,
         t_src: f64,
+        traced: bool,
     }
     let blank = |country| Row {
         country,
@@ -210,6 +211,7 @@ fn stage_result(
         wgi_year: None,
         t_gs: 1.0,
         t_src: 1.0,
+        traced: false,
     };
     let mut rows: Vec<Row> = Vec::with_capacity(gs.producers.len() + 16);
     for &(c, q) in &gs.producers {
@@ -299,7 +301,7 @@ fn stage_result(
             .map(|r| (r.s_gs, r.w.scaled))
             .collect();
         let attributed: f64 = producers.iter().map(|(s, _)| s).sum::<f64>().min(1.0);
-        let mut traced = Vec::new();
+        let mut traced: Vec<(f64, String)> = Vec::new();
         for r in rows
             .iter_mut()
             .filter(|r| r.s_gs == 0.0 && r.s_src > 0.0 && !importer.contains(r.country))
@@ -307,13 +309,19 @@ fn stage_result(
             let own = r.w.scaled;
             let via: f64 = producers.iter().map(|(s, g)| s * own.max(*g)).sum();
             r.w.scaled = via + (1.0 - attributed) * own;
-            traced.push(format!("{} {own:.2}→{:.2}", r.country, r.w.scaled));
+            r.traced = true;
+            traced.push((r.s_src, format!("{} {own:.2}→{:.2}", r.country, r.w.scaled)));
         }
         if !traced.is_empty() {
+            // Largest shares first; the rest counted, not listed.
+            traced.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let shown: Vec<&str> = traced.iter().take(TRACED_LISTED).map(|(_, t)| t.as_str()).collect();
+            let more = traced.len().saturating_sub(TRACED_LISTED);
             notes.push(format!(
-                "{}: partners that produce nothing at this stage pass on world supply; their governance traced through the stage's producers: {}",
+                "{}: partners that produce nothing at this stage pass on world supply; their governance is traced through the stage's producers: {}{}",
                 stage.stage.as_str(),
-                traced.join(", ")
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
             ));
         }
     }
@@ -374,6 +382,7 @@ fn stage_result(
                 global_share: Some(r.s_gs),
                 governance: r.w.scaled,
                 governance_defaulted: r.w.coverage == 0.0,
+                governance_traced: r.traced,
                 contribution: value,
             }
         })
@@ -539,6 +548,9 @@ fn stage_result(
         notes,
     })
 }
+
+/// Traced partners a note names by name.
+const TRACED_LISTED: usize = 6;
 
 /// Marks the stage the score is taken at.
 pub(crate) fn mark_bottleneck(stages: &mut [StageScore], at: Stage) {

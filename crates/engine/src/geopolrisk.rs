@@ -310,6 +310,7 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
                 global_share: Some(if global.is_nan() { gs.share(country) } else { global }),
                 governance: w,
                 governance_defaulted: dflt,
+                governance_traced: false,
                 contribution,
             },
         )

@@ -23,7 +23,7 @@ pub struct Component {
 }
 
 /// A supplier's part in a score.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SupplierContribution {
     /// Supplier (ISO3 for scores over [`crate::SupplyInputs`]).
     pub country: String,
@@ -37,6 +37,9 @@ pub struct SupplierContribution {
     pub governance: f64,
     /// True when `governance` is a default, not the country's data.
     pub governance_defaulted: bool,
+    /// True when `governance` is traced through the stage's producers (the
+    /// supplier produces nothing at the stage: traced origin).
+    pub governance_traced: bool,
     /// Part of the score due to this supplier; contributions add up to the
     /// score.
     pub contribution: f64,

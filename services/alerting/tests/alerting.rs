@@ -366,13 +366,7 @@ async fn a_policy_rule_weighs_suppliers_beyond_the_five_a_score_lists() {
 
 /// Today (UTC), as the services see it.
 fn today() -> cpb::Date {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 86_400;
-    let date = supplyrisk_domain::Date::from_days_since_epoch(i64::try_from(days).unwrap()).unwrap();
-    supplyrisk_api::convert::date_to_pb(date)
+    supplyrisk_api::convert::date_to_pb(supplyrisk_domain::Date::today())
 }
 
 #[tokio::test]

@@ -25,7 +25,11 @@ pub fn top_reason(score: &Score) -> String {
                 "{} {position} (governance {:.2}{}) and contributes {:.0}% of the score",
                 s.country,
                 s.governance,
-                if s.governance_defaulted { ", defaulted" } else { "" },
+                match (s.governance_defaulted, s.governance_traced) {
+                    (true, _) => ", defaulted",
+                    (false, true) => ", traced to the producers it buys from",
+                    (false, false) => "",
+                },
                 100.0 * s.contribution / score.value
             )
         }
@@ -110,6 +114,7 @@ pub fn supplier(s: &SupplierContribution) -> pb::SupplierContribution {
         governance: s.governance,
         governance_defaulted: s.governance_defaulted,
         contribution: s.contribution,
+        governance_traced: s.governance_traced,
     }
 }
 
@@ -186,6 +191,7 @@ mod tests {
             governance: 5.57,
             governance_defaulted: false,
             contribution: 1.5,
+            ..Default::default()
         }
     }
 
