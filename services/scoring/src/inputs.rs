@@ -99,10 +99,20 @@ fn governance_of(g: &pb::CountryGovernance) -> Governance {
 /// The source a method takes a stage's production from: one with a usable
 /// figure, the newest first (a multi-year average ranks below a single year
 /// of the same end year), then the method's own source.
+///
+/// GeoPolRisk reads World Mining Data only, as its reference
+/// implementation does, whenever WMD has a usable figure for the mineral:
+/// stage-supply studies would change which stage it takes its concentration
+/// from.
 fn chosen_source(method: MethodKind, snap: &pb::SupplySnapshot, stage: Stage) -> Option<&pb::ProductionBySource> {
+    let own_only = method == MethodKind::GeoPolRisk
+        && snap
+            .production
+            .iter()
+            .any(|p| method.prefers(&p.source) && p.hhi.is_some());
     snap.production
         .iter()
-        .filter(|p| stage_of(p.stage) == Some(stage))
+        .filter(|p| stage_of(p.stage) == Some(stage) && (!own_only || method.prefers(&p.source)))
         .max_by_key(|p| (p.hhi.is_some(), p.year, p.first_year == 0, method.prefers(&p.source)))
 }
 
@@ -297,6 +307,49 @@ mod tests {
             importer: "JPN".into(),
             ..Default::default()
         }
+    }
+
+    fn source(name: &str, stage: Stage, year: u32, first_year: u32) -> pb::ProductionBySource {
+        pb::ProductionBySource {
+            source: name.into(),
+            stage: convert::stage_to_pb(stage) as i32,
+            unit: "t".into(),
+            world_total: 100.0,
+            world_total_published: true,
+            producers: vec![pb::ProducerShare {
+                country: "CHN".into(),
+                quantity: Some(90.0),
+                share: Some(0.9),
+            }],
+            hhi: Some(8100.0),
+            year,
+            first_year,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn newest_figures_win_and_geopolrisk_keeps_to_world_mining_data() {
+        let mut snap = snapshot("REE");
+        snap.production = vec![
+            source("USGS_MCS_2025", Stage::Mining, 2024, 0),
+            source("WMD", Stage::Mining, 2024, 0),
+            source("EU_CRM_2023", Stage::Processing, 2020, 2016),
+            source("IEA_CMDE_2025", Stage::Processing, 2024, 0),
+        ];
+        let jpn = Importer::country("JPN");
+        let eu = build(MethodKind::EuCrm, &jpn, std::slice::from_ref(&snap), &[]).expect("inputs");
+        let named =
+            |i: &SupplyInputs, s: Stage| i.stage_data(s).and_then(|d| d.source.as_ref()).map(|x| x.name.clone());
+        assert_eq!(named(&eu, Stage::Mining).as_deref(), Some("USGS_MCS_2025"));
+        assert_eq!(
+            named(&eu, Stage::Processing).as_deref(),
+            Some("IEA_CMDE_2025"),
+            "2024 before a 2016–2020 average"
+        );
+        let gpr = build(MethodKind::GeoPolRisk, &jpn, &[snap], &[]).expect("inputs");
+        assert_eq!(named(&gpr, Stage::Mining).as_deref(), Some("WMD"));
+        assert_eq!(named(&gpr, Stage::Processing), None, "no WMD figures for separation");
     }
 
     #[test]

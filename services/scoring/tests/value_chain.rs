@@ -10,6 +10,8 @@ use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_testkit::fixtures::ree_import;
 use supplyrisk_testkit::{Bearer, Cluster, INGESTER_TOKEN, READER_TOKEN, ingest_client};
 use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
 
 fn gov(country: &str, estimate: f64) -> Vec<ipb::GovernanceIndicator> {
     (1..=6)
@@ -79,6 +81,13 @@ async fn seed(c: &Cluster) {
         .unwrap();
 }
 
+async fn scoring(c: &Cluster) -> ScoringServiceClient<InterceptedService<Channel, Bearer>> {
+    ScoringServiceClient::with_interceptor(
+        supplyrisk_testkit::channel(&c.scoring.endpoint()).await,
+        Bearer(Some(READER_TOKEN.into())),
+    )
+}
+
 fn request(mineral: &str, importer: &str, stage: cpb::SupplyStage) -> pb::GetRiskScoreRequest {
     pb::GetRiskScoreRequest {
         mineral: mineral.into(),
@@ -96,10 +105,7 @@ fn component(s: &pb::RiskScore, name: &str) -> f64 {
 async fn scores_every_stage_and_names_the_bottleneck() {
     let c = Cluster::start();
     seed(&c).await;
-    let mut client = ScoringServiceClient::with_interceptor(
-        supplyrisk_testkit::channel(&c.scoring.endpoint()).await,
-        Bearer(Some(READER_TOKEN.into())),
-    );
+    let mut client = scoring(&c).await;
     let chain = client
         .get_risk_score(request("REE", "JPN", cpb::SupplyStage::Unspecified))
         .await
@@ -195,10 +201,7 @@ fn as_of(mineral: &str, importer: &str, day: cpb::Date) -> pb::GetRiskScoreReque
 async fn policy_events_count_from_their_day_for_their_targets_and_not_while_suspended() {
     let c = Cluster::start();
     seed(&c).await;
-    let mut client = ScoringServiceClient::with_interceptor(
-        supplyrisk_testkit::channel(&c.scoring.endpoint()).await,
-        Bearer(Some(READER_TOKEN.into())),
-    );
+    let mut client = scoring(&c).await;
     let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
     // China bans oxide exports to the USA from 2026-01-01, suspended in June.
     let ban = ipb::PolicyEvent {

@@ -97,6 +97,22 @@ fn country_of(cell: &str) -> Resolved {
     }
 }
 
+/// The ISO3 code of a country cell (a code or a name); `None`, with the row
+/// skipped (an aggregate) or rejected under `column`, otherwise.
+fn iso3_of(cell: &str, column: &str, line: u64, out: &mut Out<'_>) -> Option<String> {
+    match country_of(cell) {
+        Resolved::Country(c, _) => Some(c.iso3.clone()),
+        Resolved::Skip(reason) => {
+            out.skip(line, reason);
+            None
+        }
+        Resolved::Unknown(e) => {
+            out.reject(line, column, e);
+            None
+        }
+    }
+}
+
 /// The catalog minerals a study's material feeds; `None`, with the row
 /// skipped, when it feeds none.
 fn catalog_minerals(source: &str, material: &str, line: u64, out: &mut Out<'_>) -> Option<Vec<&'static str>> {
@@ -290,10 +306,8 @@ impl RowParser for StageSupply {
                 }),
             );
         }
-        let iso3 = match country_of(country_cell) {
-            Resolved::Country(c, _) => c.iso3.clone(),
-            Resolved::Skip(reason) => return out.skip(line, reason),
-            Resolved::Unknown(e) => return out.reject(line, self.name(self.country), e),
+        let Some(iso3) = iso3_of(country_cell, self.name(self.country), line, out) else {
+            return;
         };
         let figure = Figure {
             mineral: mineral.as_str(),
@@ -374,10 +388,8 @@ impl RowParser for EuCrmShares {
             Err(e) => return out.reject(line, column(self.period), e),
         };
         let name = row.get(self.country).trim();
-        let iso3 = match country_of(row.get(self.iso3)) {
-            Resolved::Country(c, _) => c.iso3.clone(),
-            Resolved::Skip(reason) => return out.skip(line, reason),
-            Resolved::Unknown(e) => return out.reject(line, column(self.iso3), e),
+        let Some(iso3) = iso3_of(row.get(self.iso3), column(self.iso3), line, out) else {
+            return;
         };
         for mineral in minerals {
             let figure = Figure {
@@ -450,10 +462,8 @@ impl RowParser for IeaSupply {
             // "Rest of world": the unattributed remainder of the world total.
             return out.skip(line, SkipReason::Aggregate(name.to_string()));
         }
-        let iso3 = match country_of(iso3_cell) {
-            Resolved::Country(c, _) => c.iso3.clone(),
-            Resolved::Skip(reason) => return out.skip(line, reason),
-            Resolved::Unknown(e) => return out.reject(line, column(self.iso3), e),
+        let Some(iso3) = iso3_of(iso3_cell, column(self.iso3), line, out) else {
+            return;
         };
         let Some(value) = parse_number(row.get(self.value)).filter(|v| *v >= 0.0) else {
             return out.reject(line, column(self.value), "is not a quantity in kt");
