@@ -157,10 +157,19 @@ pub fn policy_event(e: &pb::PolicyEvent) -> Value {
         "target_countries": e.target_countries,
         "effective_from": date(&e.effective_from),
         "effective_until": date(&e.effective_until),
+        "suspensions": suspensions(e),
         "severity": e.severity,
         "summary": e.summary,
         "source_reference": e.source_reference,
     })
+}
+
+/// A policy event's suspensions as `{from, until}` (until `null` = open).
+pub fn suspensions(e: &pb::PolicyEvent) -> Vec<Value> {
+    e.suspensions
+        .iter()
+        .map(|s| json!({ "from": date(&s.from), "until": date(&s.until) }))
+        .collect()
 }
 
 /// The production of a mineral as one source reports it.

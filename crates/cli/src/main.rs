@@ -596,20 +596,34 @@ async fn policy_list(client: &mut Client, mineral: Option<String>, output: Outpu
     );
     let date = |d: &Option<common::Date>| json::date(d).as_str().unwrap_or("-").to_string();
     for e in &events {
+        let suspended: Vec<String> = json::suspensions(e)
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}..{}",
+                    s["from"].as_str().unwrap_or(""),
+                    s["until"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
         println!(
-            "{:<44} {:<4} {:<10} {:<11} {:<11} {}",
+            "{:<44} {:<4} {:<10} {:<11} {:<11} {}{}",
             e.id,
             e.country,
             json::measure_name(e.measure),
             date(&e.effective_from),
             date(&e.effective_until),
-            e.minerals.join(",")
+            e.minerals.join(","),
+            if suspended.is_empty() {
+                String::new()
+            } else {
+                format!(" (suspended {})", suspended.join(", "))
+            }
         );
     }
     Ok(())
 }
 
-/// The production a mineral's summary describes: the first source with a usable HHI.
 /// The production figures a summary shows: usable, newest (a single year
 /// before a multi-year average), USGS among equally recent ones.
 fn main_production(snap: &pb::SupplySnapshot) -> Option<&pb::ProductionBySource> {

@@ -139,7 +139,11 @@ fn imports_files_with_plain_progress_and_reports_rejections() {
     assert_eq!(licensing["severity"], 0.5);
     assert_eq!(licensing["minerals"], serde_json::json!(["GA", "GE"]));
     let ban = events.iter().find(|ev| ev["measure"] == "ban").unwrap();
-    assert_eq!(ban["effective_until"], "2025-11-08");
+    assert!(ban["effective_until"].is_null(), "suspended, not ended: {ban}");
+    assert_eq!(
+        ban["suspensions"],
+        serde_json::json!([{ "from": "2025-11-09", "until": "2026-11-27" }])
+    );
     assert_eq!(ban["target_countries"], serde_json::json!(["USA"]));
 
     let policies = dir.path().join("policies.csv");
