@@ -28,14 +28,19 @@ fn data(path: &str) -> String {
     format!("{}/../../data/{path}", env!("CARGO_MANIFEST_DIR"))
 }
 
-#[test]
-fn imports_files_with_plain_progress_and_reports_rejections() {
+/// Redis and an ingest service on free ports, nothing else.
+fn ingest_alone() -> (RedisServer, ServiceProcess) {
     let redis = RedisServer::start();
-    let url = redis.url();
     let ingest = ServiceProcess::spawn(
         &supplyrisk_testkit::binary("supplyrisk-ingest"),
-        &[("SUPPLYRISK__REDIS__URL", &url)],
+        &[("SUPPLYRISK__REDIS__URL", &redis.url())],
     );
+    (redis, ingest)
+}
+
+#[test]
+fn imports_files_with_plain_progress_and_reports_rejections() {
+    let (_redis, ingest) = ingest_alone();
     let e = ingest.endpoint();
 
     let (ok, out, err) = cli(
@@ -234,12 +239,7 @@ fn imports_files_with_plain_progress_and_reports_rejections() {
 /// order, per-file and total counts, and the records visible afterwards.
 #[test]
 fn imports_every_file_of_a_manifest_in_order() {
-    let redis = RedisServer::start();
-    let url = redis.url();
-    let ingest = ServiceProcess::spawn(
-        &supplyrisk_testkit::binary("supplyrisk-ingest"),
-        &[("SUPPLYRISK__REDIS__URL", &url)],
-    );
+    let (_redis, ingest) = ingest_alone();
     let e = ingest.endpoint();
 
     let dir = tempfile::tempdir().unwrap();
