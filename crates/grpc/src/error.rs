@@ -46,10 +46,16 @@ impl From<Violations> for ServiceError {
 
 impl From<Status> for ServiceError {
     /// A failed call to another supplyrisk service: keep what the caller can act on.
+    /// `CANCELLED` there comes from the transport, not from us: the channel's
+    /// own timeout, or the connection closing before the call was sent (a
+    /// server ageing its connections out): worth a retry, like `UNAVAILABLE`.
     fn from(s: Status) -> Self {
+        if never_processed(&s) {
+            return ServiceError::Unavailable(format!("upstream closed the connection first: {}", s.message()));
+        }
         match s.code() {
             Code::NotFound | Code::InvalidArgument => ServiceError::FailedPrecondition(s.message().to_string()),
-            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
+            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Cancelled => {
                 ServiceError::Unavailable(format!("upstream: {}", s.message()))
             }
             _ => ServiceError::Internal(format!("upstream {:?}: {}", s.code(), s.message())),
@@ -111,9 +117,29 @@ impl From<ServiceError> for Status {
 /// Shorthand for handler results.
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// True when the upstream provably never processed the call: it was still
+/// queued when its connection closed, or the server's GOAWAY refused its
+/// stream (tonic reports the latter as `INTERNAL`).
+pub fn never_processed(s: &Status) -> bool {
+    let mut source = std::error::Error::source(s);
+    while let Some(e) = source {
+        if e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_canceled) {
+            return true;
+        }
+        if e.downcast_ref::<h2::Error>()
+            .is_some_and(|h| h.is_go_away() && h.reason() == Some(h2::Reason::NO_ERROR))
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
 /// Runs an idempotent read, retrying once after a short pause when the store
-/// was unavailable: the first command after Redis restarts meets the dead
-/// connection, and the connection manager has reconnected by the retry.
+/// or an upstream service was unavailable: the first command after Redis
+/// restarts meets the dead connection, and a call queued on a connection the
+/// upstream server just closed never left; both have reconnected by the retry.
 pub async fn retry_read<T, F, Fut>(mut read: F) -> ServiceResult<T>
 where
     F: FnMut() -> Fut,

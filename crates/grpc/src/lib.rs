@@ -14,7 +14,7 @@ pub mod small_frames;
 pub mod startup;
 
 pub use edge::{EdgeLayer, MethodPolicy, Permission};
-pub use error::{ServiceError, ServiceResult, retry_read};
+pub use error::{ServiceError, ServiceResult, never_processed, retry_read};
 pub use health::HealthMonitor;
 pub use server::{ServeError, bind, run_service, serve, shutdown_signal, with_standard_services};
 pub use startup::StartupError;

@@ -266,7 +266,6 @@ impl Scorer {
     ) -> ServiceResult<Vec<ipb::SupplySnapshot>> {
         let as_of = Some(convert::date_to_pb(as_of.unwrap_or_else(today)));
         let calls = importer.members().iter().map(|member| {
-            let mut client = self.ingest.clone();
             let req = ipb::GetSupplySnapshotRequest {
                 mineral: mineral.to_string(),
                 year: u32::from(year),
@@ -274,13 +273,19 @@ impl Scorer {
                 as_of,
                 ..Default::default()
             };
-            async move { client.get_supply_snapshot(req).await.map(tonic::Response::into_inner) }
+            supplyrisk_grpc::retry_read(move || {
+                let mut client = self.ingest.clone();
+                let req = req.clone();
+                async move {
+                    client
+                        .get_supply_snapshot(req)
+                        .await
+                        .map(tonic::Response::into_inner)
+                        .map_err(ServiceError::from)
+                }
+            })
         });
-        let mut out = Vec::new();
-        for r in futures::future::join_all(calls).await {
-            out.push(r.map_err(ServiceError::from)?);
-        }
-        Ok(out)
+        futures::future::join_all(calls).await.into_iter().collect()
     }
 
     /// Engine inputs for a score.
