@@ -117,6 +117,7 @@ pub fn history_point(p: &spb::HistoryPoint) -> Value {
         "confidence": p.confidence,
         "data_version": p.data_version,
         "computed_at": timestamp(&p.computed_at),
+        "as_of": date(&p.as_of),
     })
 }
 

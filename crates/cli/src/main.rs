@@ -1174,13 +1174,17 @@ async fn history(cli: &Cli, mineral: &str, importer: &str, method: &str) -> Resu
         return Ok(());
     }
     println!(
-        "{:<14} {:>6} {:>9} {:>6}  data version",
-        "kind", "year", "score", "conf"
+        "{:<14} {:>6} {:>10} {:>9} {:>6}  data version",
+        "kind", "year", "as of", "score", "conf"
     );
     for p in &resp.points {
+        let as_of = p.as_of.map_or_else(
+            || "-".to_string(),
+            |d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+        );
         println!(
-            "{:<14} {:>6} {:>9.3} {:>6.2}  {}",
-            p.kind, p.data_year, p.score, p.confidence, p.data_version
+            "{:<14} {:>6} {:>10} {:>9.3} {:>6.2}  {}",
+            p.kind, p.data_year, as_of, p.score, p.confidence, p.data_version
         );
     }
     Ok(())

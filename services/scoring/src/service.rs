@@ -427,6 +427,7 @@ impl ScoringHandler {
                     data_version: s.data_version.clone(),
                     computed_at: s.computed_at,
                     kind: "data_year".into(),
+                    as_of: s.as_of,
                 }),
                 Err(ServiceError::FailedPrecondition(_)) => {}
                 Err(e) => return Err(e),

@@ -40,6 +40,19 @@ const PARALLEL_MINERALS: usize = 4;
 /// Both methods, in the order they are recomputed.
 pub const METHODS: [MethodKind; 2] = [MethodKind::EuCrm, MethodKind::GeoPolRisk];
 
+/// Cause of a recomputation by the policy clock, followed by the day.
+const POLICY_DAY_CAUSE: &str = "policy-day:";
+
+/// The history kind of a recomputation with `cause`: the policy clock's
+/// (an event started, ended or was suspended that day) or new data's.
+fn history_kind(cause: &str) -> &'static str {
+    if cause.starts_with(POLICY_DAY_CAUSE) {
+        "policy_day"
+    } else {
+        "recomputation"
+    }
+}
+
 fn decode(entry: &StreamEntry) -> Option<DataChanged> {
     DataChanged::decode(entry.payload.as_slice()).ok()
 }
@@ -218,7 +231,7 @@ impl Recomputer {
         if !minerals.is_empty() {
             self.scorer.generations().bump(&minerals, false);
         }
-        let cause = format!("policy-day:{today}");
+        let cause = format!("{POLICY_DAY_CAUSE}{today}");
         for mineral in &minerals {
             self.recompute_mineral(mineral, &cause).await?;
         }
@@ -321,7 +334,8 @@ impl Recomputer {
             confidence: new.confidence,
             data_version: new.data_version.clone(),
             computed_at: new.computed_at,
-            kind: "recomputation".into(),
+            kind: history_kind(cause).into(),
+            as_of: new.as_of,
         };
         let carrier = propagation::current_carrier();
         let event = moved.then(|| {
@@ -371,6 +385,12 @@ mod tests {
 
     fn day(s: &str) -> Date {
         Date::parse(s).expect("date")
+    }
+
+    #[test]
+    fn history_tells_policy_days_from_new_data() {
+        assert_eq!(history_kind(&format!("{POLICY_DAY_CAUSE}2026-11-10")), "policy_day");
+        assert_eq!(history_kind("1764000000000-0"), "recomputation");
     }
 
     #[test]

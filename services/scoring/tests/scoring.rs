@@ -400,6 +400,13 @@ async fn a_data_change_rescores_publishes_score_changed_and_invalidates_the_cach
             .any(|p| p.kind == "data_year" && p.data_year == 2023)
     );
     assert!(history.points.iter().filter(|p| p.kind == "recomputation").count() >= 1);
+    // Every point says which day's policy events it reflects: today's here.
+    let today = supplyrisk_api::convert::date_to_pb(supplyrisk_domain::Date::today());
+    assert!(
+        history.points.iter().all(|p| p.as_of == Some(today)),
+        "{:?}",
+        history.points
+    );
 }
 
 #[tokio::test]
