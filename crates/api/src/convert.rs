@@ -114,6 +114,7 @@ pub fn dimension_from_pb(value: i32) -> Option<domain::GovernanceDimension> {
         pb::GovernanceDimension::Rq => Some(D::Rq),
         pb::GovernanceDimension::Rl => Some(D::Rl),
         pb::GovernanceDimension::Va => Some(D::Va),
+        pb::GovernanceDimension::PvSeries => Some(D::PvSeries),
         pb::GovernanceDimension::Unspecified => None,
     }
 }
@@ -128,6 +129,7 @@ pub fn dimension_to_pb(d: domain::GovernanceDimension) -> pb::GovernanceDimensio
         D::Rq => pb::GovernanceDimension::Rq,
         D::Rl => pb::GovernanceDimension::Rl,
         D::Va => pb::GovernanceDimension::Va,
+        D::PvSeries => pb::GovernanceDimension::PvSeries,
     }
 }
 

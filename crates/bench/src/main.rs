@@ -275,6 +275,7 @@ async fn bench_recompute(rounds: usize) {
             "SUPPLYRISK__TELEMETRY__LOG_FILTER".into(),
             "warn,supplyrisk_grpc=info,supplyrisk_scoring=info".into(),
         )],
+        ..Default::default()
     });
     let endpoint = cluster.ingest.endpoint();
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/");

@@ -368,10 +368,27 @@ pub enum GovernanceDimension {
     Rl,
     /// Voice and Accountability.
     Va,
+    /// Political Stability estimate from the series the GeoPolRisk method
+    /// reads (the `WGI_PV` table, as its reference implementation bundles
+    /// it). Kept apart from [`GovernanceDimension::Pv`] so that method sees
+    /// exactly its own series: a country missing there (Taiwan, several
+    /// territories) takes the method's default, not another release's value.
+    PvSeries,
 }
 
 impl GovernanceDimension {
-    /// All six, in WGI order.
+    /// Every dimension stored: the six WGI dimensions and the PV series.
+    pub const STORED: [GovernanceDimension; 7] = [
+        GovernanceDimension::Cc,
+        GovernanceDimension::Ge,
+        GovernanceDimension::Pv,
+        GovernanceDimension::Rq,
+        GovernanceDimension::Rl,
+        GovernanceDimension::Va,
+        GovernanceDimension::PvSeries,
+    ];
+
+    /// The six WGI dimensions, in WGI order.
     pub const ALL: [GovernanceDimension; 6] = [
         GovernanceDimension::Cc,
         GovernanceDimension::Ge,
@@ -381,7 +398,7 @@ impl GovernanceDimension {
         GovernanceDimension::Va,
     ];
 
-    /// The WGI code (CC, GE, PV, RQ, RL, VA).
+    /// The code (the WGI's CC, GE, PV, RQ, RL, VA, and PV_SERIES).
     pub fn code(self) -> &'static str {
         match self {
             GovernanceDimension::Cc => "CC",
@@ -390,12 +407,13 @@ impl GovernanceDimension {
             GovernanceDimension::Rq => "RQ",
             GovernanceDimension::Rl => "RL",
             GovernanceDimension::Va => "VA",
+            GovernanceDimension::PvSeries => "PV_SERIES",
         }
     }
 
-    /// Parses a WGI code.
+    /// Parses a code of [`GovernanceDimension::code`].
     pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL
+        Self::STORED
             .into_iter()
             .find(|d| d.code().eq_ignore_ascii_case(code.trim()))
     }

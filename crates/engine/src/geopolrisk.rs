@@ -20,9 +20,21 @@ use crate::result::{
 };
 use crate::supply::{Domestic, GlobalSupply, GovCursor, Members};
 
-/// Method id of GeoPolRisk.
+/// Method id of GeoPolRisk computed as published (and as its reference
+/// implementation computes it): production and trade of the same year,
+/// imports as reported.
 pub const GEOPOLRISK: MethodId = MethodId {
     id: "geopolrisk",
+    version: "1.0.0",
+};
+
+/// Method id of GeoPolRisk with our extensions, used where the published
+/// computation has no answer from the data: no trade data (imports assumed
+/// to follow world supply), production of another year than the trade, or
+/// several stages with production (the most concentrated one taken). The
+/// score's notes name each extension applied.
+pub const GEOPOLRISK_EXTENDED: MethodId = MethodId {
+    id: "geopolrisk-extended",
     version: "1.0.0",
 };
 
@@ -134,6 +146,25 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
         });
     };
     crate::eu_crm::mark_bottleneck(&mut stages, prod_stage.stage);
+    let mut extensions: Vec<String> = Vec::new();
+    let producing_stages = stages.iter().filter(|s| s.skipped.is_none()).count();
+    if producing_stages > 1 {
+        extensions.push(format!(
+            "production concentration from the most concentrated of {producing_stages} stages with production data"
+        ));
+    }
+    if let Some(src) = &prod_stage.source
+        && (src.year != inputs.year || src.first_year.is_some())
+    {
+        let period = match src.first_year {
+            Some(first) => format!("{first}–{}", src.year),
+            None => src.year.to_string(),
+        };
+        extensions.push(format!(
+            "production of {period} with trade of {} (the method pairs both with one year)",
+            inputs.year
+        ));
+    }
     let importer = &inputs.importer;
     let members = Members::of(importer);
     let domestic = Domestic::of(prod_stage, &members);
@@ -257,6 +288,17 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
                 ),
             });
         }
+        if q == 0.0 && missing_q == 0.0 {
+            defaulted.push(DefaultedTerm {
+                term: "imports".into(),
+                value: 0.0,
+                reason: format!(
+                    "no import flows recorded for {} in {}: the method counts missing flows as 0 t",
+                    importer.label(),
+                    inputs.year
+                ),
+            });
+        }
         if denom == 0.0 {
             notes.push("no imports and no domestic production: import risk is 0 by the method's rule".into());
         }
@@ -283,6 +325,7 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
             ..GprValues::default()
         };
         trade_cov = 0.0;
+        extensions.push("no trade data: imports assumed to follow world supply shares".into());
         defaulted.push(DefaultedTerm {
             term: "import_risk".into(),
             value: ir,
@@ -296,7 +339,10 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
         defaulted.push(DefaultedTerm {
             term: format!("governance:{c}"),
             value: PV_NORMALIZED_DEFAULT,
-            reason: "no political-stability estimate: the method's 0.5 default".into(),
+            reason: format!(
+                "no political-stability estimate for {} in the PV series the method reads: its 0.5 default",
+                inputs.year
+            ),
         });
     }
     contributions.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
@@ -420,8 +466,20 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
             meaning: "importer's own production, tonnes",
         },
     ];
+    let method = if extensions.is_empty() {
+        GEOPOLRISK
+    } else {
+        notes.insert(
+            0,
+            format!(
+                "extended GeoPolRisk, not the published computation: {}",
+                extensions.join("; ")
+            ),
+        );
+        GEOPOLRISK_EXTENDED
+    };
     Ok(Score {
-        method: GEOPOLRISK,
+        method,
         mineral: inputs.mineral.clone(),
         importer: importer.label().to_string(),
         value: values.score,

@@ -26,7 +26,7 @@ mod supply;
 
 pub use error::EngineError;
 pub use eu_crm::{EU_CRM, EuCrmParams, eu_crm};
-pub use geopolrisk::{CF_COPPER_NORMALIZER, GEOPOLRISK, GprParams, GprValues, geopolrisk};
+pub use geopolrisk::{CF_COPPER_NORMALIZER, GEOPOLRISK, GEOPOLRISK_EXTENDED, GprParams, GprValues, geopolrisk};
 pub use gpr_dataset::{EU27_BACI, GprBuilder, GprCountry, GprDataset, GprImporter, GprMaterial, GprRow};
 pub use model::{
     Direction, ExportRestriction, Governance, Importer, PolicyMeasure, Production, Stage, StageData, StageSource,

@@ -326,9 +326,11 @@ fn wgi_databank_layout() {
 #[test]
 fn wgi_pv_long_layout() {
     let done = parse_file(Format::WgiPv, "wgi-pv/wgi_pv_estimate_and_normalized_long.csv");
-    assert_eq!(counts(&done), (5_642, 5_352, 0, 290));
+    assert_eq!(counts(&done), (5_642, 5_191, 0, 451));
     let kinds = &done.summary.skipped_by_kind;
-    assert_eq!(kinds.get("missing"), Some(&186));
+    assert_eq!(kinds.get("missing"), Some(&165));
+    // No BACI code: TWN, JEY, LIE, MCO, MTQ, PRI and REU, 26 years each.
+    assert_eq!(kinds.get("not_used"), Some(&182));
     assert_eq!(kinds.get("duplicate"), Some(&26)); // Guyana's second series (row_id 82)
     assert_eq!(kinds.get("aggregate"), Some(&26)); // R20, "Europe EFTA, nes"
     assert_eq!(kinds.get("not_a_country"), Some(&52)); // ANT and PUS
@@ -344,7 +346,10 @@ fn wgi_pv_long_layout() {
     assert_eq!(pv("JPN", 2024).map(|g| g.estimate), Some(1.134_322_799_999_999_9));
     // The first GUY series wins (row_id 80; its 1996–2022 values are French Guiana's).
     assert_eq!(pv("GUY", 2010).map(|g| g.estimate), Some(0.191_745_474_934_577_94));
-    assert!(pv("TWN", 2024).is_some());
+    assert_eq!(jpn.dimension, Some(GovernanceDimension::PvSeries));
+    // Rows without a BACI code are never read by GeoPolRisk: Taiwan is
+    // scored by the WGI, but not in this series.
+    assert!(pv("TWN", 2024).is_none());
 }
 
 #[test]
@@ -355,7 +360,12 @@ fn wgi_pv_guy_defect_matches_french_guiana_in_wgi() {
         records(done)
             .find_map(|r| match r {
                 Record::Governance(g)
-                    if g.country == iso && g.year == 2010 && g.dimension == Some(GovernanceDimension::Pv) =>
+                    if g.country == iso
+                        && g.year == 2010
+                        && matches!(
+                            g.dimension,
+                            Some(GovernanceDimension::Pv | GovernanceDimension::PvSeries)
+                        ) =>
                 {
                     Some(g.estimate)
                 }

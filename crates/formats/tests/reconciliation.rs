@@ -197,7 +197,10 @@ fn every_country_has_governance_data_or_a_fallback() {
     let mut covered: BTreeSet<String> = BTreeSet::new();
     for r in records(&wgi).chain(records(&pv)) {
         if let Record::Governance(g) = r
-            && g.dimension == Some(GovernanceDimension::Pv)
+            && matches!(
+                g.dimension,
+                Some(GovernanceDimension::Pv | GovernanceDimension::PvSeries)
+            )
         {
             covered.insert(g.country.clone());
         }

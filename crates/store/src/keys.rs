@@ -39,6 +39,12 @@ pub fn trade_years(mineral: &str) -> String {
     format!("{PREFIX}:{{{mineral}}}:trade-years")
 }
 
+/// Set of years with trade data for any mineral: a trade dataset covering
+/// the year was loaded.
+pub fn trade_years_any() -> String {
+    format!("{PREFIX}:{{trade}}:trade-years")
+}
+
 /// Production of `mineral` in `year`: hash `stage|country|source` → value.
 pub fn production(mineral: &str, year: u16) -> String {
     format!("{PREFIX}:{{{mineral}}}:production:{year}")

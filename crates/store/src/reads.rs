@@ -50,15 +50,19 @@ pub struct StoredTrade {
     pub net_weight_kg: Option<f64>,
 }
 
+/// One governance estimate: dimension, year, estimate.
+pub type DatedEstimate = (GovernanceDimension, u16, f64);
+
 /// Governance estimates found for one country.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredGovernance {
     /// The country asked about.
     pub country: String,
-    /// Year of the estimates used.
+    /// Year of the newest estimate used.
     pub year: u16,
-    /// Estimates by dimension.
-    pub estimates: Vec<(GovernanceDimension, f64)>,
+    /// Estimates by dimension, each with its own year (the newest of the
+    /// years read that has it).
+    pub estimates: Vec<DatedEstimate>,
     /// The country whose estimates stand in, when not the country's own.
     pub fallback_from: Option<String>,
 }
@@ -86,6 +90,9 @@ pub struct SnapshotData {
     pub reported: Vec<pb::ReportedStatistic>,
     /// Trade flows stored for the mineral's trade group in the year, all reporters.
     pub trade_flow_count: u64,
+    /// True when trade flows of the year are stored for some mineral (a
+    /// trade dataset covering the year was loaded).
+    pub trade_year_loaded: bool,
 }
 
 /// A page of policy events.
@@ -116,25 +123,39 @@ const GOVERNANCE_LOOKBACK: usize = 5;
 /// e.g. the EU 2023 assessment's 2016–2020 shares, read for 2024).
 const PRODUCTION_LOOKBACK: usize = 12;
 
-/// Queues the version reads of `minerals` and governance (see [`version_string`]).
+/// Queues the version reads of `minerals`, governance and the count of
+/// years with any trade (see [`version_string`]).
 fn queue_versions(pipe: &mut redis::Pipeline, minerals: &[&str]) {
     for m in minerals {
         pipe.get(keys::mineral_version(m));
     }
     pipe.get(keys::governance_version());
+    pipe.scard(keys::trade_years_any());
 }
 
-/// The opaque data version from the replies of [`queue_versions`].
+/// How many replies [`queue_versions`] queues.
+fn version_replies(minerals: &[&str]) -> usize {
+    minerals.len() + 2
+}
+
+/// The opaque data version from the replies of [`queue_versions`]. A newly
+/// loaded trade year changes it for every mineral: a mineral without flows
+/// in that year now had no recorded trade (see [`SnapshotData::trade_year_loaded`]).
 fn version_string(minerals: &[&str], versions: &[Option<String>]) -> String {
     let mut parts: Vec<String> = minerals
         .iter()
         .zip(versions)
         .map(|(m, v)| format!("{m}@{}", v.as_deref().unwrap_or("0")))
         .collect();
-    parts.push(format!(
-        "gov@{}",
-        versions.last().cloned().flatten().unwrap_or_else(|| "0".into())
-    ));
+    let tail = |i: usize| {
+        versions
+            .get(minerals.len() + i)
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| "0".into())
+    };
+    parts.push(format!("gov@{}", tail(0)));
+    parts.push(format!("trade-years@{}", tail(1)));
     parts.join(";")
 }
 
@@ -235,15 +256,16 @@ impl Store {
         queue_versions(&mut pipe, &minerals);
         pipe.smembers(keys::production_years(mineral))
             .smembers(keys::trade_years(trade_home))
-            .smembers(keys::governance_years());
+            .smembers(keys::governance_years())
+            .smembers(keys::trade_years_any());
         let mut replies: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
-        let sets = replies.split_off(minerals.len() + 1);
+        let sets = replies.split_off(version_replies(&minerals));
         let versions: Vec<Option<String>> = replies
             .into_iter()
             .map(redis::from_redis_value)
             .collect::<Result<_, _>>()?;
         let version = version_string(&minerals, &versions);
-        let [prod_years, trade_years, gov_years]: [Vec<String>; 3] = sets
+        let [prod_years, trade_years, gov_years, any_trade_years]: [Vec<String>; 4] = sets
             .into_iter()
             .map(redis::from_redis_value)
             .collect::<Result<Vec<Vec<String>>, _>>()?
@@ -251,6 +273,7 @@ impl Store {
             .map_err(|_| StoreError::Internal("unexpected reply to the years pipeline".into()))?;
         let available_years = years_of(prod_years);
         let trade_years = years_of(trade_years);
+        let any_trade_years = years_of(any_trade_years);
         // The latest year with any data: an element whose only production
         // figures are a study's older average is still scored on its
         // group's latest trade, with those figures carried forward.
@@ -388,13 +411,15 @@ impl Store {
             stockpiles,
             reported,
             trade_flow_count: trade_flow_count.unwrap_or(0),
+            trade_year_loaded: any_trade_years.contains(&year),
         })
     }
 
     /// Governance of `countries`: each dimension from the newest of `years`
     /// (newest first) that has it, so a year carrying only some dimensions
     /// (the PV series runs two years past the full WGI) never hides the
-    /// others. A country with none uses its registry fallback.
+    /// others; each estimate keeps its year, since GeoPolRisk reads only
+    /// the data year's. A country with none uses its registry fallback.
     async fn governance_for(&self, countries: &BTreeSet<String>, years: &[u16]) -> StoreResult<Vec<StoredGovernance>> {
         let registry = Countries::builtin();
         let mut lookup: BTreeSet<String> = countries.clone();
@@ -403,13 +428,13 @@ impl Store {
                 lookup.insert(fb);
             }
         }
-        let mut found: BTreeMap<String, (u16, Vec<(GovernanceDimension, f64)>)> = BTreeMap::new();
+        let mut found: BTreeMap<String, (u16, Vec<DatedEstimate>)> = BTreeMap::new();
         let mut conn = self.conn().await?;
         for &year in years {
             let pending: Vec<(&String, GovernanceDimension)> = lookup
                 .iter()
-                .flat_map(|c| GovernanceDimension::ALL.iter().map(move |d| (c, *d)))
-                .filter(|(c, d)| !found.get(*c).is_some_and(|(_, e)| e.iter().any(|(x, _)| x == d)))
+                .flat_map(|c| GovernanceDimension::STORED.iter().map(move |d| (c, *d)))
+                .filter(|(c, d)| !found.get(*c).is_some_and(|(_, e)| e.iter().any(|(x, _, _)| x == d)))
                 .collect();
             if pending.is_empty() {
                 break;
@@ -424,12 +449,12 @@ impl Store {
                 if let Some(v) = v.and_then(|v| v.parse::<f64>().ok()) {
                     let entry = found.entry((*c).clone()).or_insert((year, Vec::new()));
                     entry.0 = entry.0.max(year);
-                    entry.1.push((*d, v));
+                    entry.1.push((*d, year, v));
                 }
             }
         }
         for (_, estimates) in found.values_mut() {
-            estimates.sort_by_key(|(d, _)| *d);
+            estimates.sort_by_key(|(d, _, _)| *d);
         }
         let mut out = Vec::new();
         for c in countries {

@@ -148,7 +148,9 @@ impl Store {
             );
             batch.sadd(keys::trade_years(m), year.to_string());
             batch.sadd(keys::trade_reporters(m, year), f.reporter.to_string());
-            years.insert(u32::from(year));
+            if years.insert(u32::from(year)) {
+                batch.sadd(keys::trade_years_any(), year.to_string());
+            }
             reporters.insert(f.reporter.to_string());
         }
         ev.years = years.into_iter().collect();

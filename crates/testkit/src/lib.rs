@@ -10,6 +10,7 @@
 
 pub mod deploy;
 pub mod fixtures;
+pub mod import;
 pub mod otlp;
 pub mod webhook_receiver;
 
@@ -368,6 +369,9 @@ pub struct ClusterOptions {
     /// Extra settings; `SUPPLYRISK__SCORING__…` and `SUPPLYRISK__ALERTING__…`
     /// go only to their service, the rest to every service.
     pub env: Vec<(String, String)>,
+    /// Extra settings of the ingest process only (e.g. its server's
+    /// `SUPPLYRISK__GRPC__…`, which `env` would give every service).
+    pub ingest_env: Vec<(String, String)>,
 }
 
 impl Default for ClusterOptions {
@@ -379,6 +383,7 @@ impl Default for ClusterOptions {
                 ("SUPPLYRISK__SCORING__RECLAIM_IDLE_MS".into(), "1000".into()),
                 ("SUPPLYRISK__ALERTING__RECLAIM_IDLE_MS".into(), "1000".into()),
             ],
+            ingest_env: Vec::new(),
         }
     }
 }
@@ -423,7 +428,7 @@ impl Cluster {
             let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             ServiceProcess::spawn(&binary(name), &refs)
         };
-        let ingest = spawn("supplyrisk-ingest", "INGEST", Vec::new());
+        let ingest = spawn("supplyrisk-ingest", "INGEST", options.ingest_env.clone());
         let upstream = vec![
             ("SUPPLYRISK__INGEST__ENDPOINT".to_string(), ingest.endpoint()),
             ("SUPPLYRISK__INGEST__TOKEN".to_string(), READER_TOKEN.to_string()),

@@ -293,9 +293,9 @@ pub fn assemble(
             indicators: g
                 .estimates
                 .iter()
-                .map(|(d, e)| pb::GovernanceIndicator {
+                .map(|(d, year, e)| pb::GovernanceIndicator {
                     country: g.country.clone(),
-                    year: u32::from(g.year),
+                    year: u32::from(*year),
                     dimension: convert::dimension_to_pb(*d) as i32,
                     estimate: *e,
                 })
@@ -335,5 +335,6 @@ pub fn assemble(
         available_years: data.available_years.iter().map(|y| u32::from(*y)).collect(),
         reported_statistics: data.reported,
         trade_flow_count: data.trade_flow_count,
+        trade_year_loaded: data.trade_year_loaded,
     }
 }

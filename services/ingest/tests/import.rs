@@ -3,57 +3,12 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
 use supplyrisk_api::ingest::v1 as pb;
-use supplyrisk_api::ingest::v1::{import_dataset_request, import_dataset_response};
+use supplyrisk_api::ingest::v1::import_dataset_request;
+use supplyrisk_testkit::import::{data, import, messages};
 use supplyrisk_testkit::{INGESTER_TOKEN, ingest_client};
 use tonic::Code;
-
-fn data(path: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data").join(path);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn messages(format: pb::DatasetFormat, upload_id: &str, bytes: &[u8], chunk: usize) -> Vec<pb::ImportDatasetRequest> {
-    let header = pb::ImportHeader {
-        format: format as i32,
-        source_name: String::new(),
-        upload_id: upload_id.into(),
-    };
-    let mut msgs = vec![pb::ImportDatasetRequest {
-        item: Some(import_dataset_request::Item::Header(header)),
-    }];
-    msgs.extend(bytes.chunks(chunk).map(|c| pb::ImportDatasetRequest {
-        item: Some(import_dataset_request::Item::Chunk(c.to_vec())),
-    }));
-    msgs
-}
-
-/// Streams a file and returns the progress messages and the summary.
-async fn import(
-    endpoint: &str,
-    format: pb::DatasetFormat,
-    upload_id: &str,
-    bytes: &[u8],
-    chunk: usize,
-) -> Result<(Vec<pb::ImportProgress>, pb::ImportSummary), tonic::Status> {
-    let mut client = ingest_client(endpoint, Some(INGESTER_TOKEN)).await;
-    let mut stream = client
-        .import_dataset(tokio_stream::iter(messages(format, upload_id, bytes, chunk)))
-        .await?
-        .into_inner();
-    let mut progress = Vec::new();
-    while let Some(msg) = stream.message().await? {
-        match msg.item {
-            Some(import_dataset_response::Item::Progress(p)) => progress.push(p),
-            Some(import_dataset_response::Item::Summary(s)) => return Ok((progress, s)),
-            None => {}
-        }
-    }
-    panic!("the stream ended without a summary");
-}
 
 async fn snapshot(endpoint: &str, mineral: &str, year: u32, importer: &str) -> pb::SupplySnapshot {
     let mut client = ingest_client(endpoint, Some(INGESTER_TOKEN)).await;

@@ -72,28 +72,51 @@ fn measure_of(value: i32) -> PolicyMeasure {
     }
 }
 
-fn governance_of(g: &pb::CountryGovernance) -> Governance {
+/// The governance `method` reads for one country, or `None` when it has
+/// nothing the method uses.
+///
+/// GeoPolRisk takes only the PV series of the data year itself and never a
+/// stand-in country's: its rule gives an exporter without a value for that
+/// year the 0.5 default. eu-crm takes the six WGI dimensions (a territory
+/// may borrow its sovereign's), with the PV series standing in for PV when
+/// it is the newer of the two.
+fn governance_of(g: &pb::CountryGovernance, method: MethodKind, year: u16) -> Option<Governance> {
+    let indicator = |d: pb::GovernanceDimension| {
+        g.indicators
+            .iter()
+            .find(|i| i.dimension == d as i32)
+            .map(|i| (i.year, i.estimate))
+    };
+    if method == MethodKind::GeoPolRisk {
+        if !g.fallback_from.is_empty() {
+            return None;
+        }
+        let (_, pv) = indicator(pb::GovernanceDimension::PvSeries).filter(|(y, _)| *y == u32::from(year))?;
+        return Some(Governance {
+            pv_series: Some(pv),
+            ..Default::default()
+        });
+    }
     let mut out = Governance {
         wgi_year: u16::try_from(g.year).ok(),
         proxy_of: (!g.fallback_from.is_empty()).then(|| g.fallback_from.clone()),
         ..Default::default()
     };
-    for i in &g.indicators {
-        let v = Some(i.estimate);
-        match pb::GovernanceDimension::try_from(i.dimension).unwrap_or(pb::GovernanceDimension::Unspecified) {
-            pb::GovernanceDimension::Cc => out.cc = v,
-            pb::GovernanceDimension::Ge => out.ge = v,
-            pb::GovernanceDimension::Pv => {
-                out.pv = v;
-                out.pv_series = v;
-            }
-            pb::GovernanceDimension::Rq => out.rq = v,
-            pb::GovernanceDimension::Rl => out.rl = v,
-            pb::GovernanceDimension::Va => out.va = v,
-            pb::GovernanceDimension::Unspecified => {}
-        }
-    }
-    out
+    let estimate = |d| indicator(d).map(|(_, e)| e);
+    out.cc = estimate(pb::GovernanceDimension::Cc);
+    out.ge = estimate(pb::GovernanceDimension::Ge);
+    out.rq = estimate(pb::GovernanceDimension::Rq);
+    out.rl = estimate(pb::GovernanceDimension::Rl);
+    out.va = estimate(pb::GovernanceDimension::Va);
+    out.pv = match (
+        indicator(pb::GovernanceDimension::Pv),
+        indicator(pb::GovernanceDimension::PvSeries),
+    ) {
+        (Some((wgi_year, _)), Some((series_year, series))) if series_year > wgi_year => Some(series),
+        (Some((_, pv)), _) => Some(pv),
+        (None, series) => series.map(|(_, e)| e),
+    };
+    out.estimates().iter().any(Option::is_some).then_some(out)
 }
 
 /// The source a method takes a stage's production from: one with a usable
@@ -174,7 +197,11 @@ pub fn build(
     stages.extend(first.production.iter().filter_map(|p| stage_of(p.stage)));
     stages.sort();
     stages.dedup();
-    let trade_known = first.trade_flow_count > 0;
+    // GeoPolRisk sums whatever flows the trade data hold, as its reference
+    // implementation does: once a trade dataset covering the year is loaded,
+    // a mineral without flows had no recorded imports. eu-crm keeps such a
+    // mineral's trade unknown.
+    let trade_known = first.trade_flow_count > 0 || (method == MethodKind::GeoPolRisk && first.trade_year_loaded);
     // Shares-only studies are turned into tonnes with a world total of the
     // same stage from another source, else the mine-stage world total.
     let mine_total = chosen_source(method, first, Stage::Mining)
@@ -257,8 +284,10 @@ pub fn build(
     let mut seen = std::collections::BTreeSet::new();
     for snap in snapshots {
         for g in &snap.governance {
-            if seen.insert(g.country.clone()) {
-                inputs = inputs.governance(&g.country, governance_of(g));
+            if seen.insert(g.country.clone())
+                && let Some(gov) = governance_of(g, method, year)
+            {
+                inputs = inputs.governance(&g.country, gov);
             }
         }
     }
@@ -360,5 +389,61 @@ mod tests {
         assert_eq!(cobalt.eol_rir, Some(0.22));
         let rare_earths = build(MethodKind::EuCrm, &jpn, &[snapshot("REE")], &[]).expect("inputs");
         assert_eq!(rare_earths.substitution_index, None, "no group value is published");
+    }
+
+    fn indicator(dimension: pb::GovernanceDimension, year: u32, estimate: f64) -> pb::GovernanceIndicator {
+        pb::GovernanceIndicator {
+            country: String::new(),
+            year,
+            dimension: dimension as i32,
+            estimate,
+        }
+    }
+
+    #[test]
+    fn each_method_reads_its_own_governance() {
+        use pb::GovernanceDimension as D;
+        let mut snap = snapshot("CO");
+        snap.production = vec![source("WMD", Stage::Mining, 2024, 0)];
+        let mut six: Vec<pb::GovernanceIndicator> = [D::Cc, D::Ge, D::Rq, D::Rl, D::Va]
+            .into_iter()
+            .map(|d| indicator(d, 2022, 0.2))
+            .collect();
+        six.push(indicator(D::Pv, 2022, 0.4));
+        let country = |iso: &str, indicators: Vec<pb::GovernanceIndicator>, fallback: &str| pb::CountryGovernance {
+            country: iso.into(),
+            year: 2024,
+            indicators,
+            fallback_from: fallback.into(),
+        };
+        let mut chn = six.clone();
+        chn.push(indicator(D::PvSeries, 2024, -0.3));
+        let mut cod = six.clone();
+        cod.push(indicator(D::PvSeries, 2023, -1.5));
+        snap.governance = vec![
+            // The WGI and the series, the series two years newer.
+            country("CHN", chn, ""),
+            // Scored by the WGI, absent from the series (Taiwan's case).
+            country("TWN", six.clone(), ""),
+            // The series, but not for the data year.
+            country("COD", cod, ""),
+            // A territory scored with its sovereign's estimates.
+            country("GIB", six.clone(), "GBR"),
+        ];
+        let jpn = Importer::country("JPN");
+        let gpr = build(MethodKind::GeoPolRisk, &jpn, std::slice::from_ref(&snap), &[]).expect("inputs");
+        assert_eq!(gpr.governance["CHN"].pv_for_geopolrisk(), Some(-0.3));
+        assert_eq!(gpr.governance["CHN"].estimates(), [None; 6], "nothing but the series");
+        for absent in ["TWN", "COD", "GIB"] {
+            assert!(
+                !gpr.governance.contains_key(absent),
+                "{absent}: GeoPolRisk's 0.5 default, not another value"
+            );
+        }
+        let eu = build(MethodKind::EuCrm, &jpn, &[snap], &[]).expect("inputs");
+        assert_eq!(eu.governance["CHN"].pv, Some(-0.3), "the newer series stands in for PV");
+        assert_eq!(eu.governance["CHN"].cc, Some(0.2));
+        assert_eq!(eu.governance["TWN"].pv, Some(0.4));
+        assert_eq!(eu.governance["GIB"].proxy_of.as_deref(), Some("GBR"));
     }
 }

@@ -90,7 +90,8 @@ impl RowParser for Wgi {
         let dimension = indicator
             .to_ascii_uppercase()
             .strip_suffix(".EST")
-            .and_then(GovernanceDimension::from_code);
+            .and_then(GovernanceDimension::from_code)
+            .filter(|d| GovernanceDimension::ALL.contains(d));
         let Some(dimension) = dimension else {
             return out.skip(line, SkipReason::NotUsed(format!("series {indicator}")));
         };
@@ -109,16 +110,20 @@ impl RowParser for Wgi {
 }
 
 /// `wgi_pv_estimate_and_normalized_long.csv`: `row_id, country, iso3,
-/// baci_code, year, pv_estimate, pv_normalized`. Only `pv_estimate` is read
-/// (`pv_normalized` is the packager's derivation, and reads 0.0 where the
-/// estimate is missing). When a country and year appear twice, the first
-/// row wins and the later one is skipped as a duplicate: the source's two
-/// `GUY` series (row_id 80, in fact French Guiana's, and 82, Guyana's)
-/// resolve the way the GeoPolRisk method resolves them.
+/// baci_code, year, pv_estimate, pv_normalized`, the political-stability
+/// series GeoPolRisk reads, stored as [`GovernanceDimension::PvSeries`].
+/// Only `pv_estimate` is read (`pv_normalized` is the packager's
+/// derivation, and reads 0.0 where the estimate is missing). The method
+/// looks the series up by BACI code, so a row whose `baci_code` is `NA` is
+/// never read by it and is skipped here. When a country and year appear
+/// twice, the first row wins and the later one is skipped as a duplicate:
+/// the source's two `GUY` series (row_id 80, in fact French Guiana's, and
+/// 82, Guyana's) resolve the way the method resolves them.
 #[derive(Default)]
 pub(crate) struct WgiPv {
     country: usize,
     iso3: Option<usize>,
+    baci_code: Option<usize>,
     year: usize,
     estimate: usize,
     names: Vec<String>,
@@ -129,6 +134,7 @@ impl RowParser for WgiPv {
     fn header(&mut self, h: &Header) -> Result<(), HeaderError> {
         self.country = h.require(&["country"])?;
         self.iso3 = h.find(&["iso3"]);
+        self.baci_code = h.find(&["baci_code"]);
         self.year = h.require(&["year"])?;
         self.estimate = h.require(&["pv_estimate"])?;
         self.names = h.names.clone();
@@ -138,6 +144,12 @@ impl RowParser for WgiPv {
     fn row(&mut self, row: &Row, out: &mut Out<'_>) {
         let line = row.line;
         let col = |i: usize| self.names.get(i).map_or("", String::as_str).to_string();
+        if self.baci_code.is_some() && is_missing(row.opt(self.baci_code)) {
+            return out.skip(
+                line,
+                SkipReason::NotUsed("no BACI code: GeoPolRisk looks the series up by BACI code".into()),
+            );
+        }
         let iso3 = match country(row.opt(self.iso3), row.get(self.country)) {
             Resolved::Country(c, _) => c.iso3.clone(),
             Resolved::Skip(reason) => return out.skip(line, reason),
@@ -159,7 +171,7 @@ impl RowParser for WgiPv {
             line,
             &iso3,
             year,
-            GovernanceDimension::Pv,
+            GovernanceDimension::PvSeries,
             row.get(self.estimate),
             &col(self.estimate),
         );
