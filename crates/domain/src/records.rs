@@ -378,15 +378,10 @@ pub enum GovernanceDimension {
 
 impl GovernanceDimension {
     /// Every dimension stored: the six WGI dimensions and the PV series.
-    pub const STORED: [GovernanceDimension; 7] = [
-        GovernanceDimension::Cc,
-        GovernanceDimension::Ge,
-        GovernanceDimension::Pv,
-        GovernanceDimension::Rq,
-        GovernanceDimension::Rl,
-        GovernanceDimension::Va,
-        GovernanceDimension::PvSeries,
-    ];
+    pub const STORED: [GovernanceDimension; 7] = {
+        let [cc, ge, pv, rq, rl, va] = Self::ALL;
+        [cc, ge, pv, rq, rl, va, GovernanceDimension::PvSeries]
+    };
 
     /// The six WGI dimensions, in WGI order.
     pub const ALL: [GovernanceDimension; 6] = [

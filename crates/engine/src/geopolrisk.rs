@@ -272,7 +272,11 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
                 dflt,
             ));
         }
-        trade_cov = if value_all > 0.0 {
+        // A mineral nobody is recorded trading: its zero imports rest on no
+        // record at all, whatever the method counts.
+        trade_cov = if inputs.no_flows_recorded {
+            0.0
+        } else if value_all > 0.0 {
             value_weighed / value_all
         } else {
             1.0
@@ -289,12 +293,16 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
             });
         }
         if q == 0.0 && missing_q == 0.0 {
+            let whose = if inputs.no_flows_recorded {
+                "any importer".to_string()
+            } else {
+                importer.label().to_string()
+            };
             defaulted.push(DefaultedTerm {
                 term: "imports".into(),
                 value: 0.0,
                 reason: format!(
-                    "no import flows recorded for {} in {}: the method counts missing flows as 0 t",
-                    importer.label(),
+                    "no import flows recorded for {whose} in {}: the method counts missing flows as 0 t",
                     inputs.year
                 ),
             });
@@ -417,6 +425,11 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
                 coverage: trade_cov,
                 detail: if !any_trade {
                     "no trade data".into()
+                } else if inputs.no_flows_recorded {
+                    format!(
+                        "no flow of the mineral's HS codes recorded for any importer in {}",
+                        inputs.year
+                    )
                 } else if trade_cov < 1.0 {
                     format!(
                         "{:.1}% of the import value has no reported weight",

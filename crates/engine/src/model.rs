@@ -351,6 +351,10 @@ pub struct SupplyInputs {
     pub substitution_index: Option<f64>,
     /// Stockpile held by the importer (tonnes), when known.
     pub stockpile_tonnes: Option<f64>,
+    /// True when the trade data of the year hold no flow of the mineral for
+    /// any importer, yet trade counts as reported (GeoPolRisk's reading:
+    /// zero imports). The answer then says its imports rest on no record.
+    pub no_flows_recorded: bool,
 }
 
 impl SupplyInputs {
@@ -367,7 +371,15 @@ impl SupplyInputs {
             eol_rir: None,
             substitution_index: None,
             stockpile_tonnes: None,
+            no_flows_recorded: false,
         }
+    }
+
+    /// Marks that the year's trade data hold no flow of the mineral at all
+    /// (see [`SupplyInputs::no_flows_recorded`]).
+    pub fn no_flows_recorded(mut self) -> Self {
+        self.no_flows_recorded = true;
+        self
     }
 
     /// Adds a stage.

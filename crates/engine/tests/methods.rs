@@ -3,7 +3,7 @@
 
 use supplyrisk_engine::{
     EngineError, EuCrmParams, ExportRestriction, Governance, GprParams, Importer, Method, PolicyMeasure, Scenario,
-    Shock, Stage, StageData, SupplyInputs, eu_crm, geopolrisk, simulate,
+    Shock, Stage, StageData, StageSource, SupplyInputs, eu_crm, geopolrisk, simulate,
 };
 
 fn close(a: f64, b: f64) -> bool {
@@ -387,5 +387,55 @@ fn traced_origin_gives_a_trader_the_governance_of_world_supply() {
         traced.notes.iter().any(|n| n.contains("KOR 1.00→4.50")),
         "{:?}",
         traced.notes
+    );
+}
+
+#[test]
+fn geopolrisk_zero_imports_and_extensions_say_so() {
+    // Trade reported but no flow: the method's zero, a defaulted term, and
+    // when nobody is recorded trading the mineral, no trade confidence.
+    let nobody = SupplyInputs::new("X", 2022, Importer::country("JPN"))
+        .stage(
+            StageData::new(Stage::Processing)
+                .producer("CHN", Some(90.0))
+                .producer("JPN", Some(10.0))
+                .trade_reported(),
+        )
+        .no_flows_recorded();
+    let s = geopolrisk(&nobody, &GprParams::default()).expect("score");
+    assert_eq!((s.value, s.method.id), (0.0, "geopolrisk"));
+    let imports = s
+        .defaulted
+        .iter()
+        .find(|d| d.term == "imports")
+        .expect("imports defaulted");
+    assert!(imports.reason.contains("any importer"), "{}", imports.reason);
+    assert!(s.confidence.value < 1.0, "{:?}", s.confidence);
+    // No trade data at all: the supply-share assumption, under its own id.
+    let mut unknown = nobody.clone();
+    unknown.stages[0].trade = None;
+    unknown.no_flows_recorded = false;
+    let s = geopolrisk(&unknown, &GprParams::default()).expect("score");
+    assert_eq!(s.method.id, "geopolrisk-extended");
+    assert!(
+        s.notes[0].contains("imports assumed to follow world supply shares"),
+        "{:?}",
+        s.notes
+    );
+    assert!(s.value > 0.0);
+    // A study's 2016–2020 average with 2022 trade: also an extension.
+    let mut averaged = japan();
+    averaged.stages[0] = averaged.stages[0].clone().sourced(StageSource {
+        name: "EU_CRM_2023".into(),
+        year: 2020,
+        first_year: Some(2016),
+        why: String::new(),
+    });
+    let s = geopolrisk(&averaged, &GprParams::default()).expect("score");
+    assert_eq!(s.method.id, "geopolrisk-extended");
+    assert!(
+        s.notes[0].contains("production of 2016–2020 with trade of 2022"),
+        "{:?}",
+        s.notes
     );
 }

@@ -202,6 +202,9 @@ pub fn build(
     // a mineral without flows had no recorded imports. eu-crm keeps such a
     // mineral's trade unknown.
     let trade_known = first.trade_flow_count > 0 || (method == MethodKind::GeoPolRisk && first.trade_year_loaded);
+    if trade_known && first.trade_flow_count == 0 {
+        inputs = inputs.no_flows_recorded();
+    }
     // Shares-only studies are turned into tonnes with a world total of the
     // same stage from another source, else the mine-stage world total.
     let mine_total = chosen_source(method, first, Stage::Mining)
