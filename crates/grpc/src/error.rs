@@ -46,16 +46,17 @@ impl From<Violations> for ServiceError {
 
 impl From<Status> for ServiceError {
     /// A failed call to another supplyrisk service: keep what the caller can act on.
-    /// `CANCELLED` there comes from the transport, not from us: the channel's
-    /// own timeout, or the connection closing before the call was sent (a
-    /// server ageing its connections out): worth a retry, like `UNAVAILABLE`.
+    /// A failure of the transport rather than an answer of the upstream
+    /// (the channel's own timeout, a connection closed under the call, a
+    /// stream a GOAWAY refused: tonic reports these as `CANCELLED`,
+    /// `UNKNOWN` or `INTERNAL`) is `UNAVAILABLE`: worth a retry.
     fn from(s: Status) -> Self {
-        if never_processed(&s) {
-            return ServiceError::Unavailable(format!("upstream closed the connection first: {}", s.message()));
+        if from_transport(&s) {
+            return ServiceError::Unavailable(format!("upstream transport: {}", s.message()));
         }
         match s.code() {
             Code::NotFound | Code::InvalidArgument => ServiceError::FailedPrecondition(s.message().to_string()),
-            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Cancelled => {
+            Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
                 ServiceError::Unavailable(format!("upstream: {}", s.message()))
             }
             _ => ServiceError::Internal(format!("upstream {:?}: {}", s.code(), s.message())),
@@ -136,6 +137,19 @@ pub fn never_processed(s: &Status) -> bool {
     false
 }
 
+/// True when `s` is the transport's failure rather than an answer of the
+/// upstream (an answer carries no source error).
+fn from_transport(s: &Status) -> bool {
+    let mut source = std::error::Error::source(s);
+    while let Some(e) = source {
+        if e.is::<tonic::transport::Error>() || e.is::<hyper::Error>() || e.is::<h2::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    s.code() == Code::Cancelled
+}
+
 /// Runs an idempotent read, retrying once after a short pause when the store
 /// or an upstream service was unavailable: the first command after Redis
 /// restarts meets the dead connection, and a call queued on a connection the
@@ -186,5 +200,14 @@ mod tests {
     fn unavailable_store_maps_to_unavailable() {
         let status: Status = ServiceError::from(StoreError::Unavailable("down".into())).into();
         assert_eq!(status.code(), Code::Unavailable);
+    }
+
+    #[test]
+    fn transport_failures_of_upstream_calls_are_unavailable_answers_keep_their_code() {
+        let cancelled = ServiceError::from(Status::cancelled("operation was canceled"));
+        assert!(matches!(cancelled, ServiceError::Unavailable(_)), "{cancelled:?}");
+        let answered = ServiceError::from(Status::internal("a bug upstream"));
+        assert!(matches!(answered, ServiceError::Internal(_)), "{answered:?}");
+        assert!(!never_processed(&Status::internal("a bug upstream")));
     }
 }
