@@ -122,32 +122,32 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 /// queued when its connection closed, or the server's GOAWAY refused its
 /// stream (tonic reports the latter as `INTERNAL`).
 pub fn never_processed(s: &Status) -> bool {
-    let mut source = std::error::Error::source(s);
-    while let Some(e) = source {
-        if e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_canceled) {
-            return true;
-        }
-        if e.downcast_ref::<h2::Error>()
-            .is_some_and(|h| h.is_go_away() && h.reason() == Some(h2::Reason::NO_ERROR))
-        {
-            return true;
-        }
-        source = e.source();
-    }
-    false
+    any_source(s, |e| {
+        e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_canceled)
+            || e.downcast_ref::<h2::Error>()
+                .is_some_and(|h| h.is_go_away() && h.reason() == Some(h2::Reason::NO_ERROR))
+    })
 }
 
 /// True when `s` is the transport's failure rather than an answer of the
 /// upstream (an answer carries no source error).
 fn from_transport(s: &Status) -> bool {
+    s.code() == Code::Cancelled
+        || any_source(s, |e| {
+            e.is::<tonic::transport::Error>() || e.is::<hyper::Error>() || e.is::<h2::Error>()
+        })
+}
+
+/// True when an error in the source chain of `s` satisfies `test`.
+fn any_source(s: &Status, test: impl Fn(&(dyn std::error::Error + 'static)) -> bool) -> bool {
     let mut source = std::error::Error::source(s);
     while let Some(e) = source {
-        if e.is::<tonic::transport::Error>() || e.is::<hyper::Error>() || e.is::<h2::Error>() {
+        if test(e) {
             return true;
         }
         source = e.source();
     }
-    s.code() == Code::Cancelled
+    false
 }
 
 /// Runs an idempotent read, retrying once after a short pause when the store

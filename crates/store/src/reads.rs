@@ -123,40 +123,38 @@ const GOVERNANCE_LOOKBACK: usize = 5;
 /// e.g. the EU 2023 assessment's 2016–2020 shares, read for 2024).
 const PRODUCTION_LOOKBACK: usize = 12;
 
-/// Queues the version reads of `minerals`, governance and the count of
-/// years with any trade (see [`version_string`]).
+/// Queues the version reads of `minerals` and governance, and the years
+/// with any trade (see [`read_versions`]).
 fn queue_versions(pipe: &mut redis::Pipeline, minerals: &[&str]) {
     for m in minerals {
         pipe.get(keys::mineral_version(m));
     }
     pipe.get(keys::governance_version());
-    pipe.scard(keys::trade_years_any());
+    pipe.smembers(keys::trade_years_any());
 }
 
-/// How many replies [`queue_versions`] queues.
-fn version_replies(minerals: &[&str]) -> usize {
-    minerals.len() + 2
-}
-
-/// The opaque data version from the replies of [`queue_versions`]. A newly
-/// loaded trade year changes it for every mineral: a mineral without flows
-/// in that year now had no recorded trade (see [`SnapshotData::trade_year_loaded`]).
-fn version_string(minerals: &[&str], versions: &[Option<String>]) -> String {
+/// The opaque data version and the years with any trade, from the first
+/// replies of [`queue_versions`] (taken off `replies`). A newly loaded trade
+/// year changes the version of every mineral: a mineral without flows in
+/// that year now had no recorded trade (see [`SnapshotData::trade_year_loaded`]).
+fn read_versions(minerals: &[&str], replies: &mut Vec<redis::Value>) -> StoreResult<(String, Vec<u16>)> {
+    let taken = (minerals.len() + 2).min(replies.len());
+    let mut ours = replies.drain(..taken);
+    let versions: Vec<Option<String>> = ours
+        .by_ref()
+        .take(minerals.len() + 1)
+        .map(redis::from_redis_value)
+        .collect::<Result<_, _>>()?;
+    let trade_years = years_of(redis::from_redis_value(ours.next().unwrap_or(redis::Value::Nil))?);
+    let version = |v: Option<&Option<String>>| v.cloned().flatten().unwrap_or_else(|| "0".into());
     let mut parts: Vec<String> = minerals
         .iter()
-        .zip(versions)
-        .map(|(m, v)| format!("{m}@{}", v.as_deref().unwrap_or("0")))
+        .zip(&versions)
+        .map(|(m, v)| format!("{m}@{}", version(Some(v))))
         .collect();
-    let tail = |i: usize| {
-        versions
-            .get(minerals.len() + i)
-            .cloned()
-            .flatten()
-            .unwrap_or_else(|| "0".into())
-    };
-    parts.push(format!("gov@{}", tail(0)));
-    parts.push(format!("trade-years@{}", tail(1)));
-    parts.join(";")
+    parts.push(format!("gov@{}", version(versions.get(minerals.len()))));
+    parts.push(format!("trade-years@{}", trade_years.len()));
+    Ok((parts.join(";"), trade_years))
 }
 
 impl Store {
@@ -165,8 +163,8 @@ impl Store {
         let mut conn = self.conn().await?;
         let mut pipe = redis::pipe();
         queue_versions(&mut pipe, minerals);
-        let versions: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
-        Ok(version_string(minerals, &versions))
+        let mut replies: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+        Ok(read_versions(minerals, &mut replies)?.0)
     }
 
     /// A stored policy event by id.
@@ -256,16 +254,10 @@ impl Store {
         queue_versions(&mut pipe, &minerals);
         pipe.smembers(keys::production_years(mineral))
             .smembers(keys::trade_years(trade_home))
-            .smembers(keys::governance_years())
-            .smembers(keys::trade_years_any());
-        let mut replies: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
-        let sets = replies.split_off(version_replies(&minerals));
-        let versions: Vec<Option<String>> = replies
-            .into_iter()
-            .map(redis::from_redis_value)
-            .collect::<Result<_, _>>()?;
-        let version = version_string(&minerals, &versions);
-        let [prod_years, trade_years, gov_years, any_trade_years]: [Vec<String>; 4] = sets
+            .smembers(keys::governance_years());
+        let mut sets: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+        let (version, any_trade_years) = read_versions(&minerals, &mut sets)?;
+        let [prod_years, trade_years, gov_years]: [Vec<String>; 3] = sets
             .into_iter()
             .map(redis::from_redis_value)
             .collect::<Result<Vec<Vec<String>>, _>>()?
@@ -273,7 +265,6 @@ impl Store {
             .map_err(|_| StoreError::Internal("unexpected reply to the years pipeline".into()))?;
         let available_years = years_of(prod_years);
         let trade_years = years_of(trade_years);
-        let any_trade_years = years_of(any_trade_years);
         // The latest year with any data: an element whose only production
         // figures are a study's older average is still scored on its
         // group's latest trade, with those figures carried forward.

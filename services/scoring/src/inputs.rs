@@ -97,26 +97,29 @@ fn governance_of(g: &pb::CountryGovernance, method: MethodKind, year: u16) -> Op
             ..Default::default()
         });
     }
-    let mut out = Governance {
-        wgi_year: u16::try_from(g.year).ok(),
+    use pb::GovernanceDimension as D;
+    let pv = match (indicator(D::Pv), indicator(D::PvSeries)) {
+        (Some((wgi_year, _)), Some(series)) if series.0 > wgi_year => Some(series),
+        (Some(pv), _) => Some(pv),
+        (None, series) => series,
+    };
+    let [cc, ge, rq, rl, va] = [D::Cc, D::Ge, D::Rq, D::Rl, D::Va].map(indicator);
+    let used = [cc, ge, pv, rq, rl, va];
+    // The oldest estimate used, so a score says when governance is older
+    // than its data year.
+    let oldest = used.iter().flatten().map(|(y, _)| *y).min()?;
+    let [cc, ge, pv, rq, rl, va] = used.map(|x| x.map(|(_, e)| e));
+    Some(Governance {
+        cc,
+        ge,
+        pv,
+        rq,
+        rl,
+        va,
+        wgi_year: u16::try_from(oldest).ok(),
         proxy_of: (!g.fallback_from.is_empty()).then(|| g.fallback_from.clone()),
         ..Default::default()
-    };
-    let estimate = |d| indicator(d).map(|(_, e)| e);
-    out.cc = estimate(pb::GovernanceDimension::Cc);
-    out.ge = estimate(pb::GovernanceDimension::Ge);
-    out.rq = estimate(pb::GovernanceDimension::Rq);
-    out.rl = estimate(pb::GovernanceDimension::Rl);
-    out.va = estimate(pb::GovernanceDimension::Va);
-    out.pv = match (
-        indicator(pb::GovernanceDimension::Pv),
-        indicator(pb::GovernanceDimension::PvSeries),
-    ) {
-        (Some((wgi_year, _)), Some((series_year, series))) if series_year > wgi_year => Some(series),
-        (Some((_, pv)), _) => Some(pv),
-        (None, series) => series.map(|(_, e)| e),
-    };
-    out.estimates().iter().any(Option::is_some).then_some(out)
+    })
 }
 
 /// The source a method takes a stage's production from: one with a usable
@@ -446,6 +449,7 @@ mod tests {
         let eu = build(MethodKind::EuCrm, &jpn, &[snap], &[]).expect("inputs");
         assert_eq!(eu.governance["CHN"].pv, Some(-0.3), "the newer series stands in for PV");
         assert_eq!(eu.governance["CHN"].cc, Some(0.2));
+        assert_eq!(eu.governance["CHN"].wgi_year, Some(2022), "the oldest estimate used");
         assert_eq!(eu.governance["TWN"].pv, Some(0.4));
         assert_eq!(eu.governance["GIB"].proxy_of.as_deref(), Some("GBR"));
     }
