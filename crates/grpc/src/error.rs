@@ -59,6 +59,13 @@ impl From<Status> for ServiceError {
             Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
                 ServiceError::Unavailable(format!("upstream: {}", s.message()))
             }
+            // This replica's credentials are wrong; health holds it out of
+            // rotation (see the start-up check), and another replica may serve.
+            Code::Unauthenticated | Code::PermissionDenied => ServiceError::Unavailable(format!(
+                "upstream refuses this service's credentials ({:?}): {}",
+                s.code(),
+                s.message()
+            )),
             _ => ServiceError::Internal(format!("upstream {:?}: {}", s.code(), s.message())),
         }
     }

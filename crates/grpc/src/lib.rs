@@ -11,10 +11,8 @@ pub mod health;
 pub mod recalled;
 pub mod server;
 pub mod small_frames;
-pub mod startup;
 
 pub use edge::{EdgeLayer, MethodPolicy, Permission};
 pub use error::{ServiceError, ServiceResult, never_processed, retry_read};
 pub use health::HealthMonitor;
-pub use server::{ServeError, bind, run_service, serve, shutdown_signal, with_standard_services};
-pub use startup::StartupError;
+pub use server::{ServeError, bind, serve, shutdown_signal, with_standard_services};

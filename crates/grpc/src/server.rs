@@ -121,36 +121,6 @@ pub async fn serve(
     Ok(())
 }
 
-/// Runs one supplyrisk service the standard way: health tied to a Redis
-/// probe, reflection, the edge layer (RPC span and bearer-token roles from
-/// `auth` and `policy`), limits and graceful shutdown. `add` registers the
-/// service's own gRPC services.
-#[allow(clippy::too_many_arguments)]
-pub async fn run_service(
-    grpc: &GrpcSettings,
-    auth: &supplyrisk_config::AuthSettings,
-    listener: TcpListener,
-    addr: SocketAddr,
-    store: supplyrisk_store::Store,
-    service_name: &'static str,
-    policy: crate::edge::MethodPolicy,
-    add: impl FnOnce(&mut RoutesBuilder),
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
-    let (reporter, health_service) = tonic_health::server::health_reporter();
-    let health = HealthMonitor::new(reporter, &[service_name]).await;
-    let probe = health.spawn_probe(store, Duration::from_secs(1));
-    let mut routes = RoutesBuilder::default();
-    add(&mut routes);
-    let routes = with_standard_services(routes, health_service)?;
-    let tokens = auth.parsed_tokens().map_err(|e| ServeError::Config(e.to_string()))?;
-    let edge = EdgeLayer::new(tokens, auth.disabled, policy, addr);
-    tracing::info!(addr = %addr, "listening");
-    let result = serve(grpc, listener, routes, edge, health, shutdown).await;
-    probe.abort();
-    result
-}
-
 /// Completes on SIGTERM or SIGINT. The handlers are installed when this is
 /// called, not when first polled, so a signal sent right after the server
 /// reports its address is never lost (call it inside the runtime).

@@ -430,8 +430,11 @@ impl Cluster {
         };
         let ingest = spawn("supplyrisk-ingest", "INGEST", options.ingest_env.clone());
         let upstream = vec![
-            ("SUPPLYRISK__INGEST__ENDPOINT".to_string(), ingest.endpoint()),
-            ("SUPPLYRISK__INGEST__TOKEN".to_string(), READER_TOKEN.to_string()),
+            ("SUPPLYRISK__UPSTREAM__INGEST__ENDPOINT".to_string(), ingest.endpoint()),
+            (
+                "SUPPLYRISK__UPSTREAM__INGEST__TOKEN".to_string(),
+                READER_TOKEN.to_string(),
+            ),
         ];
         let mut scoring_env = upstream.clone();
         scoring_env.push((
@@ -441,8 +444,14 @@ impl Cluster {
         let scoring = spawn("supplyrisk-scoring", "SCORING", scoring_env);
         let mut alerting_env = upstream;
         alerting_env.extend([
-            ("SUPPLYRISK__SCORING__ENDPOINT".to_string(), scoring.endpoint()),
-            ("SUPPLYRISK__SCORING__TOKEN".to_string(), READER_TOKEN.to_string()),
+            (
+                "SUPPLYRISK__UPSTREAM__SCORING__ENDPOINT".to_string(),
+                scoring.endpoint(),
+            ),
+            (
+                "SUPPLYRISK__UPSTREAM__SCORING__TOKEN".to_string(),
+                READER_TOKEN.to_string(),
+            ),
         ]);
         let alerting = spawn("supplyrisk-alerting", "ALERTING", alerting_env);
         Cluster {

@@ -7,6 +7,7 @@
 //! mid-attempt leaves the lease to expire and the delivery is attempted
 //! again, with the same `webhook-id`, so receivers can drop the duplicate.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,6 +15,7 @@ use bytes::Bytes;
 use prost::Message;
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::common::v1::TraceContext;
+use supplyrisk_service::{Shutdown, Worker};
 use supplyrisk_store::deliveries::{DueDelivery, NewDelivery};
 use supplyrisk_store::{Store, StoreError};
 use supplyrisk_telemetry::metrics::{self, WebhookOutcome};
@@ -22,7 +24,9 @@ use supplyrisk_telemetry::{SpanExt, attributes};
 use supplyrisk_webhook::client::{Outcome, classify, parse_url};
 use supplyrisk_webhook::retry::Next;
 use supplyrisk_webhook::{Delivery, RetryPolicy, Secret, WebhookClient};
-use tokio::sync::{Notify, Semaphore, watch};
+
+use crate::settings::AlertingSection;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
@@ -124,27 +128,50 @@ enum Verdict {
 
 /// Sends queued webhooks until stopped.
 pub struct Deliverer {
-    /// The store.
-    pub store: Store,
+    store: Store,
     /// Sends one attempt.
-    pub client: WebhookClient,
+    client: WebhookClient,
     /// When to retry and when to give up.
-    pub retry: RetryPolicy,
+    retry: RetryPolicy,
     /// Bound on one attempt (the client enforces it; the lease covers it).
-    pub timeout: Duration,
+    timeout: Duration,
     /// Attempts in flight at once.
-    pub concurrency: usize,
+    concurrency: usize,
     /// Woken when this process records alerts.
-    pub wake: Arc<Notify>,
+    wake: Arc<Notify>,
 }
 
 impl Deliverer {
-    /// Runs the delivery loop until `stop`; attempts in flight finish first.
-    pub fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(Arc::new(self).run(stop))
+    /// A deliverer sending with `client` on the schedule of `settings`,
+    /// woken by `wake` when alerts are recorded.
+    pub fn new(store: Store, client: WebhookClient, wake: Arc<Notify>, settings: &AlertingSection) -> Self {
+        Self {
+            store,
+            client,
+            retry: settings.webhook_retry(),
+            timeout: Duration::from_millis(settings.webhook_timeout_ms),
+            concurrency: settings.webhook_concurrency,
+            wake,
+        }
+    }
+}
+
+impl Worker for Deliverer {
+    const NAME: &'static str = "webhook-deliverer";
+
+    /// Attempts in flight finish within their timeout; unfinished ones are
+    /// retried by whichever process next finds their lease expired.
+    fn drain(&self) -> Duration {
+        self.timeout + Duration::from_secs(1)
     }
 
-    async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    fn run(self, shutdown: Shutdown) -> impl Future<Output = ()> + Send {
+        Arc::new(self).deliver(shutdown)
+    }
+}
+
+impl Deliverer {
+    async fn deliver(self: Arc<Self>, mut shutdown: Shutdown) {
         let slots = Arc::new(Semaphore::new(self.concurrency));
         let mut in_flight = JoinSet::new();
         loop {
@@ -180,7 +207,7 @@ impl Deliverer {
                 _ = &mut woken => {}
                 _ = tokio::time::sleep(wait) => {}
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
-                _ = stop.changed() => break,
+                _ = shutdown.recv() => break,
             }
         }
         while in_flight.join_next().await.is_some() {}

@@ -7,6 +7,7 @@
 //! importer's sourcing, as the scoring service reports it for the eu-crm
 //! score (every supplier, not only the five a score lists).
 
+use std::future::Future;
 use std::sync::Arc;
 
 use prost::Message;
@@ -18,9 +19,10 @@ use supplyrisk_api::scoring::v1 as spb;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_grpc::client::Channel;
 use supplyrisk_grpc::client::ClientInterceptor;
+use supplyrisk_service::{Shutdown, Worker};
 use supplyrisk_store::consumer::{ConsumerConfig, consume};
 use supplyrisk_store::{Store, StreamEntry, keys};
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::rules;
@@ -37,35 +39,60 @@ pub type ScoringClient = ScoringServiceClient<InterceptedService<Channel, Client
 
 /// Watches policy-event writes.
 pub struct PolicyWatcher {
-    /// The store.
-    pub store: Store,
+    store: Store,
     /// Reads policy events.
-    pub ingest: IngestClient,
+    ingest: IngestClient,
     /// Reads importers' supplier shares.
-    pub scoring: ScoringClient,
+    scoring: ScoringClient,
     /// Woken when an alert is recorded.
-    pub recorded: Arc<Notify>,
+    recorded: Arc<Notify>,
+    consumer: ConsumerConfig,
 }
 
 impl PolicyWatcher {
-    /// Runs the consumer loop until `stop`.
-    pub fn spawn(self, settings: &AlertingSection, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        let config = ConsumerConfig::new(
+    /// A watcher in its own consumer group of the data stream (named after
+    /// the group of `settings`), reading events from `ingest` and supplier
+    /// shares from `scoring`, waking `recorded` whenever it records alerts.
+    pub fn new(
+        store: Store,
+        ingest: IngestClient,
+        scoring: ScoringClient,
+        recorded: Arc<Notify>,
+        settings: &AlertingSection,
+    ) -> Self {
+        let consumer = ConsumerConfig::new(
             keys::DATA_STREAM,
             &format!("{}-policy", settings.consumer_group),
             &settings.consumer_name,
             settings.reclaim_idle_ms,
             200,
         );
+        Self {
+            store,
+            ingest,
+            scoring,
+            recorded,
+            consumer,
+        }
+    }
+}
+
+impl Worker for PolicyWatcher {
+    const NAME: &'static str = "policy-watcher";
+
+    fn run(self, shutdown: Shutdown) -> impl Future<Output = ()> + Send {
         let store = self.store.clone();
+        let config = self.consumer.clone();
         let this = Arc::new(self);
-        tokio::spawn(consume(store, config, stop, move |entries| {
+        consume(store, config, shutdown.signal(), move |entries| {
             let this = this.clone();
             let span = policy_span(&entries);
             async move { tracing::Instrument::instrument(this.process(&entries), span).await }
-        }))
+        })
     }
+}
 
+impl PolicyWatcher {
     async fn event(&self, id: &str, minerals: &[String]) -> Result<Option<ipb::PolicyEvent>, String> {
         let mut client = self.ingest.clone();
         let mut token = String::new();

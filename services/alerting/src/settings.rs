@@ -1,10 +1,10 @@
 //! Settings of the alerting service.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
-use supplyrisk_config::{AuthSettings, ConfigError, EndpointSettings, GrpcSettings, RedisSettings, TelemetrySettings};
+use supplyrisk_config::{ConfigError, EndpointSettings, RenamedSection};
+use supplyrisk_service::{ServiceSettings, Upstream};
 use supplyrisk_webhook::{AllowList, ExtraRoots, RetryPolicy};
 
 /// Alerting-specific settings (`[alerting]`).
@@ -77,35 +77,37 @@ impl AlertingSection {
     }
 }
 
-/// All settings of the alerting service.
+/// Where the alerting service finds the services it calls (`[upstream]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// gRPC server.
-    pub grpc: GrpcSettings,
-    /// Redis.
-    pub redis: RedisSettings,
-    /// Bearer tokens.
-    pub auth: AuthSettings,
-    /// Logs and traces.
-    pub telemetry: TelemetrySettings,
+pub struct AlertingUpstreams {
     /// The ingest service, for policy events.
     pub ingest: EndpointSettings,
     /// The scoring service, for importers' supplier shares (policy rules).
     pub scoring: EndpointSettings,
+}
+
+/// The alerting service's own sections.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlertingSettings {
+    /// The services it calls.
+    pub upstream: AlertingUpstreams,
     /// Alerting tuning.
     pub alerting: AlertingSection,
 }
+
+/// All settings of the alerting service.
+pub type Settings = supplyrisk_service::Settings<AlertingSettings>;
 
 const DEFAULTS: &str = r#"
 [grpc]
 listen = "127.0.0.1:50053"
 
-[ingest]
+[upstream.ingest]
 endpoint = "http://127.0.0.1:50051"
 timeout_ms = 10000
 
-[scoring]
+[upstream.scoring]
 endpoint = "http://127.0.0.1:50052"
 timeout_ms = 10000
 
@@ -122,25 +124,25 @@ webhook_max_age_secs = 86400
 webhook_concurrency = 16
 "#;
 
-impl Settings {
-    /// Loads defaults, the optional file, then `SUPPLYRISK__…` variables, and validates.
-    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
-        Self::load_with_env(file, std::env::vars())
+impl ServiceSettings for AlertingSettings {
+    const SECTIONS: &'static [&'static str] = &["upstream", "alerting"];
+    const RENAMED: &'static [RenamedSection] = &[
+        RenamedSection {
+            old: "ingest",
+            new: "upstream.ingest",
+        },
+        RenamedSection {
+            old: "scoring",
+            new: "upstream.scoring",
+        },
+    ];
+
+    fn defaults() -> String {
+        DEFAULTS.to_string()
     }
 
-    /// As [`Settings::load`] with an explicit environment.
-    pub fn load_with_env(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Settings, ConfigError> {
-        let s: Settings = supplyrisk_config::load_with_env(&[supplyrisk_config::COMMON_DEFAULTS, DEFAULTS], file, env)?;
-        s.grpc.validate()?;
-        s.redis.validate()?;
-        s.auth.parsed_tokens()?;
-        s.telemetry.validate()?;
-        s.ingest.validate("ingest")?;
-        s.scoring.validate("scoring")?;
-        let a = &s.alerting;
+    fn validate(&self) -> Result<(), ConfigError> {
+        let a = &self.alerting;
         for (key, value) in [
             ("alerting.stream_poll_ms", a.stream_poll_ms),
             ("alerting.webhook_timeout_ms", a.webhook_timeout_ms),
@@ -158,7 +160,14 @@ impl Settings {
         }
         a.webhook_allow_list()?;
         a.webhook_extra_roots()?;
-        Ok(s)
+        Ok(())
+    }
+
+    fn upstreams(&self) -> Vec<Upstream<'_>> {
+        vec![
+            Upstream::ingest(&self.upstream.ingest),
+            Upstream::scoring(&self.upstream.scoring),
+        ]
     }
 }
 
@@ -183,9 +192,9 @@ mod tests {
     #[test]
     fn webhooks_trust_only_public_roots_unless_a_ca_file_is_named() {
         let defaults = load(&[]).expect("defaults load");
-        assert!(defaults.alerting.webhook_extra_roots().expect("none").is_empty());
+        assert!(defaults.own.alerting.webhook_extra_roots().expect("none").is_empty());
         let with_ca = load(&[("SUPPLYRISK__ALERTING__WEBHOOK_CA_FILE", CA_FILE)]).expect("loads");
-        assert_eq!(with_ca.alerting.webhook_extra_roots().expect("read").len(), 1);
+        assert_eq!(with_ca.own.alerting.webhook_extra_roots().expect("read").len(), 1);
     }
 
     #[test]

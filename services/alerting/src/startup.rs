@@ -1,144 +1,91 @@
-//! Start-up: settings → telemetry → store → matcher and server, and an
-//! orderly stop.
+//! What makes the alerting service itself: its method policy, its clients
+//! of ingest and scoring, the handler, and the workers that match score
+//! changes, watch policy events and deliver webhooks. The rest of start-up
+//! is `supplyrisk_service`'s.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use supplyrisk_api::alerting::v1::alerting_service_server::AlertingServiceServer;
+use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
+use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_grpc::Permission;
-pub use supplyrisk_grpc::StartupError;
-use supplyrisk_store::{Store, StoreOptions};
+use supplyrisk_service::{Service, Start, StartupError, Upstream};
 use supplyrisk_webhook::WebhookClient;
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::delivery::Deliverer;
+use crate::policy::PolicyWatcher;
 use crate::service::AlertingHandler;
-use crate::settings::Settings;
+use crate::settings::AlertingSettings;
 use crate::worker::Matcher;
 
-/// Fully qualified service name, as used by health checks.
-pub const SERVICE_NAME: &str = "supplyrisk.alerting.v1.AlertingService";
-
-/// Reads need a reader; managing subscriptions and acknowledging need ingester or admin.
-pub fn method_policy(path: &str) -> Permission {
-    match path.rsplit('/').next().unwrap_or_default() {
-        "GetSubscription" | "ListSubscriptions" | "StreamAlerts" | "ListAlerts" => Permission::Read,
-        "CreateSubscription" | "UpdateSubscription" | "DeleteSubscription" | "AcknowledgeAlert" => Permission::Write,
-        _ => Permission::Admin,
-    }
-}
+/// The alerting service.
+pub struct Alerting;
 
 /// A bound, ready-to-run alerting server.
-pub struct Application {
-    settings: Settings,
-    listener: TcpListener,
-    addr: SocketAddr,
-    store: Store,
-}
+pub type Application = supplyrisk_service::Application<Alerting>;
 
-impl Application {
-    /// Binds the listen address (port 0 picks one) and prepares the store.
-    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-        let (listener, addr) = supplyrisk_grpc::bind(settings.grpc.listen_addr()?).await?;
-        let store = Store::new(&settings.redis, StoreOptions::default())?;
-        Ok(Application {
-            settings,
-            listener,
-            addr,
-            store,
-        })
+impl Service for Alerting {
+    type Settings = AlertingSettings;
+    type Server = AlertingServiceServer<AlertingHandler>;
+    const BINARY: &'static str = "supplyrisk-alerting";
+
+    /// Reads need a reader; managing subscriptions and acknowledging need ingester or admin.
+    fn method_policy(path: &str) -> Permission {
+        match path.rsplit('/').next().unwrap_or_default() {
+            "GetSubscription" | "ListSubscriptions" | "StreamAlerts" | "ListAlerts" => Permission::Read,
+            "CreateSubscription" | "UpdateSubscription" | "DeleteSubscription" | "AcknowledgeAlert" => {
+                Permission::Write
+            }
+            _ => Permission::Admin,
+        }
     }
 
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Serves until `shutdown` completes, then drains and stops the matcher.
-    pub async fn run_until(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> Result<(), StartupError> {
+    fn start(start: Start<'_, AlertingSettings>) -> Result<(), StartupError> {
+        let own = &start.settings.own;
+        let section = &own.alerting;
+        let store = start.store;
+        // Woken whenever this process records an alert: open streams re-read
+        // and the deliverer looks for due webhooks.
         let recorded = Arc::new(Notify::new());
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let matcher = Matcher {
-            store: self.store.clone(),
-            recorded: recorded.clone(),
-        }
-        .spawn(&self.settings.alerting, stop_rx.clone());
-        let channel = supplyrisk_grpc::client::channel(&self.settings.ingest)?;
-        let ingest = supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient::with_interceptor(
-            channel,
-            supplyrisk_grpc::client::ClientInterceptor::new(&self.settings.ingest.token),
-        );
-        let scoring = supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient::with_interceptor(
-            supplyrisk_grpc::client::channel(&self.settings.scoring)?,
-            supplyrisk_grpc::client::ClientInterceptor::new(&self.settings.scoring.token),
-        );
-        let policies = crate::policy::PolicyWatcher {
-            store: self.store.clone(),
-            ingest,
-            scoring,
-            recorded: recorded.clone(),
-        }
-        .spawn(&self.settings.alerting, stop_rx.clone());
-        let section = &self.settings.alerting;
+
+        let (channel, auth) = Upstream::ingest(&own.upstream.ingest).connect()?;
+        let ingest = IngestServiceClient::with_interceptor(channel, auth);
+        let (channel, auth) = Upstream::scoring(&own.upstream.scoring).connect()?;
+        let scoring = ScoringServiceClient::with_interceptor(channel, auth);
         let timeout = Duration::from_millis(section.webhook_timeout_ms);
         let webhooks = WebhookClient::new(section.webhook_allow_list()?, timeout, &section.webhook_extra_roots()?);
-        let deliverer = Deliverer {
-            store: self.store.clone(),
-            client: webhooks.clone(),
-            retry: section.webhook_retry(),
-            timeout,
-            concurrency: section.webhook_concurrency,
-            wake: recorded.clone(),
-        }
-        .spawn(stop_rx.clone());
+
+        start
+            .workers
+            .spawn(Matcher::new(store.clone(), recorded.clone(), section));
+        start.workers.spawn(PolicyWatcher::new(
+            store.clone(),
+            ingest,
+            scoring,
+            recorded.clone(),
+            section,
+        ));
+        start.workers.spawn(Deliverer::new(
+            store.clone(),
+            webhooks.clone(),
+            recorded.clone(),
+            section,
+        ));
+
         let handler = AlertingHandler::new(
-            self.store.clone(),
+            store.clone(),
             recorded,
             Duration::from_millis(section.stream_poll_ms),
             webhooks,
         );
-        let max = self.settings.grpc.max_message_bytes;
-        let result = supplyrisk_grpc::run_service(
-            &self.settings.grpc,
-            &self.settings.auth,
-            self.listener,
-            self.addr,
-            self.store.clone(),
-            SERVICE_NAME,
-            method_policy,
-            |routes| {
-                routes.add_service(
-                    AlertingServiceServer::new(handler)
-                        .max_decoding_message_size(max)
-                        .max_encoding_message_size(max),
-                );
-            },
-            shutdown,
-        )
-        .await;
-        let _ = stop_tx.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(5), matcher).await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), policies).await;
-        // Attempts in flight finish within their timeout; unfinished ones are
-        // retried by whichever process next finds their lease expired.
-        let _ = tokio::time::timeout(timeout + Duration::from_secs(1), deliverer).await;
-        result?;
-        tracing::info!("stopped");
+        let max = start.max_message_bytes();
+        start.routes.add_service(
+            AlertingServiceServer::new(handler)
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        );
         Ok(())
     }
-}
-
-/// Entry point of the binary.
-pub async fn run() -> Result<(), StartupError> {
-    let settings = Settings::load(supplyrisk_config::config_file_from_args().as_deref())?;
-    let telemetry = supplyrisk_telemetry::init(&settings.telemetry, "supplyrisk-alerting")?;
-    let app = Application::build(settings).await?;
-    let result = app.run_until(supplyrisk_grpc::shutdown_signal()).await;
-    telemetry.shutdown();
-    result
 }

@@ -6,15 +6,17 @@
 //! with the rule's new state, and the entry is acknowledged only after that.
 //! A redelivered event finds its alert already recorded and adds nothing.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use prost::Message;
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::events::v1::ScoreChanged;
+use supplyrisk_service::{Shutdown, Worker};
 use supplyrisk_store::consumer::{ConsumerConfig, consume};
 use supplyrisk_store::{Store, StoreError, StreamEntry, keys};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tracing::Instrument;
 
 use crate::rules;
@@ -22,30 +24,46 @@ use crate::settings::AlertingSection;
 
 /// Evaluates score changes and records alerts.
 pub struct Matcher {
-    /// The store.
-    pub store: Store,
+    store: Store,
     /// Woken whenever this process records an alert (open streams re-read).
-    pub recorded: Arc<Notify>,
+    recorded: Arc<Notify>,
+    consumer: ConsumerConfig,
 }
 
 impl Matcher {
-    /// Runs the consumer loop until `stop`.
-    pub fn spawn(self, settings: &AlertingSection, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        let config = ConsumerConfig::new(
+    /// A matcher in the consumer group of `settings`, waking `recorded`
+    /// whenever it records alerts.
+    pub fn new(store: Store, recorded: Arc<Notify>, settings: &AlertingSection) -> Self {
+        let consumer = ConsumerConfig::new(
             keys::SCORE_STREAM,
             &settings.consumer_group,
             &settings.consumer_name,
             settings.reclaim_idle_ms,
             200,
         );
+        Self {
+            store,
+            recorded,
+            consumer,
+        }
+    }
+}
+
+impl Worker for Matcher {
+    const NAME: &'static str = "score-matcher";
+
+    fn run(self, shutdown: Shutdown) -> impl Future<Output = ()> + Send {
         let store = self.store.clone();
+        let config = self.consumer.clone();
         let this = Arc::new(self);
-        tokio::spawn(consume(store, config, stop, move |entries| {
+        consume(store, config, shutdown.signal(), move |entries| {
             let this = this.clone();
             async move { this.process(&entries).await }
-        }))
+        })
     }
+}
 
+impl Matcher {
     /// Evaluates every subscription against `entries`; idempotent.
     pub async fn process(&self, entries: &[StreamEntry]) -> Result<(), StoreError> {
         let subscriptions: Vec<pb::Subscription> = self

@@ -6,7 +6,12 @@ use supplyrisk_alerting::settings::Settings;
 use supplyrisk_testkit::deploy::{DeployConfig, Vars};
 
 fn load(vars: &Vars) -> Result<Settings, String> {
-    Settings::load_with_env(None, vars.clone()).map_err(|e| e.to_string())
+    let settings = Settings::load_with_env(None, vars.clone()).map_err(|e| e.to_string())?;
+    // Manifests use current names only: deprecated ones load, with a warning.
+    match settings.deprecations() {
+        [] => Ok(settings),
+        names => Err(names.join("; ")),
+    }
 }
 
 fn config() -> DeployConfig<Settings> {
@@ -16,12 +21,12 @@ fn config() -> DeployConfig<Settings> {
         secrets: &[
             ("SUPPLYRISK__REDIS__URL", "redis://redis.invalid:6379/0"),
             ("SUPPLYRISK__AUTH__TOKENS", "reader=aaaaaaaaaaaa,ingester=bbbbbbbbbbbb"),
-            ("SUPPLYRISK__INGEST__TOKEN", "aaaaaaaaaaaa"),
-            ("SUPPLYRISK__SCORING__TOKEN", "aaaaaaaaaaaa"),
+            ("SUPPLYRISK__UPSTREAM__INGEST__TOKEN", "aaaaaaaaaaaa"),
+            ("SUPPLYRISK__UPSTREAM__SCORING__TOKEN", "aaaaaaaaaaaa"),
         ],
         load,
-        listen: |s| s.grpc.listen_addr().expect("valid listen address"),
-        ingest_endpoint: Some(|s: &Settings| s.ingest.endpoint.clone()),
+        listen: |s| s.common.grpc.listen_addr().expect("valid listen address"),
+        ingest_endpoint: Some(|s: &Settings| s.own.upstream.ingest.endpoint.clone()),
     }
 }
 

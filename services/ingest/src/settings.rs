@@ -1,9 +1,8 @@
 //! Settings of the ingest service.
 
-use std::path::Path;
-
 use serde::Deserialize;
-use supplyrisk_config::{AuthSettings, ConfigError, GrpcSettings, RedisSettings, TelemetrySettings};
+use supplyrisk_config::ConfigError;
+use supplyrisk_service::ServiceSettings;
 
 /// Ingest-specific tuning (`[ingest]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -28,21 +27,15 @@ pub struct IngestSection {
     pub bulk_threads: usize,
 }
 
-/// All settings of the ingest service.
+/// The ingest service's own sections.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// gRPC server.
-    pub grpc: GrpcSettings,
-    /// Redis.
-    pub redis: RedisSettings,
-    /// Bearer tokens.
-    pub auth: AuthSettings,
-    /// Logs and traces.
-    pub telemetry: TelemetrySettings,
+pub struct IngestSettings {
     /// Ingest tuning.
     pub ingest: IngestSection,
 }
+
+/// All settings of the ingest service.
+pub type Settings = supplyrisk_service::Settings<IngestSettings>;
 
 const INGEST_DEFAULTS: &str = r#"
 [ingest]
@@ -56,28 +49,14 @@ snapshot_ttl_secs = 86400
 bulk_threads = 2
 "#;
 
-impl Settings {
-    /// Loads defaults, the optional file, then `SUPPLYRISK__…` variables, and validates.
-    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
-        Self::load_with_env(file, std::env::vars())
-    }
+impl ServiceSettings for IngestSettings {
+    const SECTIONS: &'static [&'static str] = &["ingest"];
 
-    /// As [`Settings::load`] with an explicit environment.
-    pub fn load_with_env(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Settings, ConfigError> {
-        let s: Settings =
-            supplyrisk_config::load_with_env(&[supplyrisk_config::COMMON_DEFAULTS, INGEST_DEFAULTS], file, env)?;
-        s.validate()?;
-        Ok(s)
+    fn defaults() -> String {
+        INGEST_DEFAULTS.to_string()
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        self.grpc.validate()?;
-        self.redis.validate()?;
-        self.auth.parsed_tokens()?;
-        self.telemetry.validate()?;
         let i = &self.ingest;
         for (key, v) in [
             ("ingest.max_batch_records", i.max_batch_records),
@@ -112,7 +91,7 @@ mod tests {
     #[test]
     fn uploads_get_two_threads_of_their_own_by_default() {
         let s = Settings::load_with_env(None, env(&[])).expect("defaults load");
-        assert_eq!(s.ingest.bulk_threads, 2);
+        assert_eq!(s.own.ingest.bulk_threads, 2);
     }
 
     #[test]

@@ -6,7 +6,12 @@ use supplyrisk_ingest::settings::Settings;
 use supplyrisk_testkit::deploy::{DeployConfig, Vars};
 
 fn load(vars: &Vars) -> Result<Settings, String> {
-    Settings::load_with_env(None, vars.clone()).map_err(|e| e.to_string())
+    let settings = Settings::load_with_env(None, vars.clone()).map_err(|e| e.to_string())?;
+    // Manifests use current names only: deprecated ones load, with a warning.
+    match settings.deprecations() {
+        [] => Ok(settings),
+        names => Err(names.join("; ")),
+    }
 }
 
 fn config() -> DeployConfig<Settings> {
@@ -18,7 +23,7 @@ fn config() -> DeployConfig<Settings> {
             ("SUPPLYRISK__AUTH__TOKENS", "reader=aaaaaaaaaaaa,ingester=bbbbbbbbbbbb"),
         ],
         load,
-        listen: |s| s.grpc.listen_addr().expect("valid listen address"),
+        listen: |s| s.common.grpc.listen_addr().expect("valid listen address"),
         ingest_endpoint: None,
     }
 }

@@ -1,11 +1,8 @@
 //! Settings of the scoring service.
 
-use std::path::Path;
-
 use serde::Deserialize;
-use supplyrisk_config::{
-    AuthSettings, ConfigError, EndpointSettings, GrpcSettings, RedisSettings, TelemetrySettings, env_name,
-};
+use supplyrisk_config::{ConfigError, EndpointSettings, RenamedSection, env_name};
+use supplyrisk_service::{ServiceSettings, Upstream};
 
 /// Scoring-specific settings (`[scoring]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -37,23 +34,25 @@ pub struct ScoringSection {
     pub stream_maxlen: u64,
 }
 
-/// All settings of the scoring service.
+/// Where the scoring service finds the services it calls (`[upstream]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// gRPC server.
-    pub grpc: GrpcSettings,
-    /// Redis.
-    pub redis: RedisSettings,
-    /// Bearer tokens.
-    pub auth: AuthSettings,
-    /// Logs and traces.
-    pub telemetry: TelemetrySettings,
+pub struct ScoringUpstreams {
     /// The ingest service this one reads snapshots from.
     pub ingest: EndpointSettings,
+}
+
+/// The scoring service's own sections.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScoringSettings {
+    /// The services it calls.
+    pub upstream: ScoringUpstreams,
     /// Scoring tuning.
     pub scoring: ScoringSection,
 }
+
+/// All settings of the scoring service.
+pub type Settings = supplyrisk_service::Settings<ScoringSettings>;
 
 /// EU member states (2020 onwards), for the default `EU27` bloc.
 pub const EU27: &str =
@@ -65,7 +64,7 @@ fn defaults() -> String {
 [grpc]
 listen = "127.0.0.1:50052"
 
-[ingest]
+[upstream.ingest]
 endpoint = "http://127.0.0.1:50051"
 timeout_ms = 10000
 
@@ -81,29 +80,18 @@ stream_maxlen = 1000000
     )
 }
 
-impl Settings {
-    /// Loads defaults, the optional file, then `SUPPLYRISK__…` variables, and validates.
-    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
-        Self::load_with_env(file, std::env::vars())
-    }
+impl ServiceSettings for ScoringSettings {
+    const SECTIONS: &'static [&'static str] = &["upstream", "scoring"];
+    const RENAMED: &'static [RenamedSection] = &[RenamedSection {
+        old: "ingest",
+        new: "upstream.ingest",
+    }];
 
-    /// As [`Settings::load`] with an explicit environment.
-    pub fn load_with_env(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Settings, ConfigError> {
-        let s: Settings =
-            supplyrisk_config::load_with_env(&[supplyrisk_config::COMMON_DEFAULTS, &defaults()], file, env)?;
-        s.validate()?;
-        Ok(s)
+    fn defaults() -> String {
+        defaults()
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        self.grpc.validate()?;
-        self.redis.validate()?;
-        self.auth.parsed_tokens()?;
-        self.telemetry.validate()?;
-        self.ingest.validate("ingest")?;
         crate::importers::Importers::from_settings(&self.scoring)
             .map_err(|e| ConfigError(format!("{}: {e}", env_name("scoring.blocs"))))?;
         if self.scoring.cache_entries == 0 {
@@ -113,5 +101,60 @@ impl Settings {
             )));
         }
         Ok(())
+    }
+
+    fn upstreams(&self) -> Vec<Upstream<'_>> {
+        vec![Upstream::ingest(&self.upstream.ingest)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(extra: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut vars = vec![(
+            "SUPPLYRISK__AUTH__TOKENS".to_string(),
+            "admin=a-long-enough-token".to_string(),
+        )];
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Settings::load_with_env(None, vars)
+    }
+
+    #[test]
+    fn the_ingest_endpoint_is_an_upstream_and_its_old_name_still_works() {
+        let current = load(&[("SUPPLYRISK__UPSTREAM__INGEST__ENDPOINT", "http://ingest:50051")]).expect("loads");
+        assert_eq!(current.own.upstream.ingest.endpoint, "http://ingest:50051");
+        assert!(current.deprecations().is_empty());
+        let old = load(&[("SUPPLYRISK__INGEST__ENDPOINT", "http://ingest:50051")]).expect("loads");
+        assert_eq!(old.own.upstream.ingest.endpoint, "http://ingest:50051");
+        assert_eq!(
+            old.deprecations(),
+            ["SUPPLYRISK__INGEST__ENDPOINT is deprecated; use SUPPLYRISK__UPSTREAM__INGEST__ENDPOINT"]
+        );
+    }
+
+    #[test]
+    fn a_bad_upstream_endpoint_names_its_variable() {
+        let err = load(&[("SUPPLYRISK__UPSTREAM__INGEST__ENDPOINT", "ingest:50051")]).expect_err("no scheme");
+        assert!(
+            err.to_string().contains("SUPPLYRISK__UPSTREAM__INGEST__ENDPOINT"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn own_and_common_sections_load_from_the_environment_with_numbers_converted() {
+        let s = load(&[
+            ("SUPPLYRISK__SCORING__CACHE_ENTRIES", "12"),
+            ("SUPPLYRISK__GRPC__MAX_MESSAGE_BYTES", "4096"),
+        ])
+        .expect("loads");
+        assert_eq!(s.own.scoring.cache_entries, 12);
+        assert_eq!(s.common.grpc.max_message_bytes, 4096);
+        let err = load(&[("SUPPLYRISK__SCORNG__CACHE_ENTRIES", "12")]).expect_err("typo in a section");
+        assert!(err.to_string().contains("SUPPLYRISK__SCORNG__"), "{err}");
+        let err = load(&[("SUPPLYRISK__SCORING__CACHE_ENTRIS", "12")]).expect_err("typo in a key");
+        assert!(err.to_string().contains("cache_entris"), "{err}");
     }
 }

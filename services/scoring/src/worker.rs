@@ -12,6 +12,7 @@
 //! reclaimed after `reclaim_idle_ms`; recomputing is idempotent.
 
 use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,10 +24,10 @@ use supplyrisk_api::events::v1::{DataChanged, DataKind, ScoreChanged};
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_domain::{Catalog, Date, PolicyEvent};
 use supplyrisk_grpc::ServiceError;
+use supplyrisk_service::{Shutdown, Worker};
 use supplyrisk_store::consumer::{ConsumerConfig, consume};
 use supplyrisk_store::{ScoreRecord, Store, StreamEntry, keys};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
-use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::importers::Importers;
@@ -79,25 +80,40 @@ pub fn affected_minerals(events: &[DataChanged]) -> Vec<String> {
     named.into_iter().chain(members).cloned().collect()
 }
 
-/// Follows the data stream and bumps generations until `stop`.
-pub fn spawn_follower(
+/// Follows the data stream and bumps generations, so this replica's
+/// cached scores are dropped as soon as their data changes.
+pub struct Follower {
     store: Store,
     generations: Arc<Generations>,
-    mut stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+}
+
+impl Follower {
+    /// A follower reading with `store` (best a dedicated connection: it
+    /// blocks on the stream) and bumping `generations`.
+    pub fn new(store: Store, generations: Arc<Generations>) -> Self {
+        Self { store, generations }
+    }
+}
+
+impl Worker for Follower {
+    const NAME: &'static str = "data-stream-follower";
+
+    fn drain(&self) -> Duration {
+        // It holds no work: nothing to finish.
+        Duration::ZERO
+    }
+
+    async fn run(self, mut shutdown: Shutdown) {
+        let Self { store, generations } = self;
         let mut last = loop {
             match store.last_id(keys::DATA_STREAM).await {
                 Ok(id) => break id,
                 Err(_) => {
-                    tokio::select! { _ = tokio::time::sleep(Duration::from_secs(1)) => {}, _ = stop.changed() => return }
+                    tokio::select! { _ = tokio::time::sleep(Duration::from_secs(1)) => {}, _ = shutdown.recv() => return }
                 }
             }
         };
-        loop {
-            if *stop.borrow() {
-                return;
-            }
+        while !shutdown.is_shutdown() {
             match store.read_after(keys::DATA_STREAM, &last, 1000, 500).await {
                 Ok(entries) => {
                     if let Some(e) = entries.last() {
@@ -110,11 +126,11 @@ pub fn spawn_follower(
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "data stream follower: retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::select! { _ = tokio::time::sleep(Duration::from_secs(1)) => {}, _ = shutdown.recv() => return }
                 }
             }
         }
-    })
+    }
 }
 
 /// How often the policy clock looks at the date.
@@ -133,20 +149,17 @@ pub fn minerals_with_boundaries(events: &[PolicyEvent], after: Date, today: Date
     minerals.into_iter().collect()
 }
 
-/// Recomputes scores for data-changed events until `stop`.
+/// Recomputes scores for data-changed events, and on the days policy
+/// events start or end.
 pub struct Recomputer {
-    /// The store.
-    pub store: Store,
-    /// The scorer.
-    pub scorer: Scorer,
-    /// Tracked importers.
-    pub importers: Arc<Importers>,
-    /// Settings.
-    pub settings: ScoringSection,
+    store: Store,
+    scorer: Scorer,
+    importers: Arc<Importers>,
+    settings: ScoringSection,
     /// One lock per mineral, so concurrent batches never recompute the same
     /// mineral at once: each recompute reads the data current when it runs,
     /// so serialised runs store scores in data order.
-    pub mineral_locks: MineralLocks,
+    mineral_locks: MineralLocks,
 }
 
 /// Per-mineral locks (a few dozen minerals: entries are never removed).
@@ -161,8 +174,25 @@ impl MineralLocks {
 }
 
 impl Recomputer {
-    /// Runs `recompute_workers` consumers of the data stream until `stop`.
-    pub fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    /// A recomputer scoring with `scorer` for `importers`, tuned by `settings`.
+    pub fn new(store: Store, scorer: Scorer, importers: Arc<Importers>, settings: ScoringSection) -> Self {
+        Self {
+            store,
+            scorer,
+            importers,
+            settings,
+            mineral_locks: MineralLocks::default(),
+        }
+    }
+}
+
+impl Worker for Recomputer {
+    const NAME: &'static str = "recomputer";
+
+    /// Runs `recompute_workers` consumers of the data stream and the policy
+    /// clock. A consumer acknowledges only finished work; one stopped
+    /// mid-batch leaves the batch pending for the next consumer.
+    fn run(self, shutdown: Shutdown) -> impl Future<Output = ()> + Send {
         let base = if self.settings.consumer_name.is_empty() {
             supplyrisk_store::consumer::default_consumer_name()
         } else {
@@ -180,31 +210,34 @@ impl Recomputer {
                     100,
                 );
                 let this = this.clone();
-                tokio::spawn(consume(this.store.clone(), config, stop.clone(), move |entries| {
+                // Each consumer on its own task, so batches score on all cores.
+                tokio::spawn(consume(this.store.clone(), config, shutdown.signal(), move |entries| {
                     let this = this.clone();
                     async move { this.process(&entries).await }
                 }))
             })
             .collect();
-        let clock = tokio::spawn(this.clone().policy_clock(stop));
-        tokio::spawn(async move {
+        let clock = tokio::spawn(this.clone().policy_clock(shutdown));
+        async move {
             futures::future::join_all(loops).await;
             let _ = clock.await;
-        })
+        }
     }
+}
 
+impl Recomputer {
     /// Recomputes, once a day begins, the minerals whose policy events
     /// start, end or are suspended or resumed that day, so a subscription
     /// fires on the day a restriction takes effect or lapses. The last day
     /// done is kept in Redis: a day missed while no replica ran is caught up.
-    async fn policy_clock(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    async fn policy_clock(self: Arc<Self>, mut shutdown: Shutdown) {
         loop {
             if let Err(e) = self.policy_day().await {
                 tracing::warn!(error = %e, "policy clock: will retry");
             }
             tokio::select! {
                 _ = tokio::time::sleep(POLICY_CLOCK_INTERVAL) => {}
-                _ = stop.changed() => return,
+                _ = shutdown.recv() => return,
             }
         }
     }

@@ -518,3 +518,61 @@ async fn kill9_of_the_scoring_process_loses_no_event() {
     assert!(!stored.is_empty());
     assert!(s.data_version.contains("REE@"), "{}", s.data_version);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_without_the_token_ingest_requires_stays_out_of_rotation_and_says_why() {
+    let c = start();
+    let redis = c.redis.url();
+    let ingest = c.ingest.endpoint();
+    // The endpoint under its name of the previous release, and no token.
+    let held = supplyrisk_testkit::ServiceProcess::spawn(
+        &supplyrisk_testkit::binary("supplyrisk-scoring"),
+        &[
+            ("SUPPLYRISK__REDIS__URL", redis.as_str()),
+            ("SUPPLYRISK__INGEST__ENDPOINT", ingest.as_str()),
+            ("SUPPLYRISK__SCORING__CONSUMER_GROUP", "held"),
+        ],
+    );
+    let reason = "requires a token and SUPPLYRISK__UPSTREAM__INGEST__TOKEN is empty";
+    assert!(
+        eventually(Duration::from_secs(15), || async { held.logs().contains(reason) }).await,
+        "the reason is logged:\n{}",
+        held.logs()
+    );
+    assert!(
+        held.logs()
+            .contains("SUPPLYRISK__INGEST__ENDPOINT is deprecated; use SUPPLYRISK__UPSTREAM__INGEST__ENDPOINT"),
+        "{}",
+        held.logs()
+    );
+    const SERVING: i32 = 1;
+    const NOT_SERVING: i32 = 2;
+    let name = "supplyrisk.scoring.v1.ScoringService";
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            supplyrisk_testkit::health(&held.endpoint(), name).await.ok() == Some(NOT_SERVING)
+        })
+        .await
+    );
+    // Redis answers it every second; the hold outlasts that.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        supplyrisk_testkit::health(&held.endpoint(), "").await.unwrap(),
+        NOT_SERVING
+    );
+    assert_eq!(
+        supplyrisk_testkit::health(&c.scoring.endpoint(), name).await.unwrap(),
+        SERVING
+    );
+
+    // A call that reaches it anyway is worth retrying elsewhere, not a bug.
+    let mut client = ScoringServiceClient::with_interceptor(
+        supplyrisk_testkit::channel(&held.endpoint()).await,
+        Bearer(Some(READER_TOKEN.into())),
+    );
+    let err = client
+        .get_risk_score(request("JPN", pb::Methodology::EuCrm))
+        .await
+        .expect_err("ingest refuses the replica");
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+}

@@ -14,9 +14,20 @@ pub enum StartupError {
     #[error(transparent)]
     Store(#[from] supplyrisk_store::StoreError),
     /// Another service's endpoint is unusable.
-    #[error("SUPPLYRISK__INGEST__ENDPOINT: {0}")]
-    Endpoint(#[from] tonic::transport::Error),
+    #[error("{variable}: {source}")]
+    Endpoint {
+        /// The setting to fix, e.g. `SUPPLYRISK__UPSTREAM__INGEST__ENDPOINT`.
+        variable: String,
+        /// Why the endpoint is unusable.
+        source: tonic::transport::Error,
+    },
     /// The server failed.
     #[error(transparent)]
-    Serve(#[from] crate::ServeError),
+    Serve(#[from] supplyrisk_grpc::ServeError),
+}
+
+impl From<std::io::Error> for StartupError {
+    fn from(e: std::io::Error) -> Self {
+        StartupError::Serve(e.into())
+    }
 }
