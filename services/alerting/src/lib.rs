@@ -4,10 +4,10 @@
 //! stream.
 #![forbid(unsafe_code)]
 
-pub mod delivery;
-pub mod policy;
-pub mod rules;
-pub mod service;
+mod delivery;
+mod policy;
+mod rules;
+mod service;
 pub mod settings;
 pub mod startup;
-pub mod worker;
+mod worker;

@@ -155,12 +155,9 @@ impl PolicyWatcher {
         let mut subscriptions: Option<Vec<pb::Subscription>> = None;
         let mut recorded = 0;
         for entry in entries {
-            let Ok(change) = DataChanged::decode(entry.payload.as_slice()) else {
+            let Some(change) = policy_change(entry) else {
                 continue;
             };
-            if change.kind != DataKind::PolicyEvents as i32 {
-                continue;
-            }
             if subscriptions.is_none() {
                 let all = self.store.all_subscriptions().await.map_err(|e| e.to_string())?;
                 subscriptions = Some(
@@ -175,71 +172,23 @@ impl PolicyWatcher {
                     continue;
                 };
                 for sub in subs {
-                    let Some(filter) = &sub.filter else { continue };
-                    if !rules::policy_matches(filter, &event.minerals) {
-                        continue;
-                    }
-                    for (i, rule) in sub.rules.iter().enumerate() {
-                        let Some(pb::rule::Kind::Policy(p)) = &rule.kind else {
+                    for candidate in policy_candidates(sub, &event) {
+                        let Some(reason) = self.confirm(&candidate, &event).await? else {
                             continue;
                         };
-                        let mineral = event
-                            .minerals
-                            .iter()
-                            .find(|m| filter.minerals.is_empty() || filter.minerals.contains(m))
-                            .cloned()
-                            .unwrap_or_default();
-                        let importers: Vec<String> = if filter.importers.is_empty() {
-                            vec![String::new()]
-                        } else {
-                            filter.importers.clone()
-                        };
-                        for importer in importers {
-                            let mut reason = format!(
-                                "{} {} on {}",
-                                event.country,
-                                measure(event.measure),
-                                event.minerals.join(", ")
-                            );
-                            if p.min_supplier_share > 0.0 {
-                                if importer.is_empty() {
-                                    continue;
-                                }
-                                match self.supplier_share(&mineral, &importer, &event.country).await? {
-                                    Some(share) if share >= p.min_supplier_share => {
-                                        reason = format!(
-                                            "{reason}; {} supplies {:.0}% of {importer}'s sourcing",
-                                            event.country,
-                                            share * 100.0
-                                        );
-                                    }
-                                    _ => continue,
-                                }
-                            }
-                            let alert = pb::Alert {
-                                id: rules::alert_id(&sub.id, i, &entry.id, &mineral, &importer, id),
-                                subscription_id: sub.id.clone(),
-                                rule: rules::describe(rule),
-                                mineral: mineral.clone(),
-                                importer: importer.clone(),
-                                methodology: String::new(),
-                                old_score: None,
-                                new_score: 0.0,
-                                delta: 0.0,
-                                top_reason: reason,
-                                trace: crate::delivery::alert_trace(change.trace.as_ref()),
-                                create_time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
-                                acknowledged: false,
-                                cause_event_id: entry.id.clone(),
-                                policy_event_id: event.id.clone(),
-                                policy_summary: event.summary.clone(),
-                                webhook_delivery: None,
-                            };
-                            crate::delivery::record_alert(&self.store, sub, &alert, &[])
-                                .await
-                                .map_err(|e| e.to_string())?;
-                            recorded += 1;
+                        let alert = PolicyAlert {
+                            subscription: sub,
+                            candidate: &candidate,
+                            reason,
+                            cause: entry,
+                            change: &change,
+                            event: &event,
                         }
+                        .alert();
+                        crate::delivery::record_alert(&self.store, sub, &alert, &[])
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        recorded += 1;
                     }
                 }
             }
@@ -248,6 +197,137 @@ impl PolicyWatcher {
             self.recorded.notify_waiters();
         }
         Ok(())
+    }
+
+    /// The reason of `candidate`'s alert, once its supplier-share condition
+    /// (if any) holds; `None` when it does not.
+    async fn confirm(&self, candidate: &PolicyCandidate, event: &ipb::PolicyEvent) -> Result<Option<String>, String> {
+        if candidate.min_supplier_share <= 0.0 {
+            return Ok(Some(candidate.reason.clone()));
+        }
+        let share = self
+            .supplier_share(&candidate.mineral, &candidate.importer, &event.country)
+            .await?;
+        Ok(share.filter(|s| *s >= candidate.min_supplier_share).map(|share| {
+            format!(
+                "{}; {} supplies {:.0}% of {}'s sourcing",
+                candidate.reason,
+                event.country,
+                share * 100.0,
+                candidate.importer
+            )
+        }))
+    }
+}
+
+/// The change of `entry` if it is a policy-event write.
+fn policy_change(entry: &StreamEntry) -> Option<DataChanged> {
+    DataChanged::decode(entry.payload.as_slice())
+        .ok()
+        .filter(|c| c.kind == DataKind::PolicyEvents as i32)
+}
+
+/// An alert a policy event may give one subscription: one per policy rule
+/// and watched importer, before any supplier-share condition is checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyCandidate {
+    /// The rule's position in the subscription.
+    pub rule_index: usize,
+    /// The first of the event's minerals the subscription watches.
+    pub mineral: String,
+    /// A watched importer; empty when the subscription names none.
+    pub importer: String,
+    /// Share of the importer's sourcing the event's country must supply; 0 = no condition.
+    pub min_supplier_share: f64,
+    /// What happened, as the alert will say.
+    pub reason: String,
+}
+
+/// Which alerts `event` may give `sub`: pure, so the matching is tested
+/// without a store or another service.
+pub fn policy_candidates(sub: &pb::Subscription, event: &ipb::PolicyEvent) -> Vec<PolicyCandidate> {
+    let Some(filter) = &sub.filter else {
+        return Vec::new();
+    };
+    if !rules::policy_matches(filter, &event.minerals) {
+        return Vec::new();
+    }
+    let mineral = event
+        .minerals
+        .iter()
+        .find(|m| filter.minerals.is_empty() || filter.minerals.contains(m))
+        .cloned()
+        .unwrap_or_default();
+    let importers: Vec<String> = if filter.importers.is_empty() {
+        vec![String::new()]
+    } else {
+        filter.importers.clone()
+    };
+    let reason = format!(
+        "{} {} on {}",
+        event.country,
+        measure(event.measure),
+        event.minerals.join(", ")
+    );
+    let mut candidates = Vec::new();
+    for (rule_index, rule) in sub.rules.iter().enumerate() {
+        let Some(pb::rule::Kind::Policy(p)) = &rule.kind else {
+            continue;
+        };
+        // A supplier-share condition needs a named importer.
+        let importers = importers
+            .iter()
+            .filter(|importer| p.min_supplier_share <= 0.0 || !importer.is_empty());
+        candidates.extend(importers.map(|importer| PolicyCandidate {
+            rule_index,
+            mineral: mineral.clone(),
+            importer: importer.clone(),
+            min_supplier_share: p.min_supplier_share,
+            reason: reason.clone(),
+        }));
+    }
+    candidates
+}
+
+/// Everything one policy alert is made of.
+struct PolicyAlert<'a> {
+    subscription: &'a pb::Subscription,
+    candidate: &'a PolicyCandidate,
+    reason: String,
+    cause: &'a StreamEntry,
+    change: &'a DataChanged,
+    event: &'a ipb::PolicyEvent,
+}
+
+impl PolicyAlert<'_> {
+    fn alert(self) -> pb::Alert {
+        let PolicyAlert {
+            subscription: sub,
+            candidate: c,
+            reason,
+            cause,
+            change,
+            event,
+        } = self;
+        pb::Alert {
+            id: rules::alert_id(&sub.id, c.rule_index, &cause.id, &c.mineral, &c.importer, &event.id),
+            subscription_id: sub.id.clone(),
+            rule: rules::describe(&sub.rules[c.rule_index]),
+            mineral: c.mineral.clone(),
+            importer: c.importer.clone(),
+            methodology: String::new(),
+            old_score: None,
+            new_score: 0.0,
+            delta: 0.0,
+            top_reason: reason,
+            trace: crate::delivery::alert_trace(change.trace.as_ref()),
+            create_time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
+            acknowledged: false,
+            cause_event_id: cause.id.clone(),
+            policy_event_id: event.id.clone(),
+            policy_summary: event.summary.clone(),
+            webhook_delivery: None,
+        }
     }
 }
 
@@ -284,4 +364,73 @@ fn policy_span(entries: &[StreamEntry]) -> tracing::Span {
         }
     }
     span.unwrap_or_else(tracing::Span::none)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy_rule(min_supplier_share: f64) -> pb::Rule {
+        pb::Rule {
+            kind: Some(pb::rule::Kind::Policy(pb::PolicyRule { min_supplier_share })),
+        }
+    }
+
+    fn threshold_rule() -> pb::Rule {
+        pb::Rule {
+            kind: Some(pb::rule::Kind::Threshold(pb::ThresholdRule::default())),
+        }
+    }
+
+    fn subscription(minerals: &[&str], importers: &[&str], rules: Vec<pb::Rule>) -> pb::Subscription {
+        pb::Subscription {
+            id: "s1".into(),
+            filter: Some(pb::Filter {
+                minerals: minerals.iter().map(ToString::to_string).collect(),
+                importers: importers.iter().map(ToString::to_string).collect(),
+                ..Default::default()
+            }),
+            rules,
+            ..Default::default()
+        }
+    }
+
+    fn ban(minerals: &[&str]) -> ipb::PolicyEvent {
+        ipb::PolicyEvent {
+            id: "p1".into(),
+            country: "CHN".into(),
+            minerals: minerals.iter().map(ToString::to_string).collect(),
+            measure: ipb::PolicyMeasure::Ban as i32,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn each_policy_rule_gives_one_candidate_per_watched_importer() {
+        let sub = subscription(&["GA"], &["JPN", "USA"], vec![threshold_rule(), policy_rule(0.0)]);
+        let got = policy_candidates(&sub, &ban(&["GE", "GA"]));
+        let importers: Vec<&str> = got.iter().map(|c| c.importer.as_str()).collect();
+        assert_eq!(importers, ["JPN", "USA"]);
+        assert!(got.iter().all(|c| c.rule_index == 1 && c.mineral == "GA"));
+        assert_eq!(got[0].reason, "CHN export ban on GE, GA");
+    }
+
+    #[test]
+    fn a_supplier_share_condition_needs_a_named_importer() {
+        let sub = subscription(&["GA"], &[], vec![policy_rule(0.5), policy_rule(0.0)]);
+        let got = policy_candidates(&sub, &ban(&["GA"]));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].rule_index, got[0].importer.as_str()), (1, ""));
+    }
+
+    #[test]
+    fn events_on_minerals_nobody_watches_give_nothing() {
+        let sub = subscription(&["LI"], &["JPN"], vec![policy_rule(0.0)]);
+        assert!(policy_candidates(&sub, &ban(&["GA"])).is_empty());
+        let unfiltered = pb::Subscription {
+            filter: None,
+            ..subscription(&[], &[], vec![policy_rule(0.0)])
+        };
+        assert!(policy_candidates(&unfiltered, &ban(&["GA"])).is_empty());
+    }
 }

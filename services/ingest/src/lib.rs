@@ -7,10 +7,10 @@
 //! wire messages and the domain and store crates.
 #![forbid(unsafe_code)]
 
-pub mod bulk;
-pub mod import;
-pub mod service;
+mod bulk;
+mod import;
+mod service;
 pub mod settings;
-pub mod snapshot;
+mod snapshot;
 pub mod startup;
-pub mod writes;
+mod writes;

@@ -8,12 +8,12 @@
 //! and keeps them fresh from the data-changed stream.
 #![forbid(unsafe_code)]
 
-pub mod importers;
-pub mod inputs;
-pub mod present;
-pub mod recent;
-pub mod scorer;
-pub mod service;
+mod importers;
+mod inputs;
+mod present;
+mod recent;
+mod scorer;
+mod service;
 pub mod settings;
 pub mod startup;
-pub mod worker;
+mod worker;

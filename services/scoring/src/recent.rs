@@ -75,11 +75,13 @@ impl<S, V: Clone> RecentAnswers<S, V> {
     }
 
     /// How many slots hold an answer (current or not).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.slots.iter().filter(|s| s.load().is_some()).count()
     }
 
     /// Whether no slot holds an answer.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
