@@ -253,6 +253,22 @@ pub fn stockpile_to_pb(s: &domain::Stockpile) -> pb::Stockpile {
     }
 }
 
+/// Domain reported statistic → wire.
+pub fn reported_statistic_to_pb(s: &domain::ReportedStatistic) -> pb::ReportedStatistic {
+    pb::ReportedStatistic {
+        country: s.country.to_string(),
+        category: s.category.clone(),
+        statistic: s.statistic.clone(),
+        year: u32::from(s.year),
+        unit: s.unit.clone(),
+        value: s.value,
+        qualifier: s.qualifier.clone(),
+        bound: s.bound,
+        major_sources: s.major_sources.iter().map(ToString::to_string).collect(),
+        source: s.source.clone(),
+    }
+}
+
 /// Catalog mineral → wire.
 pub fn mineral_to_pb(m: &domain::Mineral) -> pb::Mineral {
     pb::Mineral {

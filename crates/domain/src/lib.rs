@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod country;
 pub mod records;
+pub mod reported;
 pub mod snapshot;
 pub mod suggest;
 pub mod validate;
@@ -16,4 +17,5 @@ pub mod validate;
 pub use catalog::{Catalog, Mineral, MineralId, Stage};
 pub use country::{Countries, Country, CountryKind, Iso3};
 pub use records::*;
+pub use reported::ReportedStatistic;
 pub use validate::{FieldViolation, Violations};

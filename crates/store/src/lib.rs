@@ -31,7 +31,7 @@ use crate::instrumented::InstrumentedConnection;
 
 pub use alerts::ALERTS_PER_SUBSCRIPTION;
 pub use reads::{PolicyPage, SnapshotData, StoredGovernance, StoredProduction, StoredTrade};
-pub use scores::{HISTORY_LIMIT, ScoreRecord};
+pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord};
 pub use streams::StreamEntry;
 pub use writes::{PreparedWrite, WORLD_TOTAL_CODE, WorldTotal, WriteOutcome};
 

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use prost::Message;
 use redis::AsyncCommands;
-use supplyrisk_api::convert;
-use supplyrisk_api::ingest::v1 as pb;
-use supplyrisk_domain::{Countries, FlowDirection, GovernanceDimension, PolicyEvent, Stage, Stockpile};
+use supplyrisk_domain::{
+    Countries, FlowDirection, GovernanceDimension, PolicyEvent, ReportedStatistic, Stage, Stockpile,
+};
 
-use crate::stored::{ProductionValue, TradeValue};
+use crate::stored::{ProductionValue, StoredPolicyEvent, StoredReported, StoredStockpile, TradeValue};
 use crate::{Store, StoreError, StoreResult, keys};
 
 /// One stored production figure.
@@ -87,7 +87,7 @@ pub struct SnapshotData {
     /// Stockpiles of the mineral.
     pub stockpiles: Vec<Stockpile>,
     /// Statistics national sources report for the mineral in the year.
-    pub reported: Vec<pb::ReportedStatistic>,
+    pub reported: Vec<ReportedStatistic>,
     /// Trade flows stored for the mineral's trade group in the year, all reporters.
     pub trade_flow_count: u64,
     /// True when trade flows of the year are stored for some mineral (a
@@ -105,8 +105,7 @@ pub struct PolicyPage {
 }
 
 fn decode_policy(bytes: &[u8]) -> StoreResult<PolicyEvent> {
-    let msg = pb::PolicyEvent::decode(bytes)?;
-    convert::policy_event(&msg).map_err(|v| StoreError::Internal(format!("stored policy event is invalid: {v}")))
+    StoredPolicyEvent::decode(bytes)?.into_domain()
 }
 
 fn years_of(members: Vec<String>) -> Vec<u16> {
@@ -362,17 +361,14 @@ impl Store {
             .collect::<StoreResult<Vec<_>>>()?;
         let stockpiles = stock_raw
             .values()
-            .map(|b| {
-                let msg = pb::Stockpile::decode(b.as_slice())?;
-                convert::stockpile(&msg).map_err(|v| StoreError::Internal(format!("stored stockpile is invalid: {v}")))
-            })
+            .map(|b| StoredStockpile::decode(b.as_slice())?.into_domain())
             .collect::<StoreResult<Vec<_>>>()?;
 
         let mut reported = Vec::new();
         for bytes in reported_raw.values() {
-            let stat = pb::ReportedStatistic::decode(bytes.as_slice())?;
+            let stat = StoredReported::decode(bytes.as_slice())?;
             if stat.year == u32::from(year) {
-                reported.push(stat);
+                reported.push(stat.into_domain(mineral)?);
             }
         }
         let mut countries: BTreeSet<String> = production

@@ -6,13 +6,11 @@ use std::collections::BTreeSet;
 use prost::Message;
 use redis::AsyncCommands;
 use supplyrisk_api::common::v1::TraceContext;
-use supplyrisk_api::convert;
 use supplyrisk_api::events::v1::{DataChanged, DataKind};
-use supplyrisk_api::ingest::v1 as pb;
-use supplyrisk_domain::{GovernanceIndicator, PolicyEvent, ProductionStat, Stockpile, TradeFlow};
+use supplyrisk_domain::{GovernanceIndicator, PolicyEvent, ProductionStat, ReportedStatistic, Stockpile, TradeFlow};
 use supplyrisk_telemetry::propagation::current_carrier;
 
-use crate::stored::{ProductionValue, TradeValue};
+use crate::stored::{ProductionValue, StoredPolicyEvent, StoredReported, StoredStockpile, TradeValue};
 use crate::upsert::UpsertBatch;
 use crate::{Store, StoreResult, keys};
 
@@ -205,14 +203,16 @@ impl Store {
 
     /// Upserts statistics reported by national sources, keyed by (mineral,
     /// country, category, statistic, year, source).
-    pub async fn write_reported(&self, stats: &[(String, pb::ReportedStatistic)]) -> StoreResult<WriteOutcome> {
+    pub async fn write_reported(&self, stats: &[ReportedStatistic]) -> StoreResult<WriteOutcome> {
         let mut batch = UpsertBatch::new();
         let mut ev = event(DataKind::Production);
         let mut years = BTreeSet::new();
-        for (mineral, s) in stats {
+        for s in stats {
+            let mineral = s.mineral.as_str();
             let field = format!("{}|{}|{}|{}|{}", s.country, s.category, s.statistic, s.year, s.source);
-            batch.hset(keys::reported(mineral), field, s.encode_to_vec(), Some(mineral));
-            years.insert(s.year);
+            let value = StoredReported::from(s).encode_to_vec();
+            batch.hset(keys::reported(mineral), field, value, Some(mineral));
+            years.insert(u32::from(s.year));
         }
         ev.years = years.into_iter().collect();
         self.apply(batch, &ev).await
@@ -256,7 +256,7 @@ impl Store {
     /// (and removing it from minerals it no longer touches).
     pub async fn write_policy_event(&self, e: &PolicyEvent) -> StoreResult<WriteOutcome> {
         let previous = self.policy_event(&e.id).await?;
-        let value = convert::policy_event_to_pb(e).encode_to_vec();
+        let value = StoredPolicyEvent::from(e).encode_to_vec();
         let mut batch = UpsertBatch::new();
         batch.hset(keys::policy_events(), e.id.clone(), value.clone(), None);
         batch.zadd(keys::policy_index(), e.id.clone());
@@ -286,7 +286,7 @@ impl Store {
         batch.hset(
             keys::stockpiles(m),
             s.country.to_string(),
-            convert::stockpile_to_pb(s).encode_to_vec(),
+            StoredStockpile::from(s).encode_to_vec(),
             Some(m),
         );
         self.apply(batch, &event(DataKind::Stockpiles)).await

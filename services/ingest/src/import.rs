@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use prost::Message;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_api::ingest::v1::{import_dataset_request, import_dataset_response};
-use supplyrisk_domain::{GovernanceIndicator, ProductionStat, TradeFlow, Violations};
+use supplyrisk_domain::{GovernanceIndicator, Iso3, ProductionStat, ReportedStatistic, TradeFlow, Violations};
 use supplyrisk_formats::{Format, Item, Options, Record, SalientCategory, TotalScope, UsgsValue};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use supplyrisk_store::{Store, WorldTotal, WriteOutcome};
@@ -80,6 +80,11 @@ fn category_name(c: SalientCategory) -> &'static str {
     }
 }
 
+/// The country USGS statistics describe.
+fn usgs_country() -> Iso3 {
+    Iso3::parse("USA").expect("USA is in the country registry")
+}
+
 /// Routes parsed items into buffers and writes them in chunks.
 struct Sink {
     store: Store,
@@ -88,7 +93,7 @@ struct Sink {
     production: Vec<ProductionStat>,
     totals: Vec<WorldTotal>,
     governance: Vec<GovernanceIndicator>,
-    reported: Vec<(String, pb::ReportedStatistic)>,
+    reported: Vec<ReportedStatistic>,
     policies: Vec<supplyrisk_domain::PolicyEvent>,
     progress: pb::ImportProgress,
     rejected_rows: Vec<pb::RejectedRow>,
@@ -152,39 +157,35 @@ impl Sink {
             },
             Record::Salient(s) => {
                 let (value, qualifier, bound) = reported_value(&s.value);
-                self.reported.push((
-                    s.mineral.to_string(),
-                    pb::ReportedStatistic {
-                        country: "USA".into(),
-                        category: category_name(s.category).into(),
-                        statistic: s.statistic,
-                        year: u32::from(s.year),
-                        unit: s.unit,
-                        value,
-                        qualifier: qualifier.into(),
-                        bound,
-                        major_sources: Vec::new(),
-                        source: s.source,
-                    },
-                ));
+                self.reported.push(ReportedStatistic {
+                    mineral: s.mineral,
+                    country: usgs_country(),
+                    category: category_name(s.category).into(),
+                    statistic: s.statistic,
+                    year: s.year,
+                    unit: s.unit,
+                    value,
+                    qualifier: qualifier.into(),
+                    bound,
+                    major_sources: Vec::new(),
+                    source: s.source,
+                });
             }
             Record::ImportReliance(r) => {
                 let (value, qualifier, bound) = reported_value(&r.percent);
-                self.reported.push((
-                    r.mineral.to_string(),
-                    pb::ReportedStatistic {
-                        country: "USA".into(),
-                        category: "net_import_reliance".into(),
-                        statistic: "Net import reliance, percent of apparent consumption".into(),
-                        year: u32::from(r.year),
-                        unit: "percent".into(),
-                        value,
-                        qualifier: qualifier.into(),
-                        bound,
-                        major_sources: r.major_sources.iter().map(ToString::to_string).collect(),
-                        source: r.source,
-                    },
-                ));
+                self.reported.push(ReportedStatistic {
+                    mineral: r.mineral,
+                    country: usgs_country(),
+                    category: "net_import_reliance".into(),
+                    statistic: "Net import reliance, percent of apparent consumption".into(),
+                    year: r.year,
+                    unit: "percent".into(),
+                    value,
+                    qualifier: qualifier.into(),
+                    bound,
+                    major_sources: r.major_sources,
+                    source: r.source,
+                });
             }
             // Reference tables are checked by the parser; the catalog and the
             // country registry already carry what they say.

@@ -333,7 +333,7 @@ pub fn assemble(
         stockpiles: data.stockpiles.iter().map(convert::stockpile_to_pb).collect(),
         gaps,
         available_years: data.available_years.iter().map(|y| u32::from(*y)).collect(),
-        reported_statistics: data.reported,
+        reported_statistics: data.reported.iter().map(convert::reported_statistic_to_pb).collect(),
         trade_flow_count: data.trade_flow_count,
         trade_year_loaded: data.trade_year_loaded,
     }

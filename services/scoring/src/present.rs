@@ -155,6 +155,19 @@ pub fn scenario_result(
     }
 }
 
+/// A recorded score as a history point.
+pub fn history_point(p: &supplyrisk_store::ScorePoint) -> pb::HistoryPoint {
+    pb::HistoryPoint {
+        data_year: u32::from(p.data_year),
+        score: p.score,
+        confidence: p.confidence,
+        data_version: p.data_version.clone(),
+        computed_at: p.computed_at.map(prost_types::Timestamp::from),
+        kind: p.kind.clone(),
+        as_of: p.as_of.map(supplyrisk_api::convert::date_to_pb),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use prost::Message;
 use supplyrisk_api::convert::{self, stage_from_pb};
 use supplyrisk_api::encoded::PreEncoded;
 use supplyrisk_api::scoring::v1 as pb;
@@ -437,10 +436,7 @@ impl ScoringHandler {
             .store
             .score_history(target.mineral.as_str(), target.method.id(), target.importer.label())
             .await?;
-        let mut recomputations: Vec<pb::HistoryPoint> = stored
-            .iter()
-            .filter_map(|b| pb::HistoryPoint::decode(b.as_slice()).ok())
-            .collect();
+        let mut recomputations: Vec<pb::HistoryPoint> = stored.iter().map(present::history_point).collect();
         recomputations.reverse();
         points.extend(recomputations);
         Ok(pb::GetScoreHistoryResponse { points })

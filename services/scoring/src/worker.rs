@@ -26,7 +26,7 @@ use supplyrisk_domain::{Catalog, Date, PolicyEvent};
 use supplyrisk_grpc::ServiceError;
 use supplyrisk_service::{Shutdown, Worker};
 use supplyrisk_store::consumer::{ConsumerConfig, consume};
-use supplyrisk_store::{ScoreRecord, Store, StreamEntry, keys};
+use supplyrisk_store::{ScorePoint, ScoreRecord, Store, StreamEntry, keys};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use tracing::Instrument;
 
@@ -349,11 +349,7 @@ impl Recomputer {
         cause: &str,
     ) -> Result<bool, ServiceError> {
         let label = importer.label();
-        let old = self
-            .store
-            .latest_score(mineral, method.id(), label)
-            .await?
-            .and_then(|b| pb::RiskScore::decode(b.as_slice()).ok());
+        let old = self.store.latest_score(mineral, method.id(), label).await?;
         if old
             .as_ref()
             .is_some_and(|o| o.data_version == new.data_version && o.score == new.score)
@@ -361,14 +357,14 @@ impl Recomputer {
             return Ok(false);
         }
         let moved = old.as_ref().is_none_or(|o| (o.score - new.score).abs() > 1e-12);
-        let point = pb::HistoryPoint {
-            data_year: new.data_year,
+        let point = ScorePoint {
+            data_year: u16::try_from(new.data_year).unwrap_or(0),
             score: new.score,
             confidence: new.confidence,
             data_version: new.data_version.clone(),
-            computed_at: new.computed_at,
+            computed_at: new.computed_at.and_then(|t| std::time::SystemTime::try_from(t).ok()),
             kind: history_kind(cause).into(),
-            as_of: new.as_of,
+            as_of: new.as_of.as_ref().and_then(|d| convert::date(d).ok()),
         };
         let carrier = propagation::current_carrier();
         let event = moved.then(|| {
@@ -392,17 +388,13 @@ impl Recomputer {
             }
             .encode_to_vec()
         });
-        let score_bytes = new.encode_to_vec();
-        let point_bytes = point.encode_to_vec();
         self.store
             .record_score(
                 &ScoreRecord {
                     mineral,
                     method: method.id(),
                     importer: label,
-                    value: new.score,
-                    score: &score_bytes,
-                    history_point: &point_bytes,
+                    point: &point,
                     changed_event: event.as_deref(),
                 },
                 self.settings.stream_maxlen,
