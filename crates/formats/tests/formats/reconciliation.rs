@@ -3,15 +3,13 @@
 //! and every country or territory has governance data or a fallback.
 
 use std::collections::{BTreeMap, BTreeSet};
+
 use std::path::PathBuf;
 
+use crate::data;
 use supplyrisk_domain::{Catalog, Countries, CountryKind, GovernanceDimension};
 use supplyrisk_formats::reconcile::{AggregateKind, NameMatch, resolve_country_name};
 use supplyrisk_formats::{Finished, Format, Item, Options, Record, parse_all};
-
-fn data(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data").join(path)
-}
 
 fn rows(path: &str) -> Vec<BTreeMap<String, String>> {
     let mut rdr = csv::Reader::from_path(data(path)).unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -1,8 +1,7 @@
 //! Every shipped file in `data/`, parsed as the service would: counts of
 //! records, rejections and skips, and values checked against the files.
 
-use std::path::PathBuf;
-
+use crate::data;
 use supplyrisk_domain::{
     FlowDirection, GovernanceDimension, GovernanceIndicator, PolicyEvent, ProductionStat, Stage, TradeFlow,
 };
@@ -10,10 +9,6 @@ use supplyrisk_formats::{
     Finished, Format, Item, Options, ProductionRecord, ProductionTotal, Record, TotalScope, UsgsValue, ValueFlag,
     parser,
 };
-
-fn data(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data").join(path)
-}
 
 /// Parses a shipped file in 64 KiB chunks, as a gRPC upload would arrive.
 fn parse_file(format: Format, path: &str) -> Finished {
