@@ -239,7 +239,7 @@ pub struct Governance {
     pub wgi_year: Option<u16>,
     /// ISO3 of the country whose governance stands in for this one (e.g. a
     /// territory scored with its sovereign's); `None` = the country's own.
-    pub proxy_of: Option<String>,
+    pub fallback_from: Option<String>,
 }
 
 impl Governance {

@@ -117,7 +117,7 @@ fn governance_of(g: &pb::CountryGovernance, method: MethodKind, year: u16) -> Op
         rl,
         va,
         wgi_year: u16::try_from(oldest).ok(),
-        proxy_of: (!g.fallback_from.is_empty()).then(|| g.fallback_from.clone()),
+        fallback_from: (!g.fallback_from.is_empty()).then(|| g.fallback_from.clone()),
         ..Default::default()
     })
 }
@@ -451,6 +451,6 @@ mod tests {
         assert_eq!(eu.governance["CHN"].cc, Some(0.2));
         assert_eq!(eu.governance["CHN"].wgi_year, Some(2022), "the oldest estimate used");
         assert_eq!(eu.governance["TWN"].pv, Some(0.4));
-        assert_eq!(eu.governance["GIB"].proxy_of.as_deref(), Some("GBR"));
+        assert_eq!(eu.governance["GIB"].fallback_from.as_deref(), Some("GBR"));
     }
 }

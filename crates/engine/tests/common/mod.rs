@@ -434,7 +434,7 @@ impl Snapshot {
                 va: six[5],
                 pv_series: pv,
                 wgi_year: (wgi_year < year).then_some(wgi_year),
-                proxy_of: None,
+                fallback_from: None,
             };
             if six.iter().any(Option::is_some) || pv.is_some() {
                 inputs = inputs.governance(c, g);
