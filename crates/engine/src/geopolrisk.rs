@@ -14,7 +14,7 @@
 
 use crate::error::EngineError;
 use crate::governance::{PV_NORMALIZED_DEFAULT, pv_normalized};
-use crate::model::{Direction, StageData, SupplyInputs};
+use crate::model::{FlowDirection, StageData, SupplyInputs};
 use crate::result::{
     Component, Confidence, ConfidenceReason, DefaultedTerm, MethodId, Score, StageScore, SupplierContribution,
 };
@@ -185,7 +185,7 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
         let Some(flows) = &s.trade else { continue };
         any_trade = true;
         for f in flows {
-            if f.direction != Direction::Import || !members.contains(&f.reporter) || f.partner == f.reporter {
+            if f.direction != FlowDirection::Import || !members.contains(&f.reporter) || f.partner == f.reporter {
                 continue;
             }
             let v = if f.value_usd.is_finite() && f.value_usd > 0.0 {

@@ -29,7 +29,7 @@ pub use eu_crm::{EU_CRM, EuCrmParams, eu_crm};
 pub use geopolrisk::{CF_COPPER_NORMALIZER, GEOPOLRISK, GEOPOLRISK_EXTENDED, GprParams, GprValues, geopolrisk};
 pub use gpr_dataset::{EU27_BACI, GprBuilder, GprCountry, GprDataset, GprImporter, GprMaterial, GprRow};
 pub use model::{
-    Direction, ExportRestriction, Governance, Importer, PolicyMeasure, Production, Stage, StageData, StageSource,
+    ExportRestriction, FlowDirection, Governance, Importer, PolicyMeasure, Production, Stage, StageData, StageSource,
     SupplyInputs, TradeFlow,
 };
 pub use result::{

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-pub use supplyrisk_domain::{PolicyMeasure, Stage};
+pub use supplyrisk_domain::{FlowDirection, PolicyMeasure, Stage};
 
 /// The economy whose exposure is scored: one country, or a bloc of allies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,15 +70,6 @@ pub struct Production {
     pub tonnes: Option<f64>,
 }
 
-/// Direction of a trade flow, seen from its reporter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// The reporter imports from the partner.
-    Import,
-    /// The reporter exports to the partner.
-    Export,
-}
-
 /// One bilateral trade flow of the importer (or of a bloc member).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TradeFlow {
@@ -87,7 +78,7 @@ pub struct TradeFlow {
     /// Partner country (ISO3): origin of an import, destination of an export.
     pub partner: String,
     /// Import or export.
-    pub direction: Direction,
+    pub direction: FlowDirection,
     /// Value in USD.
     pub value_usd: f64,
     /// Weight in tonnes; `None` when the source did not report it.
@@ -100,7 +91,7 @@ impl TradeFlow {
         TradeFlow {
             reporter: reporter.to_string(),
             partner: partner.to_string(),
-            direction: Direction::Import,
+            direction: FlowDirection::Import,
             value_usd,
             tonnes,
         }
@@ -111,7 +102,7 @@ impl TradeFlow {
         TradeFlow {
             reporter: reporter.to_string(),
             partner: partner.to_string(),
-            direction: Direction::Export,
+            direction: FlowDirection::Export,
             value_usd,
             tonnes,
         }

@@ -12,7 +12,7 @@
 use crate::error::EngineError;
 use crate::eu_crm::{EuCrmParams, eu_crm};
 use crate::geopolrisk::{GprParams, geopolrisk};
-use crate::model::{Direction, ExportRestriction, PolicyMeasure, Stage, SupplyInputs};
+use crate::model::{ExportRestriction, FlowDirection, PolicyMeasure, Stage, SupplyInputs};
 use crate::result::Score;
 use crate::supply::{Domestic, ImporterTrade, Members};
 
@@ -245,7 +245,7 @@ pub fn apply_shocks(
                     if let Some(flows) = stage.trade.as_mut() {
                         for f in flows
                             .iter_mut()
-                            .filter(|f| f.direction == Direction::Import && &f.partner == exporter)
+                            .filter(|f| f.direction == FlowDirection::Import && &f.partner == exporter)
                         {
                             f.value_usd *= 1.0 - fraction;
                             f.tonnes = f.tonnes.map(|t| t * (1.0 - fraction));
@@ -310,7 +310,7 @@ pub fn apply_shocks(
                 let scale = 1.0 + rerouted / base;
                 if let Some(flows) = stage.trade.as_mut() {
                     for f in flows.iter_mut().filter(|f| {
-                        f.direction == Direction::Import
+                        f.direction == FlowDirection::Import
                             && inputs.importer.contains(&f.reporter)
                             && !inputs.importer.contains(&f.partner)
                             && !shocked_partners.contains(&f.partner.as_str())

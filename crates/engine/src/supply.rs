@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::iter::Peekable;
 
-use crate::model::{Direction, Governance, Importer, StageData, TradeFlow};
+use crate::model::{FlowDirection, Governance, Importer, StageData, TradeFlow};
 
 /// The importer's members, sorted for fast membership tests.
 #[derive(Debug, Clone)]
@@ -274,13 +274,15 @@ impl<'a> ImporterTrade<'a> {
             }
             let Some(q) = tonnes else { continue };
             match f.direction {
-                Direction::Import => imports.push(PartnerImports {
+                FlowDirection::Import => imports.push(PartnerImports {
                     partner: f.partner.as_str(),
                     tonnes: q,
                     tonnes_reported: reported.unwrap_or(0.0),
                     value,
                 }),
-                Direction::Export => t.exports_tonnes += q,
+                FlowDirection::Export => t.exports_tonnes += q,
+                // Re-imports and re-exports are not supply: inputs carry none.
+                FlowDirection::ReImport | FlowDirection::ReExport => {}
             }
         }
         imports.sort_unstable_by(|a, b| {

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use supplyrisk_engine::{
-    Direction, Governance, GprBuilder, GprDataset, Importer, Stage, StageData, SupplyInputs, TradeFlow,
+    FlowDirection, Governance, GprBuilder, GprDataset, Importer, Stage, StageData, SupplyInputs, TradeFlow,
 };
 
 /// Finds a shipped data file: under the repository's `data/` when it is
@@ -395,7 +395,7 @@ impl Snapshot {
                     flows.push(TradeFlow {
                         reporter: j.clone(),
                         partner: i.clone(),
-                        direction: Direction::Import,
+                        direction: FlowDirection::Import,
                         value_usd: v * 1000.0,
                         tonnes: *q,
                     });
@@ -405,7 +405,7 @@ impl Snapshot {
                     flows.push(TradeFlow {
                         reporter: i.clone(),
                         partner: j.clone(),
-                        direction: Direction::Export,
+                        direction: FlowDirection::Export,
                         value_usd: v * 1000.0,
                         tonnes: *q,
                     });
