@@ -7,14 +7,14 @@ use prost::Message;
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::alerting::v1::alerting_service_server::AlertingService;
 use supplyrisk_domain::{Catalog, MineralId, Violations};
-use supplyrisk_grpc::{ServiceError, ServiceResult};
+use supplyrisk_grpc::{CursorPage, Page, PageSizes, Position, ServiceError, ServiceResult};
 use supplyrisk_store::Store;
 use supplyrisk_webhook::{Secret, WebhookClient};
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
-const DEFAULT_PAGE_SIZE: usize = 50;
-const MAX_PAGE_SIZE: usize = 500;
+/// Default and largest page sizes of list calls (AIP-158).
+const PAGE_SIZES: PageSizes = PageSizes { default: 50, max: 500 };
 const MAX_RULES: usize = 20;
 /// Alerts one filtered `ListAlerts` call reads at most.
 const MAX_FILTER_SCAN: usize = 5_000;
@@ -157,26 +157,22 @@ fn secret_required() -> ServiceError {
     ServiceError::from(v)
 }
 
-fn page_size(v: &mut Violations, size: i32) -> usize {
-    if size < 0 {
-        v.push("page_size", "must not be negative");
-    }
-    match size {
-        n if n <= 0 => DEFAULT_PAGE_SIZE,
-        n => (n as usize).min(MAX_PAGE_SIZE),
-    }
-}
+/// The stream entry (`<ms>-<seq>`) of the alert a `ListAlerts` page starts
+/// before. Its form is checked so that a forged token is an invalid argument
+/// rather than an id the store refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StreamEntryId(String);
 
-fn token(v: &mut Violations, token: &str) -> Option<String> {
-    if token.is_empty() {
-        return None;
+impl Position for StreamEntryId {
+    fn encode(&self) -> String {
+        self.0.clone()
     }
-    match hex::decode(token).ok().and_then(|b| String::from_utf8(b).ok()) {
-        Some(t) => Some(t),
-        None => {
-            v.push("page_token", "is not a token returned by this call");
-            None
-        }
+
+    fn decode(text: &str) -> Option<Self> {
+        let (millis, sequence) = text.split_once('-')?;
+        let number =
+            |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u64>().is_ok();
+        (number(millis) && number(sequence)).then(|| StreamEntryId(text.to_string()))
     }
 }
 
@@ -276,22 +272,23 @@ impl AlertingService for AlertingHandler {
     ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
         let req = request.into_inner();
         let mut v = Violations::new();
-        let size = page_size(&mut v, req.page_size);
-        let after = token(&mut v, &req.page_token);
+        // No filters: every token of this call belongs to the one query.
+        let page = CursorPage::parse(&mut v, PAGE_SIZES, req.page_size, &req.page_token, &[]);
         if !v.is_empty() {
             return Err(ServiceError::from(v).into());
         }
-        let page = self
+        let size = page.size();
+        let listed = self
             .store
-            .list_subscriptions(after.as_deref(), size)
+            .list_subscriptions(page.cursor(), size)
             .await
             .map_err(ServiceError::from)?;
-        let next = if page.len() == size {
-            page.last().map(|(id, _)| hex::encode(id)).unwrap_or_default()
+        let next = if listed.len() == size {
+            listed.last().map(|(id, _)| page.token_at(id)).unwrap_or_default()
         } else {
             String::new()
         };
-        let subscriptions = page
+        let subscriptions = listed
             .iter()
             .filter_map(|(_, b)| pb::Subscription::decode(b.as_slice()).ok())
             .collect();
@@ -419,8 +416,11 @@ impl AlertingService for AlertingHandler {
         let req = request.into_inner();
         self.get_subscription_inner(&req.subscription_id).await?;
         let mut v = Violations::new();
-        let size = page_size(&mut v, req.page_size);
-        let mut before = token(&mut v, &req.page_token);
+        let delivery_status = req.delivery_status.to_string();
+        let filters = [req.subscription_id.as_str(), delivery_status.as_str()];
+        let page: Page<StreamEntryId> = Page::parse(&mut v, PAGE_SIZES, req.page_size, &req.page_token, &filters);
+        let size = page.size();
+        let mut before = page.start().map(|entry| entry.0.clone());
         let wanted = match pb::DeliveryStatus::try_from(req.delivery_status) {
             Ok(pb::DeliveryStatus::Unspecified) => None,
             Ok(status) => Some(status as i32),
@@ -448,8 +448,8 @@ impl AlertingService for AlertingHandler {
             scanned += entries.len();
             let exhausted = entries.len() < size;
             let last = entries.last().map(|e| e.id.clone());
-            let page = self.with_status(&req.subscription_id, decode_alerts(&entries)).await?;
-            for alert in page {
+            let read = self.with_status(&req.subscription_id, decode_alerts(&entries)).await?;
+            for alert in read {
                 let status = alert.webhook_delivery.as_ref().map(|d| d.status);
                 if wanted.is_none() || status == wanted {
                     alerts.push(alert);
@@ -460,7 +460,9 @@ impl AlertingService for AlertingHandler {
             }
             before = last;
             if alerts.len() >= size || scanned >= MAX_FILTER_SCAN {
-                next = before.as_deref().map(hex::encode).unwrap_or_default();
+                next = before
+                    .map(|entry| page.token_at(&StreamEntryId(entry)))
+                    .unwrap_or_default();
                 break;
             }
         }
@@ -473,7 +475,9 @@ impl AlertingService for AlertingHandler {
                 .alert_entry(&req.subscription_id, &last)
                 .await
                 .map_err(ServiceError::from)?;
-            next = entry.as_deref().map(hex::encode).unwrap_or_default();
+            next = entry
+                .map(|entry| page.token_at(&StreamEntryId(entry)))
+                .unwrap_or_default();
         }
         Ok(Response::new(pb::ListAlertsResponse {
             alerts,
@@ -507,5 +511,30 @@ impl AlertingService for AlertingHandler {
         Ok(Response::new(
             alert.ok_or_else(|| ServiceError::Internal("alert vanished".into()))?,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_alerts_tokens_carry_only_stream_entry_ids() {
+        let entry = StreamEntryId::decode("1700000000000-0");
+        assert_eq!(entry, Some(StreamEntryId("1700000000000-0".into())));
+        let forged = [
+            "",
+            "-",
+            "17-",
+            "-0",
+            "garbage",
+            "1-2-3",
+            "+1-0",
+            "1-0 ",
+            "99999999999999999999-0",
+        ];
+        for text in forged {
+            assert_eq!(StreamEntryId::decode(text), None, "{text:?}");
+        }
     }
 }

@@ -387,3 +387,101 @@ async fn a_licensing_event_effective_today_raises_todays_score_and_fires_a_thres
     assert!(alert.new_score > base + 0.01, "{alert:?} against {base}");
     assert!(current_score(&c).await > base + 0.01);
 }
+
+/// The description of the `page_token` violation in a status.
+fn page_token_violation(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let details = status.get_error_details();
+    let violations = details
+        .bad_request()
+        .map(|b| b.field_violations.clone())
+        .unwrap_or_default();
+    let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, ["page_token"], "{status:?}");
+    violations[0].description.clone()
+}
+
+#[tokio::test]
+async fn list_page_tokens_resume_only_the_query_they_came_from() {
+    let c = start();
+    let writer = alerting(&c, INGESTER_TOKEN).await;
+    let any_ree = create_subscription(&writer, policy_subscription("REE", None, 0.0)).await;
+    let gallium = create_subscription(&writer, policy_subscription("GA", None, 0.0)).await;
+    for month in [4, 5] {
+        let from = cpb::Date {
+            year: 2025,
+            month,
+            day: 4,
+        };
+        record_ree_licensing_from(&c, "CHN", "Licensing of rare earths", from).await;
+    }
+    let mut reader = alerting(&c, READER_TOKEN).await;
+    let both_alerted = eventually(Duration::from_secs(20), || {
+        let mut reader = reader.clone();
+        let id = any_ree.id.clone();
+        async move { alert_count(&mut reader, &id).await == 2 }
+    })
+    .await;
+    assert!(both_alerted, "alerting logs:\n{}", c.alerting.logs());
+
+    let alerts_of = |subscription_id: &str, page_token: &str| pb::ListAlertsRequest {
+        subscription_id: subscription_id.into(),
+        page_size: 1,
+        page_token: page_token.into(),
+        ..Default::default()
+    };
+    let first = reader
+        .list_alerts(alerts_of(&any_ree.id, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    let token = first.next_page_token;
+    assert!(!token.is_empty());
+    let second = reader
+        .list_alerts(alerts_of(&any_ree.id, &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.alerts.len(), 1);
+    assert_ne!(second.alerts[0].id, first.alerts[0].id);
+
+    let other_filters = [
+        alerts_of(&gallium.id, &token),
+        pb::ListAlertsRequest {
+            delivery_status: pb::DeliveryStatus::DeadLettered as i32,
+            ..alerts_of(&any_ree.id, &token)
+        },
+    ];
+    for request in other_filters {
+        let status = reader.list_alerts(request).await.unwrap_err();
+        assert_eq!(page_token_violation(&status), "belongs to a request with other filters");
+    }
+    // The token's own text with its stream entry replaced: refused before
+    // it reaches the store.
+    let text = String::from_utf8(hex::decode(&token).unwrap()).unwrap();
+    let (_, fingerprint) = text.rsplit_once('.').unwrap();
+    let forged = hex::encode(format!("garbage.{fingerprint}"));
+    for malformed in ["not a token", "7a7a", forged.as_str()] {
+        let status = reader.list_alerts(alerts_of(&any_ree.id, malformed)).await.unwrap_err();
+        assert_eq!(page_token_violation(&status), "is not a token returned by this call");
+    }
+
+    let subscriptions = |page_token: &str| pb::ListSubscriptionsRequest {
+        page_size: 1,
+        page_token: page_token.into(),
+    };
+    let first = reader.list_subscriptions(subscriptions("")).await.unwrap().into_inner();
+    let second = reader
+        .list_subscriptions(subscriptions(&first.next_page_token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.subscriptions.len() + second.subscriptions.len(), 2);
+    assert_ne!(first.subscriptions[0].id, second.subscriptions[0].id);
+    let status = reader.list_subscriptions(subscriptions("zz")).await.unwrap_err();
+    assert_eq!(page_token_violation(&status), "is not a token returned by this call");
+    // A ListAlerts token belongs to a query with a subscription and a status.
+    let status = reader.list_subscriptions(subscriptions(&token)).await.unwrap_err();
+    assert_eq!(page_token_violation(&status), "belongs to a request with other filters");
+}

@@ -7,7 +7,7 @@ use supplyrisk_api::convert;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_api::ingest::v1::ingest_service_server::IngestService;
 use supplyrisk_domain::{Catalog, Date, Iso3, MineralId, TradeFlow, Violations};
-use supplyrisk_grpc::{ServiceError, ServiceResult};
+use supplyrisk_grpc::{CursorPage, PageSizes, ServiceError, ServiceResult};
 use supplyrisk_store::Store;
 use supplyrisk_telemetry::metrics;
 use tonic::{Request, Response, Status, Streaming};
@@ -21,8 +21,7 @@ use crate::writes::{OrderedWrites, accepted_and_unchanged};
 /// Longest accepted upload id.
 const MAX_UPLOAD_ID_LEN: usize = 128;
 /// Default and largest page sizes of list calls (AIP-158).
-const DEFAULT_PAGE_SIZE: usize = 50;
-const MAX_PAGE_SIZE: usize = 500;
+const PAGE_SIZES: PageSizes = PageSizes { default: 50, max: 500 };
 
 /// Implements `IngestService` over the store.
 #[derive(Clone)]
@@ -267,31 +266,23 @@ impl IngestHandler {
             Some(d) => v.check("active_at", convert::date(d)),
             None => None,
         };
-        if req.page_size < 0 {
-            v.push("page_size", "must not be negative");
-        }
-        let mut after = None;
-        if !req.page_token.is_empty() {
-            match hex::decode(&req.page_token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-            {
-                Some(id) => after = Some(id),
-                None => v.push("page_token", "is not a token returned by this call"),
-            }
-        }
+        let active_at_filter = req
+            .active_at
+            .as_ref()
+            .map(|d| format!("{}-{}-{}", d.year, d.month, d.day))
+            .unwrap_or_default();
+        let filters = [req.mineral.as_str(), req.country.as_str(), active_at_filter.as_str()];
+        let page = CursorPage::parse(&mut v, PAGE_SIZES, req.page_size, &req.page_token, &filters);
         if !v.is_empty() {
             return Err(v.into());
         }
-        let page_size = match req.page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            n => (n as usize).min(MAX_PAGE_SIZE),
-        };
+        let page_size = page.size();
+        let mut after = page.cursor().map(str::to_string);
         let mut events = Vec::new();
         let mut next_token = String::new();
         loop {
-            let page = self.store.list_policy_events(after.as_deref(), page_size).await?;
-            for e in &page.events {
+            let stored = self.store.list_policy_events(after.as_deref(), page_size).await?;
+            for e in &stored.events {
                 after = Some(e.id.clone());
                 let keep = mineral.as_ref().is_none_or(|m| e.minerals.contains(m))
                     && country.as_ref().is_none_or(|c| &e.country == c)
@@ -305,11 +296,11 @@ impl IngestHandler {
             }
             if events.len() == page_size {
                 if let Some(last) = &after {
-                    next_token = hex::encode(last);
+                    next_token = page.token_at(last);
                 }
                 break;
             }
-            if page.next_after.is_none() {
+            if stored.next_after.is_none() {
                 break;
             }
         }

@@ -449,6 +449,109 @@ async fn policy_events_are_idempotent_paginated_and_filtered() {
     assert!(minerals.minerals.iter().any(|m| m.id == "DY" && m.parent == "REE"));
 }
 
+/// The description of the `page_token` violation in a status.
+fn page_token_violation(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let details = status.get_error_details();
+    let violations = details
+        .bad_request()
+        .map(|b| b.field_violations.clone())
+        .unwrap_or_default();
+    let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, ["page_token"], "{status:?}");
+    violations[0].description.clone()
+}
+
+#[tokio::test]
+async fn a_policy_event_page_token_resumes_only_the_query_it_came_from() {
+    let c = start();
+    let mut client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    for (minerals, year, month) in [
+        (vec!["GA", "GE"], 2023, 8),
+        (vec!["GRAPHITE"], 2023, 12),
+        (vec!["SB"], 2024, 9),
+    ] {
+        let event = pb::PolicyEvent {
+            country: "CHN".into(),
+            minerals: minerals.iter().map(|m| m.to_string()).collect(),
+            measure: pb::PolicyMeasure::Licensing as i32,
+            effective_from: Some(cpb::Date { year, month, day: 1 }),
+            severity: 0.5,
+            source_reference: "MOFCOM announcement".into(),
+            ..Default::default()
+        };
+        client
+            .record_policy_event(pb::RecordPolicyEventRequest { event: Some(event) })
+            .await
+            .unwrap();
+    }
+    let chinese = |page_token: String| pb::ListPolicyEventsRequest {
+        country: "CHN".into(),
+        page_size: 1,
+        page_token,
+        ..Default::default()
+    };
+    let first = client
+        .list_policy_events(chinese(String::new()))
+        .await
+        .unwrap()
+        .into_inner();
+    let token = first.next_page_token;
+    assert!(!token.is_empty());
+    let second = client
+        .list_policy_events(chinese(token.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.events.len(), 1);
+    assert_ne!(second.events[0].id, first.events[0].id);
+
+    let other_filters = [
+        pb::ListPolicyEventsRequest {
+            country: "USA".into(),
+            ..chinese(token.clone())
+        },
+        pb::ListPolicyEventsRequest {
+            mineral: "SB".into(),
+            ..chinese(token.clone())
+        },
+        pb::ListPolicyEventsRequest {
+            active_at: Some(cpb::Date {
+                year: 2024,
+                month: 1,
+                day: 1,
+            }),
+            ..chinese(token.clone())
+        },
+    ];
+    for request in other_filters {
+        let status = client.list_policy_events(request).await.unwrap_err();
+        assert_eq!(page_token_violation(&status), "belongs to a request with other filters");
+    }
+    // The page size is not a filter: it may change from page to page.
+    let resized = pb::ListPolicyEventsRequest {
+        page_size: 5,
+        ..chinese(token)
+    };
+    assert_eq!(
+        client
+            .list_policy_events(resized)
+            .await
+            .unwrap()
+            .into_inner()
+            .events
+            .len(),
+        2
+    );
+
+    // Not hex, and the bare event id an earlier release handed out.
+    for malformed in ["not a token".to_string(), hex::encode("chn-licensing-2023-08-01-ga_ge")] {
+        let status = client.list_policy_events(chinese(malformed)).await.unwrap_err();
+        assert_eq!(page_token_violation(&status), "is not a token returned by this call");
+    }
+}
+
 #[tokio::test]
 async fn tokens_and_roles_are_enforced() {
     let c = start();

@@ -10,7 +10,7 @@ use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringServ
 use supplyrisk_domain::catalog::MineralError;
 use supplyrisk_domain::{Catalog, Date, MineralId, Stage, Violations, records};
 use supplyrisk_engine::{Importer, Scenario, Shock};
-use supplyrisk_grpc::{ServiceError, ServiceResult};
+use supplyrisk_grpc::{OffsetPage, PageSizes, ServiceError, ServiceResult};
 use supplyrisk_store::Store;
 use tonic::{Request, Response, Status};
 
@@ -19,89 +19,10 @@ use crate::inputs::MethodKind;
 use crate::present;
 use crate::scorer::{CachedScore, Scorer};
 
-const DEFAULT_PAGE_SIZE: usize = 50;
-const MAX_PAGE_SIZE: usize = 500;
+/// Default and largest page sizes of list calls (AIP-158).
+const PAGE_SIZES: PageSizes = PageSizes { default: 50, max: 500 };
 const MAX_BATCH: usize = 100;
 const MAX_SCENARIO_IMPORTERS: usize = 20;
-
-/// One page of a list (AIP-158): where it starts, how long it is, and
-/// which query it belongs to. Tokens carry the offset and a fingerprint
-/// of the query, so a token used with other filters is refused instead of
-/// paging through a different list; the fingerprint is the same on every
-/// replica.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Page {
-    offset: usize,
-    size: usize,
-    query: u64,
-}
-
-/// FNV-1a over the query's fields, each ended by a zero byte.
-fn query_fingerprint(fields: &[&str]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for field in fields {
-        for &byte in field.as_bytes().iter().chain(&[0]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
-}
-
-impl Page {
-    /// The page a request with these filter `query` fields asks for; bad
-    /// fields are added to `v`.
-    fn parse(v: &mut Violations, page_size: i32, page_token: &str, query: &[&str]) -> Page {
-        if page_size < 0 {
-            v.push("page_size", "must not be negative");
-        }
-        let query = query_fingerprint(query);
-        let offset = if page_token.is_empty() {
-            0
-        } else {
-            let token = hex::decode(page_token).ok().and_then(|b| String::from_utf8(b).ok());
-            let parsed = token.as_deref().and_then(|t| {
-                let (offset, fingerprint) = t.split_once('.')?;
-                Some((
-                    offset.parse::<usize>().ok()?,
-                    u64::from_str_radix(fingerprint, 16).ok()?,
-                ))
-            });
-            match parsed {
-                Some((offset, fingerprint)) if fingerprint == query => offset,
-                Some(_) => {
-                    v.push("page_token", "belongs to a request with other filters");
-                    0
-                }
-                None => {
-                    v.push("page_token", "is not a token returned by this call");
-                    0
-                }
-            }
-        };
-        let size = match page_size {
-            ..=0 => DEFAULT_PAGE_SIZE,
-            n => (n as usize).min(MAX_PAGE_SIZE),
-        };
-        Page { offset, size, query }
-    }
-
-    /// This page of `items`.
-    fn of<'a, T>(&self, items: &'a [T]) -> &'a [T] {
-        let start = self.offset.min(items.len());
-        &items[start..(start + self.size).min(items.len())]
-    }
-
-    /// The token of the next page of `total` items, empty after the last.
-    fn next_token(&self, total: usize) -> String {
-        let next = self.offset.saturating_add(self.size);
-        if next < total {
-            hex::encode(format!("{next}.{:016x}", self.query))
-        } else {
-            String::new()
-        }
-    }
-}
 
 /// A count as a `total_size` field.
 fn total_size(n: usize) -> i32 {
@@ -310,7 +231,7 @@ impl ScoringHandler {
             methodology.as_str(),
             req.order_by.as_str(),
         ];
-        let page = Page::parse(&mut v, req.page_size, &req.page_token, &query);
+        let page = OffsetPage::parse(&mut v, PAGE_SIZES, req.page_size, &req.page_token, &query);
         if !v.is_empty() {
             return Err(v.into());
         }
@@ -361,7 +282,7 @@ impl ScoringHandler {
             methodology.as_str(),
         ];
         let mut v = Violations::new();
-        let page = Page::parse(&mut v, req.page_size, &req.page_token, &query);
+        let page = OffsetPage::parse(&mut v, PAGE_SIZES, req.page_size, &req.page_token, &query);
         let score = pb::GetRiskScoreRequest {
             mineral: req.mineral,
             importer: req.importer,
@@ -588,56 +509,5 @@ impl ScoringService for ScoringHandler {
         request: Request<pb::ListScoreSuppliersRequest>,
     ) -> Result<Response<pb::ListScoreSuppliersResponse>, Status> {
         Ok(Response::new(self.suppliers(request.into_inner()).await?))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pages_follow_their_tokens_to_the_end() {
-        let items: Vec<u32> = (0..7).collect();
-        let mut v = Violations::new();
-        let query = ["JPN", "REE"];
-        let first = Page::parse(&mut v, 3, "", &query);
-        assert_eq!(first.of(&items), &[0, 1, 2]);
-        let token = first.next_token(items.len());
-        let second = Page::parse(&mut v, 3, &token, &query);
-        assert_eq!(second.of(&items), &[3, 4, 5]);
-        let third = Page::parse(&mut v, 3, &second.next_token(items.len()), &query);
-        assert_eq!(third.of(&items), &[6]);
-        assert_eq!(third.next_token(items.len()), "", "no token after the last page");
-        assert!(v.is_empty());
-        assert_eq!(Page::parse(&mut v, 0, "", &query).size, DEFAULT_PAGE_SIZE);
-        assert_eq!(Page::parse(&mut v, 100_000, "", &query).size, MAX_PAGE_SIZE);
-        let beyond = Page { offset: 99, ..first };
-        assert!(beyond.of(&items).is_empty());
-        assert!(v.is_empty());
-    }
-
-    #[test]
-    fn bad_page_fields_are_named() {
-        let mut v = Violations::new();
-        Page::parse(&mut v, -1, "not a token", &["JPN"]);
-        let fields: Vec<&str> = v.0.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, ["page_size", "page_token"]);
-        assert!(v.0[1].description.contains("not a token"));
-    }
-
-    #[test]
-    fn a_token_only_pages_through_the_query_it_came_from() {
-        let mut v = Violations::new();
-        let token = Page::parse(&mut v, 2, "", &["JPN", "REE"]).next_token(10);
-        assert_eq!(
-            Page::parse(&mut v, 5, &token, &["JPN", "REE"]).offset,
-            2,
-            "page size may change"
-        );
-        assert!(v.is_empty());
-        Page::parse(&mut v, 2, &token, &["USA", "REE"]);
-        assert!(v.0[0].description.contains("other filters"), "{:?}", v.0);
-        // Fields are delimited: moving text between them is another query.
-        assert_ne!(query_fingerprint(&["AB", "C"]), query_fingerprint(&["A", "BC"]));
     }
 }

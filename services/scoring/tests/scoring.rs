@@ -269,6 +269,25 @@ async fn lists_every_supplier_behind_a_score_page_by_page() {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("page_token"), "{}", status.message());
+    let token = client
+        .list_score_suppliers(list(String::new()))
+        .await
+        .unwrap()
+        .into_inner()
+        .next_page_token;
+    let status = client
+        .list_score_suppliers(pb::ListScoreSuppliersRequest {
+            importer: "USA".into(),
+            ..list(token)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("belongs to a request with other filters"),
+        "{}",
+        status.message()
+    );
     let status = client
         .list_score_suppliers(pb::ListScoreSuppliersRequest {
             mineral: "unobtainium".into(),
