@@ -41,6 +41,14 @@ fn invalid(key: &str, msg: impl std::fmt::Display) -> ConfigError {
     ConfigError(format!("{} ({key}): {msg}", env_name(key)))
 }
 
+/// Refuses the first of `values` (dotted key, value) that is zero, by its variable.
+pub fn at_least_one(values: &[(&str, u64)]) -> Result<(), ConfigError> {
+    match values.iter().find(|(_, v)| *v == 0) {
+        Some((key, _)) => Err(invalid(key, "must be at least 1")),
+        None => Ok(()),
+    }
+}
+
 /// The config file named by `--config PATH`, `--config=PATH` or `SUPPLYRISK_CONFIG`.
 pub fn config_file_from_args() -> Option<PathBuf> {
     let mut args = std::env::args().skip(1);
@@ -313,17 +321,12 @@ impl GrpcSettings {
         if !(1024..=1 << 30).contains(&self.max_message_bytes) {
             return Err(invalid("grpc.max_message_bytes", "must be between 1024 and 1073741824"));
         }
-        for (key, v) in [
+        at_least_one(&[
             ("grpc.keepalive_interval_secs", self.keepalive_interval_secs),
             ("grpc.keepalive_timeout_secs", self.keepalive_timeout_secs),
             ("grpc.max_connection_age_secs", self.max_connection_age_secs),
             ("grpc.request_timeout_secs", self.request_timeout_secs),
-        ] {
-            if v == 0 {
-                return Err(invalid(key, "must be at least 1"));
-            }
-        }
-        Ok(())
+        ])
     }
 
     /// Shutdown grace period.

@@ -11,11 +11,13 @@
 mod application;
 mod error;
 mod settings;
+mod stream;
 mod supervisor;
 mod upstream;
 
 pub use application::{Application, Service, Start, main, run};
 pub use error::StartupError;
 pub use settings::{CommonSettings, ServiceSettings, Settings};
+pub use stream::{StreamProcessor, StreamWorker};
 pub use supervisor::{Shutdown, Supervisor, Worker};
 pub use upstream::Upstream;

@@ -1,8 +1,11 @@
 //! Subscriptions, rule states and alert streams for the alerting service.
 
+use prost::Message;
 use redis::AsyncCommands;
+use supplyrisk_api::alerting::v1 as pb;
 
 use crate::deliveries::{NewDelivery, delivery_member};
+use crate::stored_alerting::{StoredAlert, StoredDelivery, StoredSubscription};
 use crate::streams::StreamEntry;
 use crate::{Store, StoreResult, keys};
 
@@ -36,9 +39,44 @@ fn parse_range(v: redis::Value) -> Vec<StreamEntry> {
     out
 }
 
+/// An alert and its entry in the subscription's alert stream (the
+/// position alert streams resume after).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedAlert {
+    /// Stream entry id.
+    pub entry: String,
+    /// The alert, not yet joined with acknowledgement and delivery state.
+    pub alert: pb::Alert,
+}
+
+/// The alerts of `entries`; entries that no longer decode are skipped.
+fn recorded(entries: Vec<StreamEntry>) -> Vec<RecordedAlert> {
+    entries
+        .into_iter()
+        .filter_map(|e| {
+            let alert = StoredAlert::decode(e.payload.as_slice()).ok()?.into();
+            Some(RecordedAlert { entry: e.id, alert })
+        })
+        .collect()
+}
+
+fn decode_subscription(bytes: &[u8]) -> StoreResult<pb::Subscription> {
+    Ok(StoredSubscription::decode(bytes)?.into())
+}
+
+/// Subscription `id`, or `None` (logged) when it no longer decodes: one
+/// damaged record must not stop every other subscription's alerts.
+fn readable_subscription(id: &str, bytes: &[u8]) -> Option<pb::Subscription> {
+    decode_subscription(bytes)
+        .inspect_err(|e| tracing::error!(subscription = id, error = %e, "stored subscription does not decode; skipped"))
+        .ok()
+}
+
 impl Store {
-    /// Stores a subscription (new or replaced).
-    pub async fn put_subscription(&self, id: &str, bytes: &[u8]) -> StoreResult<()> {
+    /// Stores a subscription (new or replaced) under its id.
+    pub async fn put_subscription(&self, subscription: &pb::Subscription) -> StoreResult<()> {
+        let id = subscription.id.as_str();
+        let bytes = StoredSubscription::from(subscription).encode_to_vec();
         let mut conn = self.conn().await?;
         let _: () = redis::pipe()
             .atomic()
@@ -52,21 +90,25 @@ impl Store {
     }
 
     /// A subscription by id.
-    pub async fn subscription(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
+    pub async fn subscription(&self, id: &str) -> StoreResult<Option<pb::Subscription>> {
         let mut conn = self.conn().await?;
-        Ok(conn.hget(keys::subscriptions(), id).await?)
+        let raw: Option<Vec<u8>> = conn.hget(keys::subscriptions(), id).await?;
+        raw.map(|b| decode_subscription(&b)).transpose()
     }
 
     /// Up to `limit` subscriptions with ids after `after`, in id order.
-    pub async fn list_subscriptions(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<(String, Vec<u8>)>> {
-        self.lex_page(&keys::subscription_index(), &keys::subscriptions(), after, limit)
-            .await
+    pub async fn list_subscriptions(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<pb::Subscription>> {
+        let page = self
+            .lex_page(&keys::subscription_index(), &keys::subscriptions(), after, limit)
+            .await?;
+        Ok(page.iter().filter_map(|(id, b)| readable_subscription(id, b)).collect())
     }
 
-    /// Every subscription (the alert matcher keeps them in memory).
-    pub async fn all_subscriptions(&self) -> StoreResult<Vec<Vec<u8>>> {
+    /// Every subscription (the matchers read them all for each batch).
+    pub async fn all_subscriptions(&self) -> StoreResult<Vec<pb::Subscription>> {
         let mut conn = self.conn().await?;
-        Ok(conn.hvals(keys::subscriptions()).await?)
+        let raw: Vec<(String, Vec<u8>)> = conn.hgetall(keys::subscriptions()).await?;
+        Ok(raw.iter().filter_map(|(id, b)| readable_subscription(id, b)).collect())
     }
 
     /// Deletes a subscription and its alerts; false when it did not exist.
@@ -120,12 +162,13 @@ impl Store {
     /// webhook delivery queued. Returns the alert's stream entry id.
     pub async fn record_alert(
         &self,
-        subscription: &str,
-        alert_id: &str,
-        alert: &[u8],
+        alert: &pb::Alert,
         states: &[(String, String)],
         delivery: Option<NewDelivery<'_>>,
     ) -> StoreResult<String> {
+        let subscription = alert.subscription_id.as_str();
+        let alert_id = alert.id.as_str();
+        let encoded = StoredAlert::from(alert).encode_to_vec();
         let mut conn = self.conn().await?;
         let mut inv = self.inner.record_alert.prepare_invoke();
         inv.key(keys::alert_index(subscription))
@@ -133,12 +176,12 @@ impl Store {
             .key(keys::rule_states())
             .key(keys::deliveries_due())
             .key(keys::deliveries(subscription));
-        inv.arg(alert_id).arg(alert).arg(ALERTS_PER_SUBSCRIPTION);
+        inv.arg(alert_id).arg(encoded).arg(ALERTS_PER_SUBSCRIPTION);
         match delivery {
             Some(d) => inv
                 .arg(delivery_member(subscription, alert_id))
                 .arg(d.due_ms)
-                .arg(d.state),
+                .arg(StoredDelivery::from(d.state).encode_to_vec()),
             None => inv.arg("").arg(0).arg(""),
         };
         for (f, v) in states {
@@ -159,30 +202,12 @@ impl Store {
         subscription: &str,
         after: Option<&str>,
         count: usize,
-    ) -> StoreResult<Vec<StreamEntry>> {
-        let mut conn = self.conn().await?;
+    ) -> StoreResult<Vec<RecordedAlert>> {
         let start = after.map(|a| format!("({a}")).unwrap_or_else(|| "-".into());
-        let v: redis::Value = redis::cmd("XRANGE")
-            .arg(keys::alerts(subscription))
-            .arg(start)
-            .arg("+")
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut conn)
+        let entries = self
+            .alert_range("XRANGE", subscription, &start, "+", Some(count))
             .await?;
-        Ok(parse_range(v))
-    }
-
-    /// The alert stored at stream entry `entry` (empty when trimmed away).
-    pub(crate) async fn alert_at(&self, subscription: &str, entry: &str) -> StoreResult<Vec<StreamEntry>> {
-        let mut conn = self.conn().await?;
-        let v: redis::Value = redis::cmd("XRANGE")
-            .arg(keys::alerts(subscription))
-            .arg(entry)
-            .arg(entry)
-            .query_async(&mut conn)
-            .await?;
-        Ok(parse_range(v))
+        Ok(recorded(entries))
     }
 
     /// Up to `count` alerts before stream entry `before` (exclusive), newest first.
@@ -191,17 +216,35 @@ impl Store {
         subscription: &str,
         before: Option<&str>,
         count: usize,
+    ) -> StoreResult<Vec<RecordedAlert>> {
+        let end = before.map(|b| format!("({b}")).unwrap_or_else(|| "+".into());
+        let entries = self
+            .alert_range("XREVRANGE", subscription, &end, "-", Some(count))
+            .await?;
+        Ok(recorded(entries))
+    }
+
+    /// The alert stored at stream entry `entry` (empty when trimmed away).
+    pub(crate) async fn alert_at(&self, subscription: &str, entry: &str) -> StoreResult<Vec<StreamEntry>> {
+        self.alert_range("XRANGE", subscription, entry, entry, None).await
+    }
+
+    /// `command` (`XRANGE` or `XREVRANGE`) over a subscription's alerts.
+    async fn alert_range(
+        &self,
+        command: &str,
+        subscription: &str,
+        from: &str,
+        to: &str,
+        count: Option<usize>,
     ) -> StoreResult<Vec<StreamEntry>> {
         let mut conn = self.conn().await?;
-        let end = before.map(|b| format!("({b}")).unwrap_or_else(|| "+".into());
-        let v: redis::Value = redis::cmd("XREVRANGE")
-            .arg(keys::alerts(subscription))
-            .arg(end)
-            .arg("-")
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut conn)
-            .await?;
+        let mut cmd = redis::cmd(command);
+        cmd.arg(keys::alerts(subscription)).arg(from).arg(to);
+        if let Some(count) = count {
+            cmd.arg("COUNT").arg(count);
+        }
+        let v: redis::Value = cmd.query_async(&mut conn).await?;
         Ok(parse_range(v))
     }
 

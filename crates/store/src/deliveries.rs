@@ -6,12 +6,15 @@
 //! of removing the member: if the claimant dies mid-attempt, the lease runs
 //! out and the delivery comes due again. Each attempt's outcome is written
 //! with the next due time (or the member's removal) in one transaction.
-//! The state itself is opaque bytes owned by the alerting service.
+//! The state is stored in the store's own form (`stored_alerting`).
 
 use std::sync::LazyLock;
 
+use prost::Message;
 use redis::AsyncCommands;
+use supplyrisk_api::alerting::v1 as pb;
 
+use crate::stored_alerting::{StoredAlert, StoredDelivery};
 use crate::{Store, StoreResult, keys};
 
 /// Claims due deliveries atomically, so two replicas never claim the same one.
@@ -32,8 +35,8 @@ return due
 pub struct NewDelivery<'a> {
     /// When the first attempt is due, Unix ms.
     pub due_ms: u64,
-    /// Initial state (opaque to the store).
-    pub state: &'a [u8],
+    /// Initial state.
+    pub state: &'a pb::WebhookDelivery,
 }
 
 /// A claimed delivery.
@@ -111,16 +114,27 @@ impl Store {
     }
 
     /// Delivery states of `alerts` of a subscription (`None` = no webhook delivery).
-    pub async fn delivery_states(&self, subscription: &str, alerts: &[String]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+    pub async fn delivery_states(
+        &self,
+        subscription: &str,
+        alerts: &[String],
+    ) -> StoreResult<Vec<Option<pb::WebhookDelivery>>> {
         if alerts.is_empty() {
             return Ok(Vec::new());
         }
         let mut conn = self.conn().await?;
-        Ok(redis::cmd("HMGET")
+        let raw: Vec<Option<Vec<u8>>> = redis::cmd("HMGET")
             .arg(keys::deliveries(subscription))
             .arg(alerts)
             .query_async(&mut conn)
-            .await?)
+            .await?;
+        Ok(raw
+            .into_iter()
+            .map(|b| {
+                b.and_then(|b| StoredDelivery::decode(b.as_slice()).ok())
+                    .map(Into::into)
+            })
+            .collect())
     }
 
     /// Saves an attempt's outcome: the new state and either the next due
@@ -129,9 +143,10 @@ impl Store {
         &self,
         subscription: &str,
         alert: &str,
-        state: &[u8],
+        state: &pb::WebhookDelivery,
         next_due_ms: Option<u64>,
     ) -> StoreResult<()> {
+        let state = StoredDelivery::from(state).encode_to_vec();
         let mut conn = self.conn().await?;
         let member = delivery_member(subscription, alert);
         let mut pipe = redis::pipe();
@@ -155,12 +170,16 @@ impl Store {
         Ok(())
     }
 
-    /// The encoded alert `alert` of a subscription.
-    pub async fn alert_payload(&self, subscription: &str, alert: &str) -> StoreResult<Option<Vec<u8>>> {
+    /// Alert `alert` of a subscription, as recorded.
+    pub async fn alert(&self, subscription: &str, alert: &str) -> StoreResult<Option<pb::Alert>> {
         let Some(entry) = self.alert_entry(subscription, alert).await? else {
             return Ok(None);
         };
         let found = self.alert_at(subscription, &entry).await?;
-        Ok(found.into_iter().find(|e| e.id == entry).map(|e| e.payload))
+        Ok(found
+            .into_iter()
+            .find(|e| e.id == entry)
+            .and_then(|e| StoredAlert::decode(e.payload.as_slice()).ok())
+            .map(Into::into))
     }
 }

@@ -15,6 +15,7 @@ pub mod keys;
 mod reads;
 mod scores;
 mod stored;
+mod stored_alerting;
 mod streams;
 pub mod upsert;
 mod writes;
@@ -29,7 +30,7 @@ use tokio::sync::OnceCell;
 
 use crate::instrumented::InstrumentedConnection;
 
-pub use alerts::ALERTS_PER_SUBSCRIPTION;
+pub use alerts::{ALERTS_PER_SUBSCRIPTION, RecordedAlert};
 pub use reads::{PolicyPage, SnapshotData, StoredGovernance, StoredProduction, StoredTrade};
 pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord};
 pub use streams::StreamEntry;

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use prost::Message;
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::common::v1::TraceContext;
 use supplyrisk_service::{Shutdown, Worker};
@@ -78,15 +77,12 @@ pub async fn record_alert(
     let initial = pb::WebhookDelivery {
         status: pb::DeliveryStatus::Pending as i32,
         ..Default::default()
-    }
-    .encode_to_vec();
+    };
     let delivery = has_active_webhook(sub).then(|| NewDelivery {
         due_ms: now_ms(),
         state: &initial,
     });
-    store
-        .record_alert(&sub.id, &alert.id, &alert.encode_to_vec(), states, delivery)
-        .await
+    store.record_alert(alert, states, delivery).await
 }
 
 /// The JSON body of a webhook: Standard Webhooks' `type`, `timestamp`, `data`.
@@ -226,28 +222,20 @@ impl Deliverer {
         // Independent reads, so one round trip's wait instead of four.
         let (sub, payload, state, secret) = tokio::try_join!(
             store.subscription(&due.subscription),
-            store.alert_payload(&due.subscription, &due.alert),
+            store.alert(&due.subscription, &due.alert),
             store.delivery_states(&due.subscription, &alert_ids),
             store.webhook_secret(&due.subscription),
         )?;
-        let sub = sub.and_then(|b| pb::Subscription::decode(b.as_slice()).ok());
-        let (Some(sub), Some(alert)) = (sub, payload.and_then(|b| pb::Alert::decode(b.as_slice()).ok())) else {
+        let (Some(sub), Some(alert)) = (sub, payload) else {
             // Subscription deleted or alert trimmed away: nothing left to send.
             return store.drop_delivery(&due.subscription, &due.alert).await;
         };
-        let mut state = state
-            .into_iter()
-            .next()
-            .flatten()
-            .and_then(|b| pb::WebhookDelivery::decode(b.as_slice()).ok())
-            .unwrap_or_default();
+        let mut state = state.into_iter().next().flatten().unwrap_or_default();
         let webhook = sub.webhook.clone().unwrap_or_default();
         let (Some(secret), true) = (secret, has_active_webhook(&sub)) else {
             state.status = pb::DeliveryStatus::Disabled as i32;
             state.next_attempt_time = None;
-            return store
-                .save_delivery(&sub.id, &alert.id, &state.encode_to_vec(), None)
-                .await;
+            return store.save_delivery(&sub.id, &alert.id, &state, None).await;
         };
         let span = tracing::info_span!(
             "webhook",
@@ -278,9 +266,7 @@ impl Deliverer {
             _ => "retry",
         };
         span.set_attribute(attributes::WEBHOOK_OUTCOME, outcome);
-        store
-            .save_delivery(&sub.id, &alert.id, &state.encode_to_vec(), next)
-            .await
+        store.save_delivery(&sub.id, &alert.id, &state, next).await
     }
 
     /// One attempt; updates `state` and returns the next due time, if any.
@@ -389,17 +375,14 @@ impl Deliverer {
 
     /// Marks the subscription's webhook disabled (it stays visible with the reason).
     async fn disable(&self, subscription: &str, reason: &str) -> Result<(), StoreError> {
-        let Some(bytes) = self.store.subscription(subscription).await? else {
-            return Ok(());
-        };
-        let Ok(mut sub) = pb::Subscription::decode(bytes.as_slice()) else {
+        let Some(mut sub) = self.store.subscription(subscription).await? else {
             return Ok(());
         };
         if let Some(w) = sub.webhook.as_mut() {
             w.disabled = true;
             w.disabled_reason = reason.to_string();
             tracing::warn!(subscription, reason, "webhook disabled");
-            self.store.put_subscription(subscription, &sub.encode_to_vec()).await?;
+            self.store.put_subscription(&sub).await?;
         }
         Ok(())
     }

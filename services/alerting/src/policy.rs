@@ -7,7 +7,6 @@
 //! importer's sourcing, as the scoring service reports it for the eu-crm
 //! score (every supplier, not only the five a score lists).
 
-use std::future::Future;
 use std::sync::Arc;
 
 use prost::Message;
@@ -19,8 +18,8 @@ use supplyrisk_api::scoring::v1 as spb;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_grpc::client::Channel;
 use supplyrisk_grpc::client::ClientInterceptor;
-use supplyrisk_service::{Shutdown, Worker};
-use supplyrisk_store::consumer::{ConsumerConfig, consume};
+use supplyrisk_service::StreamProcessor;
+use supplyrisk_store::consumer::ConsumerConfig;
 use supplyrisk_store::{Store, StreamEntry, keys};
 use tokio::sync::Notify;
 use tonic::service::interceptor::InterceptedService;
@@ -46,49 +45,40 @@ pub struct PolicyWatcher {
     scoring: ScoringClient,
     /// Woken when an alert is recorded.
     recorded: Arc<Notify>,
-    consumer: ConsumerConfig,
 }
 
 impl PolicyWatcher {
-    /// A watcher in its own consumer group of the data stream (named after
-    /// the group of `settings`), reading events from `ingest` and supplier
-    /// shares from `scoring`, waking `recorded` whenever it records alerts.
-    pub fn new(
-        store: Store,
-        ingest: IngestClient,
-        scoring: ScoringClient,
-        recorded: Arc<Notify>,
-        settings: &AlertingSection,
-    ) -> Self {
-        let consumer = ConsumerConfig::new(
-            keys::DATA_STREAM,
-            &format!("{}-policy", settings.consumer_group),
-            &settings.consumer_name,
-            settings.reclaim_idle_ms,
-            200,
-        );
+    /// A watcher reading events from `ingest` and supplier shares from
+    /// `scoring`, waking `recorded` whenever it records alerts.
+    pub fn new(store: Store, ingest: IngestClient, scoring: ScoringClient, recorded: Arc<Notify>) -> Self {
         Self {
             store,
             ingest,
             scoring,
             recorded,
-            consumer,
         }
+    }
+
+    /// Its place in the data stream: a consumer group of its own, named
+    /// after the group of `settings`.
+    pub fn consumer(settings: &AlertingSection) -> ConsumerConfig {
+        ConsumerConfig::new(
+            keys::DATA_STREAM,
+            &format!("{}-policy", settings.consumer_group),
+            &settings.consumer_name,
+            settings.reclaim_idle_ms,
+            200,
+        )
     }
 }
 
-impl Worker for PolicyWatcher {
+impl StreamProcessor for PolicyWatcher {
     const NAME: &'static str = "policy-watcher";
+    type Error = String;
 
-    fn run(self, shutdown: Shutdown) -> impl Future<Output = ()> + Send {
-        let store = self.store.clone();
-        let config = self.consumer.clone();
-        let this = Arc::new(self);
-        consume(store, config, shutdown.signal(), move |entries| {
-            let this = this.clone();
-            let span = policy_span(&entries);
-            async move { tracing::Instrument::instrument(this.process(&entries), span).await }
-        })
+    async fn process(&self, entries: Vec<StreamEntry>) -> Result<(), String> {
+        let span = policy_span(&entries);
+        tracing::Instrument::instrument(self.fire(&entries), span).await
     }
 }
 
@@ -151,7 +141,7 @@ impl PolicyWatcher {
     }
 
     /// Fires policy rules for the policy writes in `entries`; idempotent.
-    pub async fn process(&self, entries: &[StreamEntry]) -> Result<(), String> {
+    async fn fire(&self, entries: &[StreamEntry]) -> Result<(), String> {
         let mut subscriptions: Option<Vec<pb::Subscription>> = None;
         let mut recorded = 0;
         for entry in entries {
@@ -159,12 +149,7 @@ impl PolicyWatcher {
                 continue;
             };
             if subscriptions.is_none() {
-                let all = self.store.all_subscriptions().await.map_err(|e| e.to_string())?;
-                subscriptions = Some(
-                    all.iter()
-                        .filter_map(|b| pb::Subscription::decode(b.as_slice()).ok())
-                        .collect(),
-                );
+                subscriptions = Some(self.store.all_subscriptions().await.map_err(|e| e.to_string())?);
             }
             let subs = subscriptions.as_deref().unwrap_or_default();
             for id in &change.policy_event_ids {

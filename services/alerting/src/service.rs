@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prost::Message;
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::alerting::v1::alerting_service_server::AlertingService;
 use supplyrisk_domain::{Catalog, MineralId, Violations};
@@ -194,7 +193,7 @@ impl AlertingHandler {
         if let Some(secret) = secret {
             self.store.put_webhook_secret(&sub.id, secret).await?;
         }
-        self.store.put_subscription(&sub.id, &sub.encode_to_vec()).await?;
+        self.store.put_subscription(sub).await?;
         if sub.webhook.is_none() {
             self.store.delete_webhook_secret(&sub.id).await?;
         }
@@ -202,16 +201,14 @@ impl AlertingHandler {
     }
 
     async fn get_subscription_inner(&self, id: &str) -> ServiceResult<pb::Subscription> {
-        let bytes = self
-            .store
+        self.store
             .subscription(id)
             .await?
             .ok_or_else(|| ServiceError::NotFound {
                 resource_type: "subscription",
                 name: id.to_string(),
                 suggestions: Vec::new(),
-            })?;
-        pb::Subscription::decode(bytes.as_slice()).map_err(|e| ServiceError::Internal(e.to_string()))
+            })
     }
 
     /// Adds what changes after recording: acknowledgement and webhook delivery.
@@ -221,17 +218,14 @@ impl AlertingHandler {
         let deliveries = self.store.delivery_states(subscription, &ids).await?;
         for ((a, ack), delivery) in alerts.iter_mut().zip(acked).zip(deliveries) {
             a.acknowledged = ack;
-            a.webhook_delivery = delivery.and_then(|b| pb::WebhookDelivery::decode(b.as_slice()).ok());
+            a.webhook_delivery = delivery;
         }
         Ok(alerts)
     }
 }
 
-fn decode_alerts(entries: &[supplyrisk_store::StreamEntry]) -> Vec<pb::Alert> {
-    entries
-        .iter()
-        .filter_map(|e| pb::Alert::decode(e.payload.as_slice()).ok())
-        .collect()
+fn alerts_of(recorded: Vec<supplyrisk_store::RecordedAlert>) -> Vec<pb::Alert> {
+    recorded.into_iter().map(|r| r.alert).collect()
 }
 
 #[tonic::async_trait]
@@ -284,16 +278,12 @@ impl AlertingService for AlertingHandler {
             .await
             .map_err(ServiceError::from)?;
         let next = if listed.len() == size {
-            listed.last().map(|(id, _)| page.token_at(id)).unwrap_or_default()
+            listed.last().map(|s| page.token_at(&s.id)).unwrap_or_default()
         } else {
             String::new()
         };
-        let subscriptions = listed
-            .iter()
-            .filter_map(|(_, b)| pb::Subscription::decode(b.as_slice()).ok())
-            .collect();
         Ok(Response::new(pb::ListSubscriptionsResponse {
-            subscriptions,
+            subscriptions: listed,
             next_page_token: next,
         }))
     }
@@ -385,14 +375,15 @@ impl AlertingService for AlertingHandler {
                     }
                 };
                 if let Some(e) = entries.last() {
-                    last = Some(e.id.clone());
+                    last = Some(e.entry.clone());
                 }
-                for alert in decode_alerts(&entries) {
+                let read = entries.len();
+                for alert in alerts_of(entries) {
                     if tx.send(Ok(alert)).await.is_err() {
                         return;
                     }
                 }
-                if entries.len() == 100 {
+                if read == 100 {
                     continue;
                 }
                 if tx.is_closed() {
@@ -447,8 +438,8 @@ impl AlertingService for AlertingHandler {
                 .map_err(ServiceError::from)?;
             scanned += entries.len();
             let exhausted = entries.len() < size;
-            let last = entries.last().map(|e| e.id.clone());
-            let read = self.with_status(&req.subscription_id, decode_alerts(&entries)).await?;
+            let last = entries.last().map(|e| e.entry.clone());
+            let read = self.with_status(&req.subscription_id, alerts_of(entries)).await?;
             for alert in read {
                 let status = alert.webhook_delivery.as_ref().map(|d| d.status);
                 if wanted.is_none() || status == wanted {
@@ -490,12 +481,12 @@ impl AlertingService for AlertingHandler {
         request: Request<pb::AcknowledgeAlertRequest>,
     ) -> Result<Response<pb::Alert>, Status> {
         let req = request.into_inner();
-        let payload = self
+        let found = self
             .store
-            .alert_payload(&req.subscription_id, &req.alert_id)
+            .alert(&req.subscription_id, &req.alert_id)
             .await
             .map_err(ServiceError::from)?;
-        let Some(alert) = payload.and_then(|b| pb::Alert::decode(b.as_slice()).ok()) else {
+        let Some(alert) = found else {
             return Err(ServiceError::NotFound {
                 resource_type: "alert",
                 name: req.alert_id,

@@ -143,21 +143,14 @@ impl ServiceSettings for AlertingSettings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let a = &self.alerting;
-        for (key, value) in [
+        supplyrisk_config::at_least_one(&[
             ("alerting.stream_poll_ms", a.stream_poll_ms),
             ("alerting.webhook_timeout_ms", a.webhook_timeout_ms),
             ("alerting.webhook_initial_backoff_ms", a.webhook_initial_backoff_ms),
             ("alerting.webhook_max_backoff_ms", a.webhook_max_backoff_ms),
             ("alerting.webhook_max_age_secs", a.webhook_max_age_secs),
             ("alerting.webhook_concurrency", a.webhook_concurrency as u64),
-        ] {
-            if value == 0 {
-                return Err(ConfigError(format!(
-                    "{}: must be at least 1",
-                    supplyrisk_config::env_name(key)
-                )));
-            }
-        }
+        ])?;
         a.webhook_allow_list()?;
         a.webhook_extra_roots()?;
         Ok(())

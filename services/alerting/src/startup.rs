@@ -10,7 +10,7 @@ use supplyrisk_api::alerting::v1::alerting_service_server::AlertingServiceServer
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_grpc::Permission;
-use supplyrisk_service::{Service, Start, StartupError, Upstream};
+use supplyrisk_service::{Service, Start, StartupError, StreamWorker, Upstream};
 use supplyrisk_webhook::WebhookClient;
 use tokio::sync::Notify;
 
@@ -57,15 +57,15 @@ impl Service for Alerting {
         let timeout = Duration::from_millis(section.webhook_timeout_ms);
         let webhooks = WebhookClient::new(section.webhook_allow_list()?, timeout, &section.webhook_extra_roots()?);
 
-        start
-            .workers
-            .spawn(Matcher::new(store.clone(), recorded.clone(), section));
-        start.workers.spawn(PolicyWatcher::new(
+        start.workers.spawn(StreamWorker::new(
             store.clone(),
-            ingest,
-            scoring,
-            recorded.clone(),
-            section,
+            Matcher::consumer(section),
+            Matcher::new(store.clone(), recorded.clone()),
+        ));
+        start.workers.spawn(StreamWorker::new(
+            store.clone(),
+            PolicyWatcher::consumer(section),
+            PolicyWatcher::new(store.clone(), ingest, scoring, recorded.clone()),
         ));
         start.workers.spawn(Deliverer::new(
             store.clone(),

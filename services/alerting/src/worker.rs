@@ -6,14 +6,13 @@
 //! with the rule's new state, and the entry is acknowledged only after that.
 //! A redelivered event finds its alert already recorded and adds nothing.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use prost::Message;
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::events::v1::ScoreChanged;
-use supplyrisk_service::{Shutdown, Worker};
-use supplyrisk_store::consumer::{ConsumerConfig, consume};
+use supplyrisk_service::StreamProcessor;
+use supplyrisk_store::consumer::ConsumerConfig;
 use supplyrisk_store::{Store, StoreError, StreamEntry, keys};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use tokio::sync::Notify;
@@ -27,52 +26,39 @@ pub struct Matcher {
     store: Store,
     /// Woken whenever this process records an alert (open streams re-read).
     recorded: Arc<Notify>,
-    consumer: ConsumerConfig,
 }
 
 impl Matcher {
-    /// A matcher in the consumer group of `settings`, waking `recorded`
-    /// whenever it records alerts.
-    pub fn new(store: Store, recorded: Arc<Notify>, settings: &AlertingSection) -> Self {
-        let consumer = ConsumerConfig::new(
+    /// A matcher waking `recorded` whenever it records alerts.
+    pub fn new(store: Store, recorded: Arc<Notify>) -> Self {
+        Self { store, recorded }
+    }
+
+    /// Its place in the score stream's consumer group of `settings`.
+    pub fn consumer(settings: &AlertingSection) -> ConsumerConfig {
+        ConsumerConfig::new(
             keys::SCORE_STREAM,
             &settings.consumer_group,
             &settings.consumer_name,
             settings.reclaim_idle_ms,
             200,
-        );
-        Self {
-            store,
-            recorded,
-            consumer,
-        }
+        )
     }
 }
 
-impl Worker for Matcher {
+impl StreamProcessor for Matcher {
     const NAME: &'static str = "score-matcher";
+    type Error = StoreError;
 
-    fn run(self, shutdown: Shutdown) -> impl Future<Output = ()> + Send {
-        let store = self.store.clone();
-        let config = self.consumer.clone();
-        let this = Arc::new(self);
-        consume(store, config, shutdown.signal(), move |entries| {
-            let this = this.clone();
-            async move { this.process(&entries).await }
-        })
+    async fn process(&self, entries: Vec<StreamEntry>) -> Result<(), StoreError> {
+        self.match_changes(&entries).await
     }
 }
 
 impl Matcher {
     /// Evaluates every subscription against `entries`; idempotent.
-    pub async fn process(&self, entries: &[StreamEntry]) -> Result<(), StoreError> {
-        let subscriptions: Vec<pb::Subscription> = self
-            .store
-            .all_subscriptions()
-            .await?
-            .iter()
-            .filter_map(|b| pb::Subscription::decode(b.as_slice()).ok())
-            .collect();
+    async fn match_changes(&self, entries: &[StreamEntry]) -> Result<(), StoreError> {
+        let subscriptions = self.store.all_subscriptions().await?;
         let mut recorded = 0usize;
         for entry in entries {
             let Ok(change) = ScoreChanged::decode(entry.payload.as_slice()) else {

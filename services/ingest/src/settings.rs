@@ -58,20 +58,12 @@ impl ServiceSettings for IngestSettings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let i = &self.ingest;
-        for (key, v) in [
-            ("ingest.max_batch_records", i.max_batch_records),
-            ("ingest.write_chunk_records", i.write_chunk_records),
-            ("ingest.snapshot_cache_entries", i.snapshot_cache_entries),
-            ("ingest.bulk_threads", i.bulk_threads),
-        ] {
-            if v == 0 {
-                return Err(ConfigError(format!(
-                    "{}: must be at least 1",
-                    supplyrisk_config::env_name(key)
-                )));
-            }
-        }
-        Ok(())
+        supplyrisk_config::at_least_one(&[
+            ("ingest.max_batch_records", i.max_batch_records as u64),
+            ("ingest.write_chunk_records", i.write_chunk_records as u64),
+            ("ingest.snapshot_cache_entries", i.snapshot_cache_entries as u64),
+            ("ingest.bulk_threads", i.bulk_threads as u64),
+        ])
     }
 }
 

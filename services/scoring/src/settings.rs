@@ -94,13 +94,7 @@ impl ServiceSettings for ScoringSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         crate::importers::Importers::from_settings(&self.scoring)
             .map_err(|e| ConfigError(format!("{}: {e}", env_name("scoring.blocs"))))?;
-        if self.scoring.cache_entries == 0 {
-            return Err(ConfigError(format!(
-                "{}: must be at least 1",
-                env_name("scoring.cache_entries")
-            )));
-        }
-        Ok(())
+        supplyrisk_config::at_least_one(&[("scoring.cache_entries", self.scoring.cache_entries as u64)])
     }
 
     fn upstreams(&self) -> Vec<Upstream<'_>> {
