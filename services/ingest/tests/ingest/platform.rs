@@ -1,11 +1,9 @@
 //! The operator contract: reflection, TLS, message limits and draining on SIGTERM.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_testkit::{Bearer, INGESTER_TOKEN, READER_TOKEN, ServiceProcess, ingest_client};

@@ -1,9 +1,7 @@
 //! `ImportDataset` over real shipped files, streamed in chunks.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_api::ingest::v1::import_dataset_request;
 use supplyrisk_testkit::import::{data, import, messages};

@@ -2,8 +2,6 @@
 //! processes, and a real HTTP receiver on loopback (allow-listed).
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
 use base64::Engine;
@@ -14,7 +12,7 @@ use supplyrisk_testkit::webhook_receiver::{Received, WebhookReceiver};
 use supplyrisk_testkit::{Cluster, ClusterOptions, INGESTER_TOKEN, READER_TOKEN, eventually};
 use tonic::Code;
 
-use common::*;
+use crate::common::*;
 
 /// 32 bytes, as a subscriber would generate them.
 const SECRET: &str = "whsec_c3VwcGx5cmlzay13ZWJob29rLXRlc3Qtc2VjcmV0LTMyYg==";

@@ -9,9 +9,7 @@ use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_testkit::{Cluster, INGESTER_TOKEN, READER_TOKEN, eventually, ingest_client};
 use tonic::Code;
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn threshold_crossing_alerts_once_with_hysteresis_and_streams_resume() {

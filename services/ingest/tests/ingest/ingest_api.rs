@@ -1,9 +1,7 @@
 //! The ingest API over a real socket against a real redis-server.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use supplyrisk_api::common::v1 as cpb;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_testkit::{INGESTER_TOKEN, READER_TOKEN, ingest_client};

@@ -1,11 +1,9 @@
 //! Health, shutdown, crash durability and volume, with real processes.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_testkit::{INGESTER_TOKEN, ServiceProcess, eventually, health, ingest_client};
 

@@ -1,0 +1,7 @@
+//! Integration tests of the scoring service against real processes, as one
+//! test binary: one build and link instead of one per file.
+
+mod deploy_config;
+mod geopolrisk_reference;
+mod scoring;
+mod value_chain;
