@@ -4,7 +4,7 @@
 //! The engine keeps no cache, so every iteration computes the score from
 //! its inputs from scratch.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/engine/common/mod.rs"]
 mod common;
 
 use std::hint::black_box;

@@ -3,7 +3,7 @@
 //! time and the number of scores, and the CPU time of the first (cold)
 //! score of each method in this process.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/engine/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@
 //! series, weighs 0.5 although the WGI scores it).
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../../../crates/engine/tests/common/mod.rs"]
+#[path = "../../../../crates/engine/tests/engine/common/mod.rs"]
 mod shipped;
 
 use std::collections::HashMap;
@@ -30,7 +30,8 @@ const TOL: f64 = 1e-9;
 /// Values printed by geopolrisk-py 2.0.1 for 25 importers (see the engine's
 /// `gpr_reference` test): material, country (BACI name), year, score, cf,
 /// hhi, ir, price.
-const PEER_REFERENCE: &str = include_str!("../../../../crates/engine/tests/data/geopolrisk_py_2_0_1_reference.csv");
+const PEER_REFERENCE: &str =
+    include_str!("../../../../crates/engine/tests/engine/data/geopolrisk_py_2_0_1_reference.csv");
 
 /// One requested cell and what the offline computation gives for it.
 struct Cell {

@@ -2,9 +2,7 @@
 //! for a few importers and the EU-27 bloc, and the corrections our
 //! governance data make to the reference implementation's weaknesses.
 
-mod common;
-
-use common::{EU27_ISO3, Snapshot, rel_diff};
+use crate::common::{EU27_ISO3, Snapshot, rel_diff};
 use supplyrisk_engine::{EuCrmParams, GprParams, Importer, Method, Scenario, Shock, eu_crm, geopolrisk, simulate};
 
 const COVERED: [&str; 20] = [

@@ -1,11 +1,9 @@
 //! GeoPolRisk parity with the reference implementation (geopolrisk-py 2.0.1)
 //! and the rules of `research/geopolrisk-method.md`, on the shipped data.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::{EU27_ISO3, GprFiles, Snapshot, data_file, read_text, rel_diff};
+use crate::common::{EU27_ISO3, GprFiles, Snapshot, data_file, read_text, rel_diff};
 use supplyrisk_engine::{CF_COPPER_NORMALIZER, EU27_BACI, GprDataset, GprImporter, GprParams, Importer, geopolrisk};
 
 const TOL: f64 = 1e-9;
@@ -91,7 +89,7 @@ fn usable_materials_and_years() {
 
 #[test]
 fn hhi_truncates_production_and_uses_exact_integer_sums() {
-    let Some(wmd) = data_file(common::WMD) else {
+    let Some(wmd) = data_file(crate::common::WMD) else {
         return;
     };
     let Some((_, d)) = dataset() else { return };
