@@ -1,0 +1,286 @@
+//! The sections every service shares: `[grpc]`, `[redis]`, `[auth]`,
+//! `[telemetry]`, and the endpoint of another service (`[upstream.<name>]`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::{ConfigError, at_least_one, invalid};
+
+/// gRPC server settings (`[grpc]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcSettings {
+    /// `host:port` to listen on; port 0 picks a free port (logged at start).
+    pub listen: String,
+    /// Largest request or response message, bytes.
+    pub max_message_bytes: usize,
+    /// HTTP/2 keepalive ping interval, seconds.
+    pub keepalive_interval_secs: u64,
+    /// HTTP/2 keepalive ping timeout, seconds.
+    pub keepalive_timeout_secs: u64,
+    /// Connections are closed gracefully after this age, seconds, so clients
+    /// re-resolve and load spreads over new replicas.
+    pub max_connection_age_secs: u64,
+    /// Upper bound on any call, seconds, when the client sets no shorter
+    /// deadline (client deadlines are always honoured). Server-streaming
+    /// calls are bounded only until their first response.
+    pub request_timeout_secs: u64,
+    /// Seconds to let in-flight calls finish on shutdown.
+    pub shutdown_grace_secs: u64,
+    /// PEM certificate chain; TLS is on when this and `tls_key` are set.
+    #[serde(default)]
+    pub tls_cert: String,
+    /// PEM private key.
+    #[serde(default)]
+    pub tls_key: String,
+}
+
+impl GrpcSettings {
+    /// The listen address, checked.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|e| invalid("grpc.listen", format!("'{}' is not host:port ({e})", self.listen)))
+    }
+
+    /// The TLS certificate and key paths, when both are set.
+    pub fn tls(&self) -> Result<Option<(PathBuf, PathBuf)>, ConfigError> {
+        match (self.tls_cert.trim(), self.tls_key.trim()) {
+            ("", "") => Ok(None),
+            (cert, "") => Err(invalid(
+                "grpc.tls_key",
+                format!("is required when grpc.tls_cert ({cert}) is set"),
+            )),
+            ("", _) => Err(invalid("grpc.tls_cert", "is required when grpc.tls_key is set")),
+            (cert, key) => Ok(Some((PathBuf::from(cert), PathBuf::from(key)))),
+        }
+    }
+
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        self.tls()?;
+        if !(1024..=1 << 30).contains(&self.max_message_bytes) {
+            return Err(invalid("grpc.max_message_bytes", "must be between 1024 and 1073741824"));
+        }
+        at_least_one(&[
+            ("grpc.keepalive_interval_secs", self.keepalive_interval_secs),
+            ("grpc.keepalive_timeout_secs", self.keepalive_timeout_secs),
+            ("grpc.max_connection_age_secs", self.max_connection_age_secs),
+            ("grpc.request_timeout_secs", self.request_timeout_secs),
+        ])
+    }
+
+    /// Shutdown grace period.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+/// Redis settings (`[redis]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://[:password@]host:port[/db]`; may hold a password, so secret.
+    pub url: SecretString,
+    /// Connect timeout, milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Per-command response timeout, milliseconds.
+    pub response_timeout_ms: u64,
+}
+
+impl RedisSettings {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.url.expose_secret();
+        if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
+            return Err(invalid("redis.url", "must start with redis://, rediss:// or unix://"));
+        }
+        if self.connect_timeout_ms == 0 || self.response_timeout_ms == 0 {
+            return Err(invalid("redis.response_timeout_ms", "timeouts must be at least 1 ms"));
+        }
+        Ok(())
+    }
+}
+
+/// A caller's role, from its bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// May read.
+    Reader,
+    /// May read and write data.
+    Ingester,
+    /// May do everything.
+    Admin,
+}
+
+impl Role {
+    /// Parses `reader`, `ingester` or `admin`.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim() {
+            "reader" => Some(Role::Reader),
+            "ingester" => Some(Role::Ingester),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Ingester => "ingester",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// Authentication settings (`[auth]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Comma-separated `role=token` pairs; roles are reader, ingester, admin.
+    #[serde(default = "empty_secret")]
+    pub tokens: SecretString,
+    /// Local development only: accept every call as admin. Logged loudly.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+fn empty_secret() -> SecretString {
+    SecretString::from("")
+}
+
+impl AuthSettings {
+    /// The configured (role, token) pairs, checked.
+    pub fn parsed_tokens(&self) -> Result<Vec<(Role, SecretString)>, ConfigError> {
+        let mut out = Vec::new();
+        for (i, pair) in self.tokens.expose_secret().split(',').map(str::trim).enumerate() {
+            if pair.is_empty() {
+                continue;
+            }
+            let Some((role, token)) = pair.split_once('=') else {
+                return Err(invalid("auth.tokens", format!("entry {} is not role=token", i + 1)));
+            };
+            let Some(role) = Role::parse(role) else {
+                return Err(invalid(
+                    "auth.tokens",
+                    format!(
+                        "entry {}: unknown role '{}' (reader, ingester, admin)",
+                        i + 1,
+                        role.trim()
+                    ),
+                ));
+            };
+            let token = token.trim();
+            if token.len() < 8 {
+                return Err(invalid(
+                    "auth.tokens",
+                    format!("entry {}: token must be at least 8 characters", i + 1),
+                ));
+            }
+            out.push((role, SecretString::from(token)));
+        }
+        if out.is_empty() && !self.disabled {
+            return Err(invalid(
+                "auth.tokens",
+                "no tokens configured (set role=token pairs, or auth.disabled=true for local development)",
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Telemetry settings (`[telemetry]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// OTLP/gRPC endpoint, e.g. `http://otel-collector:4317`; empty = no export.
+    #[serde(default)]
+    pub otlp_endpoint: String,
+    /// Share of new traces sampled (parent-based), 0–1.
+    pub sample_ratio: f64,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// `tracing` filter directive, e.g. `info,supplyrisk=debug`.
+    pub log_filter: String,
+}
+
+impl TelemetrySettings {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(0.0..=1.0).contains(&self.sample_ratio) {
+            return Err(invalid("telemetry.sample_ratio", "must be within 0..=1"));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(invalid("telemetry.log_format", "must be text or json"));
+        }
+        let ep = self.otlp_endpoint.trim();
+        let is_url = ep.starts_with("http://") || ep.starts_with("https://");
+        if !ep.is_empty() && !is_url {
+            return Err(invalid("telemetry.otlp_endpoint", "must be empty or an http(s):// URL"));
+        }
+        Ok(())
+    }
+}
+
+/// A gRPC client endpoint of another service (e.g. `[ingest]` in scoring).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSettings {
+    /// `http://host:port` or `https://host:port`.
+    pub endpoint: String,
+    /// Bearer token this service presents.
+    #[serde(default = "empty_secret")]
+    pub token: SecretString,
+    /// Per-call deadline, milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl EndpointSettings {
+    /// Checks every field; `section` names the table, e.g. `ingest`.
+    pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
+        let ep = self.endpoint.trim();
+        if !(ep.starts_with("http://") || ep.starts_with("https://")) {
+            return Err(invalid(
+                &format!("{section}.endpoint"),
+                "must be an http(s)://host:port URL",
+            ));
+        }
+        if self.timeout_ms == 0 {
+            return Err(invalid(&format!("{section}.timeout_ms"), "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Defaults shared by every service, as TOML; each service appends its own sections.
+pub const COMMON_DEFAULTS: &str = r#"
+[grpc]
+listen = "127.0.0.1:50051"
+max_message_bytes = 16777216
+keepalive_interval_secs = 30
+keepalive_timeout_secs = 10
+max_connection_age_secs = 300
+request_timeout_secs = 3600
+shutdown_grace_secs = 20
+
+[redis]
+url = "redis://127.0.0.1:6379"
+connect_timeout_ms = 2000
+response_timeout_ms = 2000
+
+[auth]
+tokens = ""
+disabled = false
+
+[telemetry]
+otlp_endpoint = ""
+sample_ratio = 1.0
+log_format = "text"
+log_filter = "info"
+"#;
