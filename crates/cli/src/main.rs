@@ -15,7 +15,8 @@ use supplyrisk_api::convert;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_formats::{Format, Item, Options, Record};
-use tonic::metadata::MetadataValue;
+use supplyrisk_grpc::client::{ClientInterceptor, all_pages};
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -352,37 +353,23 @@ struct PolicyAddArgs {
     id: String,
 }
 
-type Client = IngestServiceClient<InterceptedService<Channel, Bearer>>;
-
-#[derive(Clone)]
-struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(t) = &self.0 {
-            req.metadata_mut().insert("authorization", t.clone());
-        }
-        Ok(req)
-    }
-}
+type Client = IngestServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
 /// A connected channel to `endpoint` and the caller's bearer token.
-async fn connect_to(cli: &Cli, endpoint: &str, service: &str) -> Result<(Channel, Bearer), String> {
+async fn connect_to(cli: &Cli, endpoint: &str, service: &str) -> Result<(Channel, ClientInterceptor), String> {
     let channel = Channel::from_shared(endpoint.to_string())
         .map_err(|e| format!("bad endpoint {endpoint}: {e}"))?
         .timeout(Duration::from_secs(cli.timeout))
         .connect()
         .await
         .map_err(|e| format!("cannot reach the {service} service at {endpoint}: {e}"))?;
-    let bearer = match &cli.token {
-        Some(t) => Some(
-            format!("Bearer {t}")
-                .parse()
-                .map_err(|_| "the token has characters a header cannot carry".to_string())?,
-        ),
-        None => None,
-    };
-    Ok((channel, Bearer(bearer)))
+    let token = cli.token.clone().unwrap_or_default();
+    // The interceptor quietly sends no token when it cannot be a header;
+    // the caller should hear why instead of "not authenticated".
+    if !token.is_empty() && format!("Bearer {token}").parse::<MetadataValue<Ascii>>().is_err() {
+        return Err("the token has characters a header cannot carry".to_string());
+    }
+    Ok((channel, ClientInterceptor::new(&secrecy::SecretString::from(token))))
 }
 
 async fn connect(cli: &Cli) -> Result<Client, String> {
@@ -569,22 +556,22 @@ async fn policy_add(client: &mut Client, args: &PolicyAddArgs, output: Output) -
 }
 
 async fn policy_list(client: &mut Client, mineral: Option<String>, output: Output) -> Result<(), String> {
-    let mut token = String::new();
-    let mut events = Vec::new();
-    loop {
+    let events = all_pages(|page_token| {
+        // Each page's call takes its own handle; clones share the channel.
+        let mut client = client.clone();
         let req = pb::ListPolicyEventsRequest {
             mineral: mineral.clone().unwrap_or_default(),
             page_size: 100,
-            page_token: token.clone(),
+            page_token,
             ..Default::default()
         };
-        let resp = client.list_policy_events(req).await.map_err(status_line)?.into_inner();
-        events.extend(resp.events);
-        if resp.next_page_token.is_empty() {
-            break;
+        async move {
+            let page = client.list_policy_events(req).await?.into_inner();
+            Ok((page.events, page.next_page_token))
         }
-        token = resp.next_page_token;
-    }
+    })
+    .await
+    .map_err(status_line)?;
     if output == Output::Json {
         let list: Vec<serde_json::Value> = events.iter().map(json::policy_event).collect();
         println!("{}", serde_json::json!({ "mineral": mineral, "events": list }));
@@ -926,8 +913,9 @@ fn print_import(imported: &Imported, output: Output) {
     }
 }
 
-type ScoringClient =
-    supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient<InterceptedService<Channel, Bearer>>;
+type ScoringClient = supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient<
+    InterceptedService<Channel, ClientInterceptor>,
+>;
 
 async fn connect_scoring(cli: &Cli) -> Result<ScoringClient, String> {
     let (channel, bearer) = connect_to(cli, &cli.scoring_endpoint, "scoring").await?;
@@ -1053,36 +1041,39 @@ async fn score(
 async fn suppliers(cli: &Cli, args: &ScoreArgs) -> Result<(), String> {
     use supplyrisk_api::scoring::v1 as spb;
     let (mineral, importer) = (args.mineral.as_str(), args.importer.as_str());
-    let mut client = connect_scoring(cli).await?;
-    let mut req = spb::ListScoreSuppliersRequest {
-        mineral: mineral.to_string(),
-        importer: importer.to_string(),
-        year: args.year.unwrap_or(0),
-        methodology: methodology(&args.method)?,
-        page_size: 500,
-        page_token: String::new(),
-    };
-    let mut all = Vec::new();
-    let first = loop {
-        let page = client
-            .list_score_suppliers(req.clone())
-            .await
-            .map_err(status_line)?
-            .into_inner();
-        all.extend(page.suppliers.iter().cloned());
-        if page.next_page_token.is_empty() {
-            break page;
+    let client = connect_scoring(cli).await?;
+    let methodology = methodology(&args.method)?;
+    // Whole pages rather than suppliers: the stage and data version come with each page.
+    let pages = all_pages(|page_token| {
+        let mut client = client.clone();
+        let req = spb::ListScoreSuppliersRequest {
+            mineral: mineral.to_string(),
+            importer: importer.to_string(),
+            year: args.year.unwrap_or(0),
+            methodology,
+            page_size: 500,
+            page_token,
+        };
+        async move {
+            let page = client.list_score_suppliers(req).await?.into_inner();
+            let next = page.next_page_token.clone();
+            Ok((vec![page], next))
         }
-        req.page_token = page.next_page_token;
-    };
-    let stage = json::stage_name(first.stage);
+    })
+    .await
+    .map_err(status_line)?;
+    let all: Vec<&spb::SupplierContribution> = pages.iter().flat_map(|page| &page.suppliers).collect();
+    let (stage, data_version) = pages
+        .last()
+        .map(|page| (json::stage_name(page.stage), page.data_version.as_str()))
+        .unwrap_or_default();
     if cli.output == Output::Json {
-        let suppliers: Vec<serde_json::Value> = all.iter().map(json::supplier).collect();
+        let suppliers: Vec<serde_json::Value> = all.iter().copied().map(json::supplier).collect();
         println!(
             "{}",
             serde_json::json!({
-                "mineral": mineral, "importer": importer, "methodology": methodology_id(req.methodology),
-                "stage": stage, "data_version": first.data_version, "suppliers": suppliers,
+                "mineral": mineral, "importer": importer, "methodology": methodology_id(methodology),
+                "stage": stage, "data_version": data_version, "suppliers": suppliers,
             })
         );
         return Ok(());
@@ -1090,7 +1081,7 @@ async fn suppliers(cli: &Cli, args: &ScoreArgs) -> Result<(), String> {
     println!(
         "{} suppliers behind {mineral} for {importer} ({}, {stage} stage), largest contribution first",
         all.len(),
-        methodology_id(req.methodology)
+        methodology_id(methodology)
     );
     println!(
         "{:>4}  {:<4} {:>7} {:>7} {:>10} {:>12}",
@@ -1274,8 +1265,9 @@ async fn scenario(cli: &Cli, cuts: &[String], importers: &[String], headroom: f6
     Ok(())
 }
 
-type AlertingClient =
-    supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient<InterceptedService<Channel, Bearer>>;
+type AlertingClient = supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient<
+    InterceptedService<Channel, ClientInterceptor>,
+>;
 
 async fn connect_alerting(cli: &Cli) -> Result<AlertingClient, String> {
     let (channel, bearer) = connect_to(cli, &cli.alerting_endpoint, "alerting").await?;
@@ -1413,23 +1405,22 @@ async fn acknowledge(cli: &Cli, subscription: &str, alert: &str) -> Result<(), S
 async fn alerts(cli: &Cli, subscription: &str, delivery: Option<&str>) -> Result<(), String> {
     use supplyrisk_api::alerting::v1 as apb;
     let delivery_status = delivery.map(delivery_status).transpose()?.unwrap_or_default();
-    let mut client = connect_alerting(cli).await?;
-    let mut list = Vec::new();
-    let mut token = String::new();
-    loop {
+    let client = connect_alerting(cli).await?;
+    let list = all_pages(|page_token| {
+        let mut client = client.clone();
         let req = apb::ListAlertsRequest {
             subscription_id: subscription.to_string(),
             page_size: 100,
-            page_token: token.clone(),
+            page_token,
             delivery_status,
         };
-        let resp = client.list_alerts(req).await.map_err(status_line)?.into_inner();
-        list.extend(resp.alerts);
-        if resp.next_page_token.is_empty() || resp.next_page_token == token {
-            break;
+        async move {
+            let page = client.list_alerts(req).await?.into_inner();
+            Ok((page.alerts, page.next_page_token))
         }
-        token = resp.next_page_token;
-    }
+    })
+    .await
+    .map_err(status_line)?;
     if cli.output == Output::Json {
         let alerts: Vec<serde_json::Value> = list.iter().map(json::alert).collect();
         println!(

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use supplyrisk_api::scoring::v1 as spb;
 use supplyrisk_domain::Catalog;
+use supplyrisk_grpc::client::all_pages;
 
 use crate::{ScoringClient, methodology_id, status_line};
 
@@ -261,23 +262,22 @@ async fn all_scores(
     importer: &str,
     methodology: i32,
 ) -> Result<Vec<spb::RiskScore>, String> {
-    let mut scores = Vec::new();
-    let mut token = String::new();
-    loop {
+    all_pages(|page_token| {
+        let mut client = client.clone();
         let req = spb::ListRiskScoresRequest {
             importer: importer.to_string(),
             methodology,
             page_size: 500,
-            page_token: token.clone(),
+            page_token,
             ..Default::default()
         };
-        let resp = client.list_risk_scores(req).await.map_err(status_line)?.into_inner();
-        scores.extend(resp.scores);
-        if resp.next_page_token.is_empty() || resp.next_page_token == token {
-            return Ok(scores);
+        async move {
+            let page = client.list_risk_scores(req).await?.into_inner();
+            Ok((page.scores, page.next_page_token))
         }
-        token = resp.next_page_token;
-    }
+    })
+    .await
+    .map_err(status_line)
 }
 
 /// The supplier with the largest share of the importer's sourcing; on a tie
