@@ -1,6 +1,8 @@
 //! Calling another supplyrisk service: one channel per endpoint, the
 //! service's own bearer token, and a client span around every call whose
-//! context is what the callee's server span takes as its parent.
+//! context is what the callee's server span takes as its parent; and
+//! reading every page of a list call ([`all_pages`]), for services and the
+//! command-line client alike.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,6 +45,55 @@ impl Interceptor for ClientInterceptor {
             req.metadata_mut().insert("authorization", b.clone());
         }
         Ok(req)
+    }
+}
+
+/// Every item of a paged list call, page after page, in the order served.
+///
+/// `fetch` is called with the page token to send (empty for the first page)
+/// and answers with that page's items and its `next_page_token`. Reading
+/// stops after the page whose next token is empty, or is the token just
+/// sent: a server handing back the same token would otherwise serve the
+/// same page forever. The first failed call ends the reading with its status.
+///
+/// Each call's future owns what it needs, so `fetch` usually clones the
+/// client (clones share one channel):
+///
+/// ```no_run
+/// # use supplyrisk_api::ingest::v1 as pb;
+/// # use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
+/// # async fn every_event(
+/// #     client: &IngestServiceClient<tonic::transport::Channel>,
+/// # ) -> Result<Vec<pb::PolicyEvent>, tonic::Status> {
+/// supplyrisk_grpc::client::all_pages(|page_token| {
+///     let mut client = client.clone();
+///     let request = pb::ListPolicyEventsRequest {
+///         page_size: 500,
+///         page_token,
+///         ..Default::default()
+///     };
+///     async move {
+///         let page = client.list_policy_events(request).await?.into_inner();
+///         Ok((page.events, page.next_page_token))
+///     }
+/// })
+/// .await
+/// # }
+/// ```
+pub async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, tonic::Status>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, String), tonic::Status>>,
+{
+    let mut items = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (page, next) = fetch(token.clone()).await?;
+        items.extend(page);
+        if next.is_empty() || next == token {
+            return Ok(items);
+        }
+        token = next;
     }
 }
 
@@ -205,6 +256,91 @@ mod tests {
         assert_eq!(status_from_error(&status), tonic::Code::PermissionDenied as i64);
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(status_from_error(&io), tonic::Code::Unavailable as i64);
+    }
+
+    /// A list of `items` served `per_page` at a time, the next page's
+    /// offset as its token, and the tokens it was sent.
+    struct PagedList {
+        items: Vec<u32>,
+        per_page: usize,
+        sent: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl PagedList {
+        fn new(count: u32, per_page: usize) -> Self {
+            Self {
+                items: (1..=count).collect(),
+                per_page,
+                sent: std::sync::Mutex::new(Vec::new()),
+            }
+        }
+
+        async fn page(&self, token: String) -> Result<(Vec<u32>, String), tonic::Status> {
+            self.sent.lock().expect("lock").push(token.clone());
+            let start: usize = if token.is_empty() {
+                0
+            } else {
+                token
+                    .parse()
+                    .map_err(|_| tonic::Status::invalid_argument("bad token"))?
+            };
+            let end = (start + self.per_page).min(self.items.len());
+            let next = if end < self.items.len() {
+                end.to_string()
+            } else {
+                String::new()
+            };
+            Ok((self.items[start..end].to_vec(), next))
+        }
+
+        fn sent(&self) -> Vec<String> {
+            self.sent.lock().expect("lock").clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn all_pages_reads_every_page_in_order() {
+        let list = PagedList::new(7, 3);
+        let items = all_pages(|token| list.page(token)).await.expect("pages");
+        assert_eq!(items, (1..=7).collect::<Vec<_>>());
+        assert_eq!(list.sent(), ["", "3", "6"]);
+
+        // One page, and a list with nothing in it, take one call each.
+        let list = PagedList::new(3, 3);
+        assert_eq!(all_pages(|token| list.page(token)).await.expect("page"), [1, 2, 3]);
+        assert_eq!(list.sent(), [""]);
+        let list = PagedList::new(0, 3);
+        assert!(all_pages(|token| list.page(token)).await.expect("page").is_empty());
+        assert_eq!(list.sent(), [""]);
+    }
+
+    #[tokio::test]
+    async fn all_pages_stops_when_the_server_repeats_its_token() {
+        let mut calls = 0;
+        let items = all_pages(|token| {
+            calls += 1;
+            async move { Ok((vec![calls], if token.is_empty() { "a".into() } else { token })) }
+        })
+        .await
+        .expect("pages");
+        assert_eq!(
+            items,
+            [1, 2],
+            "the page answering \"a\" with \"a\" is the last one read"
+        );
+    }
+
+    #[tokio::test]
+    async fn all_pages_ends_at_the_first_failed_call() {
+        let list = PagedList::new(7, 3);
+        let failed = all_pages(|token| {
+            let token = if token == "3" { "x".to_string() } else { token };
+            list.page(token)
+        })
+        .await
+        .expect_err("a failed page");
+        assert_eq!(failed.code(), tonic::Code::InvalidArgument);
+        assert_eq!(list.sent(), ["", "x"]);
     }
 
     #[test]

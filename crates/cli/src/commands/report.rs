@@ -1,18 +1,21 @@
 //! `supplyrisk report`: gathers each importer's scores, score histories and
 //! a what-if scenario from the scoring service, then writes one
-//! self-contained HTML file ([`html`]) with SVG charts ([`crate::charts`]).
+//! self-contained HTML file ([`html`]) with SVG charts ([`charts`]).
 
+mod charts;
 mod html;
-
-pub use html::escape;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use supplyrisk_api::scoring::v1 as spb;
 use supplyrisk_domain::Catalog;
+use supplyrisk_grpc::client::all_pages;
 
-use crate::{ScoringClient, methodology_id, status_line};
+use super::scores::{methodology, methodology_id};
+use crate::cli::{Cli, Output};
+use crate::connect::{self, ScoringClient};
+use crate::error::CliError;
 
 /// Most minerals one chart shows; more bars or lines stop being readable.
 const MAX_CHARTED: usize = 10;
@@ -31,12 +34,12 @@ pub struct Request {
 
 impl Request {
     /// Checks the options before any call is made.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), CliError> {
         if !(1..=MAX_CHARTED).contains(&self.charted) {
-            return Err(format!("--charted must be within 1..={MAX_CHARTED}"));
+            return Err(CliError::Invalid(format!("--charted must be within 1..={MAX_CHARTED}")));
         }
         if !(self.scenario_cut.is_finite() && self.scenario_cut > 0.0 && self.scenario_cut <= 1.0) {
-            return Err("--scenario-cut must be within (0, 1]".into());
+            return Err(CliError::Invalid("--scenario-cut must be within (0, 1]".into()));
         }
         Ok(())
     }
@@ -130,11 +133,41 @@ impl fmt::Display for Written {
     }
 }
 
+/// Checks the options, writes the report on `importers` to `out` and
+/// prints what was written.
+pub async fn write(
+    cli: &Cli,
+    importers: &[String],
+    out: &Path,
+    method: &str,
+    charted: usize,
+    scenario_cut: f64,
+) -> Result<(), CliError> {
+    let request = Request {
+        importers: importers.to_vec(),
+        methodology: methodology(method)?,
+        charted,
+        scenario_cut,
+    };
+    request.validate()?;
+    let mut client = connect::scoring(cli).await?;
+    let written = write_file(&mut client, &request, out).await?;
+    if cli.output == Output::Json {
+        println!("{}", written.to_json());
+    } else {
+        println!("{written}");
+    }
+    Ok(())
+}
+
 /// Gathers the data, renders the report and writes it to `out`.
-pub async fn write(client: &mut ScoringClient, request: &Request, out: &Path) -> Result<Written, String> {
+async fn write_file(client: &mut ScoringClient, request: &Request, out: &Path) -> Result<Written, CliError> {
     let report = gather(client, request).await?;
     let rendered = html::render(&report)?;
-    std::fs::write(out, &rendered.html).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::write(out, &rendered.html).map_err(|source| CliError::File {
+        path: out.to_path_buf(),
+        source,
+    })?;
     Ok(Written {
         path: out.to_path_buf(),
         bytes: rendered.html.len(),
@@ -147,7 +180,7 @@ pub async fn write(client: &mut ScoringClient, request: &Request, out: &Path) ->
     })
 }
 
-async fn gather(client: &mut ScoringClient, request: &Request) -> Result<Report, String> {
+async fn gather(client: &mut ScoringClient, request: &Request) -> Result<Report, CliError> {
     let mut sections = Vec::with_capacity(request.importers.len());
     for importer in &request.importers {
         sections.push(section(client, request, importer).await?);
@@ -171,7 +204,7 @@ fn now_rfc3339() -> String {
     .to_string()
 }
 
-async fn section(client: &mut ScoringClient, request: &Request, importer: &str) -> Result<Section, String> {
+async fn section(client: &mut ScoringClient, request: &Request, importer: &str) -> Result<Section, CliError> {
     let scores = all_scores(client, importer, request.methodology).await?;
     let mut unscored = Vec::new();
     for mineral in Catalog::builtin().minerals() {
@@ -202,12 +235,7 @@ async fn section(client: &mut ScoringClient, request: &Request, importer: &str) 
             importer: importer.to_string(),
             methodology: request.methodology,
         };
-        let points = client
-            .get_score_history(req)
-            .await
-            .map_err(status_line)?
-            .into_inner()
-            .points;
+        let points = client.get_score_history(req).await?.into_inner().points;
         histories.push((s.mineral.clone(), points));
     }
     let mut scenarios = Vec::new();
@@ -260,24 +288,23 @@ async fn all_scores(
     client: &mut ScoringClient,
     importer: &str,
     methodology: i32,
-) -> Result<Vec<spb::RiskScore>, String> {
-    let mut scores = Vec::new();
-    let mut token = String::new();
-    loop {
+) -> Result<Vec<spb::RiskScore>, CliError> {
+    let scores = all_pages(|page_token| {
+        let mut client = client.clone();
         let req = spb::ListRiskScoresRequest {
             importer: importer.to_string(),
             methodology,
             page_size: 500,
-            page_token: token.clone(),
+            page_token,
             ..Default::default()
         };
-        let resp = client.list_risk_scores(req).await.map_err(status_line)?.into_inner();
-        scores.extend(resp.scores);
-        if resp.next_page_token.is_empty() || resp.next_page_token == token {
-            return Ok(scores);
+        async move {
+            let page = client.list_risk_scores(req).await?.into_inner();
+            Ok((page.scores, page.next_page_token))
         }
-        token = resp.next_page_token;
-    }
+    })
+    .await?;
+    Ok(scores)
 }
 
 /// The supplier with the largest share of the importer's sourcing; on a tie

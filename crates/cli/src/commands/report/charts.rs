@@ -5,6 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::error::CliError;
+
 /// Width of every chart in SVG user units; the page scales it.
 const WIDTH: u32 = 680;
 const FONT: &str = "sans-serif";
@@ -64,8 +66,8 @@ pub struct BeforeAfter {
     pub after: f64,
 }
 
-fn draw_error<E: std::fmt::Display>(e: E) -> String {
-    format!("cannot draw a chart: {e}")
+fn draw_error<E: std::fmt::Display>(e: E) -> CliError {
+    CliError::Chart(e.to_string())
 }
 
 fn font(size: f64) -> TextStyle<'static> {
@@ -103,7 +105,7 @@ fn legend_height(entries: &[(String, RGBColor)]) -> u32 {
 fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[(String, RGBColor)],
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     for (row_index, row) in legend_rows(entries).iter().enumerate() {
         let y = row_index as i32 * LEGEND_ROW as i32 + 6;
         let mut x = 16;
@@ -124,7 +126,7 @@ fn draw_legend<DB: DrawingBackend>(
 
 /// A category label right-aligned just left of the plot at a row's centre;
 /// drawn by hand because plotters places numeric axis labels where it likes.
-fn row_label<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, at: (i32, i32), label: &str) -> Result<(), String> {
+fn row_label<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, at: (i32, i32), label: &str) -> Result<(), CliError> {
     root.draw(&Text::new(
         label.to_string(),
         (at.0 - 10, at.1),
@@ -153,7 +155,7 @@ fn colours(keys: &[&str]) -> Vec<(String, RGBColor)> {
 
 /// Horizontal bars of shares (0-1) stacked left to right, one per label,
 /// the first bar at the top, with a legend of keys below.
-pub fn stacked_shares(title: &str, x_desc: &str, bars: &[StackedBar]) -> Result<String, String> {
+pub fn stacked_shares(title: &str, x_desc: &str, bars: &[StackedBar]) -> Result<String, CliError> {
     let mut keys: Vec<&str> = Vec::new();
     for bar in bars {
         for (key, _) in &bar.segments {
@@ -244,7 +246,7 @@ pub fn stacked_shares(title: &str, x_desc: &str, bars: &[StackedBar]) -> Result<
 }
 
 /// Lines of values over years, with a legend below.
-pub fn lines_by_year(title: &str, y_desc: &str, series: &[Series]) -> Result<String, String> {
+pub fn lines_by_year(title: &str, y_desc: &str, series: &[Series]) -> Result<String, CliError> {
     let years = series.iter().flat_map(|s| s.points.iter().map(|(y, _)| *y));
     let (first, last) = years.fold((i32::MAX, i32::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
     let (first, last) = if first > last {
@@ -309,7 +311,7 @@ pub fn lines_by_year(title: &str, y_desc: &str, series: &[Series]) -> Result<Str
 
 /// Pairs of horizontal bars, before (top) and after (bottom), per label,
 /// with each value written at the end of its bar.
-pub fn before_after(title: &str, x_desc: &str, rows: &[BeforeAfter]) -> Result<String, String> {
+pub fn before_after(title: &str, x_desc: &str, rows: &[BeforeAfter]) -> Result<String, CliError> {
     let highest = rows.iter().map(|r| r.before.max(r.after)).fold(0.0f64, f64::max);
     let x_right = if highest > 0.0 { highest * 1.3 } else { 1.0 };
     let n = rows.len().max(1);
@@ -392,7 +394,7 @@ fn responsive(svg: &str, title: &str) -> String {
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .map_or_else(|| format!("0 0 {WIDTH} 400"), str::to_string);
-    let title = crate::report::escape(title);
+    let title = super::html::escape(title);
     format!(
         "<svg class=\"chart\" viewBox=\"{view_box}\" width=\"100%\" preserveAspectRatio=\"xMidYMid meet\" \
          role=\"img\" aria-label=\"{title}\"><title>{title}</title>{}",

@@ -1,36 +1,21 @@
-//! `supplyrisk import bundled`: every dataset listed in `data/manifest.toml`,
-//! imported in the manifest's order through the same streaming import as
-//! `supplyrisk import FORMAT FILE`.
-//!
-//! The manifest also lists the shipped files no import reads, with the
-//! reason, so that it accounts for every file under `data/`.
+//! The data manifest, `data/manifest.toml`: which shipped files `import
+//! bundled` reads, in which order and format, and which shipped files no
+//! import reads, with the reason, so that it accounts for every file under
+//! `data/`. Errors name the manifest's line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde::Deserialize;
 use supplyrisk_formats::Format;
 use toml::Spanned;
 
-use crate::{Client, Output};
+use super::glob::expand;
+use crate::cli::BundledArgs;
+use crate::error::CliError;
 
 /// The manifest's file name inside the data folder.
 pub const MANIFEST: &str = "manifest.toml";
-
-/// `supplyrisk import bundled` options.
-#[derive(clap::Args)]
-pub struct Args {
-    /// Folder of the shipped datasets; the manifest's paths are relative to it.
-    #[arg(long, default_value = "data")]
-    pub data_dir: PathBuf,
-    /// The manifest [default: <DATA_DIR>/manifest.toml].
-    #[arg(long)]
-    pub manifest: Option<PathBuf>,
-    /// Bytes per streamed chunk.
-    #[arg(long, default_value_t = 256 * 1024)]
-    pub chunk_bytes: usize,
-}
 
 /// The manifest as written; spans give the line numbers of errors.
 #[derive(Deserialize)]
@@ -96,7 +81,7 @@ pub struct Manifest {
 
 impl Manifest {
     /// The manifest `args` name, checked against `args.data_dir`.
-    pub fn load_for(args: &Args) -> Result<Manifest, String> {
+    pub fn load_for(args: &BundledArgs) -> Result<Manifest, CliError> {
         let location = args.manifest.clone().unwrap_or_else(|| args.data_dir.join(MANIFEST));
         Manifest::load(&location, &args.data_dir)
     }
@@ -104,37 +89,45 @@ impl Manifest {
     /// Reads a manifest whose paths are relative to `data_dir` and checks
     /// it: known formats, every path naming at least one file, no file
     /// listed twice.
-    pub fn load(location: &Path, data_dir: &Path) -> Result<Manifest, String> {
-        let text = std::fs::read_to_string(location).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                format!(
+    pub fn load(location: &Path, data_dir: &Path) -> Result<Manifest, CliError> {
+        let text = std::fs::read_to_string(location).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                CliError::Invalid(format!(
                     "no manifest at {}: run from the project folder, or give --data-dir (the folder of the \
                      shipped data) or --manifest",
                     location.display()
-                )
+                ))
             } else {
-                format!("{}: {e}", location.display())
+                CliError::File {
+                    path: location.to_path_buf(),
+                    source,
+                }
             }
         })?;
         Manifest::parse(&text, location, data_dir)
     }
 
-    fn parse(text: &str, location: &Path, data_dir: &Path) -> Result<Manifest, String> {
+    fn parse(text: &str, location: &Path, data_dir: &Path) -> Result<Manifest, CliError> {
         let line = |offset: usize| line_of(text, offset);
-        let raw: RawManifest = toml::from_str(text).map_err(|e| match e.span() {
-            Some(span) => format!("{}:{}: {}", location.display(), line(span.start), e.message()),
-            None => format!("{}: {}", location.display(), e.message()),
+        let raw: RawManifest = toml::from_str(text).map_err(|e| {
+            CliError::Invalid(match e.span() {
+                Some(span) => format!("{}:{}: {}", location.display(), line(span.start), e.message()),
+                None => format!("{}: {}", location.display(), e.message()),
+            })
         })?;
         if raw.import.is_empty() {
-            return Err(format!("{}: no [[import]] entries", location.display()));
+            return Err(CliError::Invalid(format!(
+                "{}: no [[import]] entries",
+                location.display()
+            )));
         }
         // Every file listed so far, with the line of the entry listing it.
         let mut listed: BTreeMap<String, usize> = BTreeMap::new();
         let mut claim = |path: &str, at: usize, entry: &str| match listed.get(path) {
-            Some(first) => Err(format!(
+            Some(first) => Err(CliError::Invalid(format!(
                 "{}:{at}: {entry}: {path} is already listed at line {first}",
                 location.display()
-            )),
+            ))),
             None => {
                 listed.insert(path.to_string(), at);
                 Ok(())
@@ -146,19 +139,20 @@ impl Manifest {
             let at = |s: &Spanned<String>| format!("{}:{}: {entry}", location.display(), line(s.span().start));
             let format = Format::from_name(e.format.get_ref()).ok_or_else(|| {
                 let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-                format!(
+                CliError::Invalid(format!(
                     "{}: unknown format '{}'; one of {}",
                     at(&e.format),
                     e.format.get_ref(),
                     names.join(", ")
-                )
+                ))
             })?;
             for (field, value) in [("source", &e.source), ("section", &e.section)] {
                 if value.get_ref().trim().is_empty() {
-                    return Err(format!("{}: {field} is empty", at(value)));
+                    return Err(CliError::Invalid(format!("{}: {field} is empty", at(value))));
                 }
             }
-            let files = expand(data_dir, e.path.get_ref()).map_err(|why| format!("{}: {why}", at(&e.path)))?;
+            let files = expand(data_dir, e.path.get_ref())
+                .map_err(|why| CliError::Invalid(format!("{}: {why}", at(&e.path))))?;
             for path in files {
                 claim(&path, line(e.path.span().start), &entry)?;
                 imports.push(Dataset {
@@ -175,9 +169,10 @@ impl Manifest {
             let entry = format!("[[unimported]] {}", i + 1);
             let at = |s: &Spanned<String>| format!("{}:{}: {entry}", location.display(), line(s.span().start));
             if e.reason.get_ref().trim().is_empty() {
-                return Err(format!("{}: reason is empty", at(&e.reason)));
+                return Err(CliError::Invalid(format!("{}: reason is empty", at(&e.reason))));
             }
-            let files = expand(data_dir, e.path.get_ref()).map_err(|why| format!("{}: {why}", at(&e.path)))?;
+            let files = expand(data_dir, e.path.get_ref())
+                .map_err(|why| CliError::Invalid(format!("{}: {why}", at(&e.path))))?;
             for path in files {
                 claim(&path, line(e.path.span().start), &entry)?;
                 unimported.push(Unimported {
@@ -198,194 +193,6 @@ impl Manifest {
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
-}
-
-fn is_glob(pattern: &str) -> bool {
-    pattern.contains(['*', '?'])
-}
-
-/// The files `pattern` names under `data_dir`, sorted. `*` and `?` match
-/// within one path segment, as in a shell.
-fn expand(data_dir: &Path, pattern: &str) -> Result<Vec<String>, String> {
-    let segments: Vec<&str> = pattern.split('/').collect();
-    if pattern.contains('\\')
-        || Path::new(pattern).is_absolute()
-        || segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..")
-    {
-        return Err(format!(
-            "path '{pattern}' must be relative to the data folder, /-separated, without . or .."
-        ));
-    }
-    let mut found = vec![String::new()];
-    for segment in &segments {
-        let mut next = Vec::new();
-        for prefix in &found {
-            let child = |name: &str| {
-                if prefix.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{prefix}/{name}")
-                }
-            };
-            if !is_glob(segment) {
-                next.push(child(segment));
-                continue;
-            }
-            // An unreadable or missing folder matches nothing; the empty result says so.
-            let Ok(entries) = std::fs::read_dir(data_dir.join(prefix)) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                if let Ok(name) = entry.file_name().into_string()
-                    && matches(segment, &name)
-                {
-                    next.push(child(&name));
-                }
-            }
-        }
-        found = next;
-    }
-    found.retain(|p| data_dir.join(p).is_file());
-    found.sort();
-    if found.is_empty() {
-        return Err(if is_glob(pattern) {
-            format!("'{pattern}' matches no file in {}", data_dir.display())
-        } else {
-            format!("no such file: {}", data_dir.join(pattern).display())
-        });
-    }
-    Ok(found)
-}
-
-/// Whether `name` matches a one-segment pattern of `*` (any run) and `?`
-/// (one character). As in a shell, a leading dot must be matched literally.
-fn matches(pattern: &str, name: &str) -> bool {
-    if name.starts_with('.') && !pattern.starts_with('.') {
-        return false;
-    }
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni) = (0, 0);
-    // The last `*` seen and the name position it currently covers up to.
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ni));
-                pi += 1;
-            }
-            Some(c) if *c == '?' || *c == n[ni] => {
-                pi += 1;
-                ni += 1;
-            }
-            _ => match star {
-                Some((sp, sn)) => {
-                    star = Some((sp, sn + 1));
-                    pi = sp + 1;
-                    ni = sn + 1;
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
-/// Row counts summed over files.
-#[derive(Default)]
-struct Totals {
-    rows_read: u64,
-    accepted: u64,
-    unchanged: u64,
-    rejected: u64,
-    skipped: u64,
-}
-
-impl Totals {
-    fn add(&mut self, summary: &supplyrisk_api::ingest::v1::ImportSummary) {
-        let t = summary.totals.unwrap_or_default();
-        self.rows_read += t.rows_read;
-        self.accepted += t.accepted;
-        self.unchanged += t.unchanged;
-        self.rejected += t.rejected;
-        self.skipped += t.skipped;
-    }
-}
-
-/// Imports every dataset of `manifest` in order, printing progress per
-/// file and the totals. Rejected rows are reported, not fatal; a file whose
-/// import fails stops the run.
-pub async fn import_all(
-    client: &mut Client,
-    manifest: &Manifest,
-    chunk_bytes: usize,
-    output: Output,
-) -> Result<(), String> {
-    let started = Instant::now();
-    let count = manifest.imports.len();
-    let mut totals = Totals::default();
-    let mut files = Vec::new();
-    let header = format!(
-        "{}: {count} files to import, {} listed as not imported",
-        manifest.location.display(),
-        manifest.unimported.len()
-    );
-    // JSON keeps stdout for the one document.
-    if output == Output::Json {
-        eprintln!("{header}");
-    } else {
-        println!("{header}");
-    }
-    for (i, d) in manifest.imports.iter().enumerate() {
-        let progress = format!("[{}/{count}] {} {}", i + 1, d.format.name(), d.path);
-        if output == Output::Json {
-            eprintln!("{progress}");
-        } else {
-            println!("{progress}");
-        }
-        let imported = crate::import(client, d.format.name(), &d.file, None, None, chunk_bytes)
-            .await
-            .map_err(|e| {
-                format!(
-                    "[{}/{count}] {} {}: {e} (stopped; the files before it were imported)",
-                    i + 1,
-                    d.format.name(),
-                    d.file.display()
-                )
-            })?;
-        totals.add(&imported.summary);
-        if output == Output::Json {
-            let mut summary = crate::json::import_summary(&imported.name, imported.seconds, &imported.summary);
-            summary["path"] = d.path.clone().into();
-            files.push(summary);
-        } else {
-            crate::print_import(&imported, output);
-        }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    if output == Output::Json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "manifest": manifest.location.display().to_string(),
-                "files": files,
-                "totals": {
-                    "files": count,
-                    "rows_read": totals.rows_read,
-                    "accepted": totals.accepted,
-                    "unchanged": totals.unchanged,
-                    "rejected": totals.rejected,
-                    "skipped": totals.skipped,
-                    "seconds": seconds,
-                },
-            })
-        );
-    } else {
-        println!(
-            "total: {count} files, {} rows in {seconds:.1}s: {} accepted, {} unchanged, {} rejected, {} skipped",
-            totals.rows_read, totals.accepted, totals.unchanged, totals.rejected, totals.skipped
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -445,7 +252,7 @@ mod tests {
         for d in &manifest.imports {
             assert!(d.file.is_file(), "{}", d.path);
             // The service takes every format the manifest names.
-            assert!(crate::dataset_format(d.format.name()).is_ok(), "{}", d.path);
+            assert!(super::super::dataset_format(d.format.name()).is_ok(), "{}", d.path);
             assert!(
                 headings.contains(&d.section),
                 "{}: section '{}' is not a heading of data/SOURCES.md",
@@ -491,7 +298,7 @@ mod tests {
             std::fs::write(dir.path().join(f), "x\n").unwrap();
         }
         std::fs::write(dir.path().join(MANIFEST), text).unwrap();
-        Manifest::load(&dir.path().join(MANIFEST), dir.path())
+        Manifest::load(&dir.path().join(MANIFEST), dir.path()).map_err(|e| e.to_string())
     }
 
     const POLICY: &str =
@@ -601,19 +408,9 @@ mod tests {
                 .unwrap_err()
                 .contains("manifest.toml:4: [[import]] 1: source is empty")
         );
-        let err = Manifest::load(Path::new("/nonexistent/manifest.toml"), Path::new("/nonexistent")).unwrap_err();
+        let err = Manifest::load(Path::new("/nonexistent/manifest.toml"), Path::new("/nonexistent"))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("no manifest at /nonexistent/manifest.toml"), "{err}");
-    }
-
-    #[test]
-    fn globs_match_within_one_segment() {
-        assert!(matches("*_salient.csv", "mcs2025-galli_salient.csv"));
-        assert!(matches("mcs2025-?in_*", "mcs2025-tin_salient.csv"));
-        assert!(matches("*", "a"));
-        assert!(matches("a*b*c", "aXbYbc"));
-        assert!(!matches("*_salient.csv", "mcs2025-galli_meta.xml"));
-        assert!(!matches("?", ""));
-        assert!(!matches("*", ".hidden"));
-        assert!(matches(".*", ".hidden"));
     }
 }

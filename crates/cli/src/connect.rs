@@ -1,0 +1,80 @@
+//! Clients of the three services, opened the way a command-line tool needs:
+//! connected before the first call so that an unreachable service is named
+//! at once, one timeout per call, and the caller's bearer token on every
+//! call through the services' shared [`ClientInterceptor`].
+//!
+//! The services' own channels (`supplyrisk_grpc::client::channel`) connect
+//! lazily and trace every call; a person at a terminal wants the plain
+//! "cannot reach" instead, so the channel is built here.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient;
+use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
+use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
+use supplyrisk_grpc::client::ClientInterceptor;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::cli::Cli;
+use crate::error::CliError;
+
+/// A connected channel presenting the caller's token.
+pub type AuthorisedChannel = InterceptedService<Channel, ClientInterceptor>;
+
+/// A client of the ingest service.
+pub type IngestClient = IngestServiceClient<AuthorisedChannel>;
+
+/// A client of the scoring service.
+pub type ScoringClient = ScoringServiceClient<AuthorisedChannel>;
+
+/// A client of the alerting service.
+pub type AlertingClient = AlertingServiceClient<AuthorisedChannel>;
+
+/// A client of the ingest service at `--ingest-endpoint`.
+pub async fn ingest(cli: &Cli) -> Result<IngestClient, CliError> {
+    let channel = authorised_channel(cli, &cli.ingest_endpoint, "ingest").await?;
+    Ok(IngestServiceClient::new(channel))
+}
+
+/// A client of the scoring service at `--scoring-endpoint`.
+pub async fn scoring(cli: &Cli) -> Result<ScoringClient, CliError> {
+    let channel = authorised_channel(cli, &cli.scoring_endpoint, "scoring").await?;
+    Ok(ScoringServiceClient::new(channel))
+}
+
+/// A client of the alerting service at `--alerting-endpoint`.
+pub async fn alerting(cli: &Cli) -> Result<AlertingClient, CliError> {
+    let channel = authorised_channel(cli, &cli.alerting_endpoint, "alerting").await?;
+    Ok(AlertingServiceClient::new(channel))
+}
+
+/// A connected channel to `endpoint` carrying the caller's bearer token;
+/// `service` names the service in the error when it cannot be reached.
+async fn authorised_channel(cli: &Cli, endpoint: &str, service: &'static str) -> Result<AuthorisedChannel, CliError> {
+    let channel = Channel::from_shared(endpoint.to_string())
+        .map_err(|source| CliError::BadEndpoint {
+            endpoint: endpoint.to_string(),
+            source,
+        })?
+        .timeout(Duration::from_secs(cli.timeout))
+        .connect()
+        .await
+        .map_err(|source| CliError::Unreachable {
+            service,
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
+    let token = cli.token.clone().unwrap_or_default();
+    // The interceptor quietly sends no token when it cannot be a header;
+    // the caller should hear why instead of "not authenticated".
+    if !token.is_empty() && format!("Bearer {token}").parse::<MetadataValue<Ascii>>().is_err() {
+        return Err(CliError::Invalid(
+            "the token has characters a header cannot carry".into(),
+        ));
+    }
+    let interceptor = ClientInterceptor::new(&SecretString::from(token));
+    Ok(InterceptedService::new(channel, interceptor))
+}
