@@ -385,25 +385,23 @@ impl Scorer {
 
     /// Every recorded policy event, all pages.
     pub async fn policy_events(&self) -> ServiceResult<Vec<ipb::PolicyEvent>> {
-        let mut client = self.ingest.clone();
-        let mut events = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page = client
-                .list_policy_events(ipb::ListPolicyEventsRequest {
-                    page_size: 500,
-                    page_token,
-                    ..Default::default()
-                })
-                .await
-                .map_err(ServiceError::from)?
-                .into_inner();
-            events.extend(page.events);
-            if page.next_page_token.is_empty() {
-                return Ok(events);
+        let client = self.ingest.clone();
+        let events = supplyrisk_grpc::client::all_pages(|page_token| {
+            let mut client = client.clone();
+            async move {
+                let page = client
+                    .list_policy_events(ipb::ListPolicyEventsRequest {
+                        page_size: 500,
+                        page_token,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                Ok((page.events, page.next_page_token))
             }
-            page_token = page.next_page_token;
-        }
+        })
+        .await?;
+        Ok(events)
     }
 
     /// The wire score, with the day its policy events were taken as of.
