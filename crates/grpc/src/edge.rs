@@ -48,6 +48,20 @@ impl Permission {
 /// Maps a full method path (`/pkg.Service/Method`) to what it requires.
 pub type MethodPolicy = fn(&str) -> Permission;
 
+/// What the method of `path` requires when `reads` lists the methods any
+/// role may call and `writes` those an ingester may: anything else is the
+/// admin's, so a method added without a decision is closed, not open.
+pub fn permission_of(path: &str, reads: &[&str], writes: &[&str]) -> Permission {
+    let method = path.rsplit('/').next().unwrap_or_default();
+    if reads.contains(&method) {
+        Permission::Read
+    } else if writes.contains(&method) {
+        Permission::Write
+    } else {
+        Permission::Admin
+    }
+}
+
 /// Paths open to everyone: health checks and reflection.
 fn is_open_path(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")

@@ -29,8 +29,16 @@ pub trait Service: Sized + 'static {
     /// The binary's name, in logs and traces.
     const BINARY: &'static str;
 
-    /// What each method (full path) requires of its caller.
-    fn method_policy(path: &str) -> Permission;
+    /// Methods any role may call.
+    const READS: &'static [&'static str] = &[];
+    /// Methods that need an ingester or admin token.
+    const WRITES: &'static [&'static str] = &[];
+
+    /// What each method (full path) requires of its caller: by default
+    /// [`Service::READS`] and [`Service::WRITES`], anything else admin only.
+    fn method_policy(path: &str) -> Permission {
+        supplyrisk_grpc::edge::permission_of(path, Self::READS, Self::WRITES)
+    }
 
     /// How the store behaves for this service.
     fn store_options(_settings: &Settings<Self::Settings>) -> StoreOptions {

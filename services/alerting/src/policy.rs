@@ -62,13 +62,7 @@ impl PolicyWatcher {
     /// Its place in the data stream: a consumer group of its own, named
     /// after the group of `settings`.
     pub fn consumer(settings: &AlertingSection) -> ConsumerConfig {
-        ConsumerConfig::new(
-            keys::DATA_STREAM,
-            &format!("{}-policy", settings.consumer_group),
-            &settings.consumer_name,
-            settings.reclaim_idle_ms,
-            200,
-        )
+        settings.consumer(keys::DATA_STREAM, &format!("{}-policy", settings.consumer_group))
     }
 }
 

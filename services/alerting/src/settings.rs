@@ -67,6 +67,11 @@ impl AlertingSection {
         ExtraRoots::from_pem(&pem).map_err(error)
     }
 
+    /// This process's place in consumer group `group` of `stream`.
+    pub fn consumer(&self, stream: &str, group: &str) -> supplyrisk_store::consumer::ConsumerConfig {
+        supplyrisk_store::consumer::ConsumerConfig::new(stream, group, &self.consumer_name, self.reclaim_idle_ms, 200)
+    }
+
     /// The webhook retry schedule.
     pub fn webhook_retry(&self) -> RetryPolicy {
         RetryPolicy {

@@ -9,7 +9,6 @@ use std::time::Duration;
 use supplyrisk_api::alerting::v1::alerting_service_server::AlertingServiceServer;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
-use supplyrisk_grpc::Permission;
 use supplyrisk_service::{Service, Start, StartupError, StreamWorker, Upstream};
 use supplyrisk_webhook::WebhookClient;
 use tokio::sync::Notify;
@@ -32,15 +31,13 @@ impl Service for Alerting {
     const BINARY: &'static str = "supplyrisk-alerting";
 
     /// Reads need a reader; managing subscriptions and acknowledging need ingester or admin.
-    fn method_policy(path: &str) -> Permission {
-        match path.rsplit('/').next().unwrap_or_default() {
-            "GetSubscription" | "ListSubscriptions" | "StreamAlerts" | "ListAlerts" => Permission::Read,
-            "CreateSubscription" | "UpdateSubscription" | "DeleteSubscription" | "AcknowledgeAlert" => {
-                Permission::Write
-            }
-            _ => Permission::Admin,
-        }
-    }
+    const READS: &'static [&'static str] = &["GetSubscription", "ListSubscriptions", "StreamAlerts", "ListAlerts"];
+    const WRITES: &'static [&'static str] = &[
+        "CreateSubscription",
+        "UpdateSubscription",
+        "DeleteSubscription",
+        "AcknowledgeAlert",
+    ];
 
     fn start(start: Start<'_, AlertingSettings>) -> Result<(), StartupError> {
         let own = &start.settings.own;

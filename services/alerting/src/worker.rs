@@ -36,13 +36,7 @@ impl Matcher {
 
     /// Its place in the score stream's consumer group of `settings`.
     pub fn consumer(settings: &AlertingSection) -> ConsumerConfig {
-        ConsumerConfig::new(
-            keys::SCORE_STREAM,
-            &settings.consumer_group,
-            &settings.consumer_name,
-            settings.reclaim_idle_ms,
-            200,
-        )
+        settings.consumer(keys::SCORE_STREAM, &settings.consumer_group)
     }
 }
 

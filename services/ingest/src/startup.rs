@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use supplyrisk_api::ingest::v1::ingest_service_server::IngestServiceServer;
-use supplyrisk_grpc::Permission;
 use supplyrisk_service::{Service, Start, StartupError};
 use supplyrisk_store::StoreOptions;
 
@@ -23,14 +22,15 @@ impl Service for Ingest {
     type Server = IngestServiceServer<IngestHandler>;
     const BINARY: &'static str = "supplyrisk-ingest";
 
-    fn method_policy(path: &str) -> Permission {
-        match path.rsplit('/').next().unwrap_or_default() {
-            "ListMinerals" | "ListPolicyEvents" | "GetSupplySnapshot" => Permission::Read,
-            "IngestTradeFlows" | "UpsertProduction" | "UpsertGovernance" | "RecordPolicyEvent" | "UpsertStockpile"
-            | "ImportDataset" => Permission::Write,
-            _ => Permission::Admin,
-        }
-    }
+    const READS: &'static [&'static str] = &["ListMinerals", "ListPolicyEvents", "GetSupplySnapshot"];
+    const WRITES: &'static [&'static str] = &[
+        "IngestTradeFlows",
+        "UpsertProduction",
+        "UpsertGovernance",
+        "RecordPolicyEvent",
+        "UpsertStockpile",
+        "ImportDataset",
+    ];
 
     fn store_options(settings: &Settings) -> StoreOptions {
         let ingest = &settings.own.ingest;

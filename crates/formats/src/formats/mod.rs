@@ -128,6 +128,31 @@ pub(crate) fn trailing_years(name: &str) -> Vec<u16> {
         .collect()
 }
 
+/// The catalog mineral a USGS commodity cell names, found with `lookup`;
+/// `None` once the row is skipped (no catalog mineral) or rejected.
+pub(crate) fn usgs_commodity(
+    commodity: &str,
+    line: u64,
+    lookup: fn(&str) -> Option<&'static supplyrisk_domain::Mineral>,
+    out: &mut crate::Out<'_>,
+) -> Option<supplyrisk_domain::MineralId> {
+    let Some(mineral) = lookup(commodity) else {
+        out.skip(line, SkipReason::OutsideCatalog(commodity.to_string()));
+        return None;
+    };
+    match supplyrisk_domain::MineralId::parse(&mineral.id) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            out.reject(
+                line,
+                "Commodity",
+                format!("catalog mineral {} does not resolve", mineral.id),
+            );
+            None
+        }
+    }
+}
+
 /// USGS `SOURCE` / `DataSource` cell → source label: `MCS2025` → `USGS_MCS_2025`.
 pub(crate) fn usgs_source_label(cell: &str) -> String {
     let t = cell.trim();

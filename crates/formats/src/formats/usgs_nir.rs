@@ -1,11 +1,11 @@
 //! USGS MCS net import reliance with major import sources
 //! (`MCS2025_Fig2_Net_Import_Reliance.csv`).
 
-use supplyrisk_domain::{Iso3, MineralId};
+use supplyrisk_domain::Iso3;
 
 use super::{Resolved, resolve_name, trailing_years};
 use crate::reconcile::nir_mineral;
-use crate::{Header, HeaderError, ImportReliance, Out, Record, Row, RowParser, SkipReason, UsgsValue};
+use crate::{Header, HeaderError, ImportReliance, Out, Record, Row, RowParser, UsgsValue};
 
 pub(crate) struct UsgsNir {
     source: Option<String>,
@@ -66,15 +66,8 @@ impl RowParser for UsgsNir {
     fn row(&mut self, row: &Row, out: &mut Out<'_>) {
         let line = row.line;
         let commodity = row.get(self.commodity).trim();
-        let Some(mineral) = nir_mineral(commodity) else {
-            return out.skip(line, SkipReason::OutsideCatalog(commodity.to_string()));
-        };
-        let Ok(mineral_id) = MineralId::parse(&mineral.id) else {
-            return out.reject(
-                line,
-                "Commodity",
-                format!("catalog mineral {} does not resolve", mineral.id),
-            );
+        let Some(mineral_id) = super::usgs_commodity(commodity, line, nir_mineral, out) else {
+            return;
         };
         let percent = match UsgsValue::parse(row.get(self.value)) {
             Ok(v) => v,

@@ -1,11 +1,9 @@
 //! USGS MCS salient statistics (`mcs2025-<code>_salient.csv`): one row per
 //! year, one column per statistic; the column set differs per commodity.
 
-use supplyrisk_domain::MineralId;
-
 use super::parse_year;
 use crate::reconcile::salient_mineral;
-use crate::{Header, HeaderError, Out, Record, Row, RowParser, SalientCategory, SalientStat, SkipReason, UsgsValue};
+use crate::{Header, HeaderError, Out, Record, Row, RowParser, SalientCategory, SalientStat, UsgsValue};
 
 struct Stat {
     col: usize,
@@ -86,15 +84,8 @@ impl RowParser for UsgsSalient {
     fn row(&mut self, row: &Row, out: &mut Out<'_>) {
         let line = row.line;
         let commodity = row.get(self.commodity).trim();
-        let Some(mineral) = salient_mineral(commodity) else {
-            return out.skip(line, SkipReason::OutsideCatalog(commodity.to_string()));
-        };
-        let Ok(mineral_id) = MineralId::parse(&mineral.id) else {
-            return out.reject(
-                line,
-                "Commodity",
-                format!("catalog mineral {} does not resolve", mineral.id),
-            );
+        let Some(mineral_id) = super::usgs_commodity(commodity, line, salient_mineral, out) else {
+            return;
         };
         let year = match parse_year(row.get(self.year)) {
             Ok(y) if (supplyrisk_domain::MIN_YEAR..=supplyrisk_domain::MAX_YEAR).contains(&y) => y as u16,

@@ -2,6 +2,7 @@
 //! responsive for inline HTML: a `viewBox`, `width="100%"`, no fixed height.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -169,80 +170,51 @@ pub fn stacked_shares(title: &str, x_desc: &str, bars: &[StackedBar]) -> Result<
     }
     let legend = colours(&keys);
     let colour_of = |key: &str| legend.iter().find(|(k, _)| k == key).map_or(OTHER_COLOR, |(_, c)| *c);
-    let n = bars.len().max(1);
-    let plot_height = 40 + 52 * n as u32 + 70;
-    let height = plot_height + legend_height(&legend);
-    let label_width = bars.iter().map(|b| text_width(&b.label, LABEL_SIZE)).max().unwrap_or(0) + 24;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let (plot, legend_area) = root.split_vertically(plot_height);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(12)
-            .margin_right(28)
-            .x_label_area_size(64)
-            .y_label_area_size(label_width)
-            .build_cartesian_2d(0f64..1f64, -0.5f64..(n as f64 - 0.5))
-            .map_err(draw_error)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .x_labels(6)
-            .x_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-            .y_labels(0)
-            .x_desc(x_desc)
-            .label_style(font(LABEL_SIZE))
-            .axis_desc_style(font(LABEL_SIZE))
-            .draw()
-            .map_err(draw_error)?;
-        let plot_width = f64::from(WIDTH - 12 - 28 - label_width);
-        for (rank, bar) in bars.iter().enumerate() {
-            let y = n as f64 - 1.0 - rank as f64;
-            row_label(&root, chart.backend_coord(&(0.0, y)), &bar.label)?;
-            let mut x = 0.0;
-            for (key, share) in &bar.segments {
-                let share = share.clamp(0.0, 1.0 - x);
-                let colour = colour_of(key);
+    let labels: Vec<&str> = bars.iter().map(|b| b.label.as_str()).collect();
+    let axis = BarAxis {
+        desc: x_desc,
+        right: 1.0,
+        format: &|v| format!("{:.0}%", v * 100.0),
+    };
+    horizontal_bars(title, &labels, 52, &axis, &legend, |chart, rank, y, plot_width| {
+        let mut x = 0.0;
+        for (key, share) in &bars[rank].segments {
+            let share = share.clamp(0.0, 1.0 - x);
+            let colour = colour_of(key);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x, y - 0.32), (x + share, y + 0.32)],
+                    colour.filled(),
+                )))
+                .map_err(draw_error)?;
+            let percent = format!("{:.0}%", share * 100.0);
+            let long = format!("{key} {percent}");
+            let fits = |t: &str| f64::from(text_width(t, LABEL_SIZE) + 10) < share * plot_width;
+            let text = if key != OTHER && fits(&long) {
+                Some(long)
+            } else {
+                fits(&percent).then_some(percent)
+            };
+            if let Some(text) = text {
+                let ink = if key == OTHER { TEXT } else { WHITE };
                 chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(x, y - 0.32), (x + share, y + 0.32)],
-                        colour.filled(),
-                    )))
+                    .draw_series(std::iter::once(
+                        EmptyElement::at((x, y))
+                            + Text::new(
+                                text,
+                                (5, 0),
+                                (FONT, LABEL_SIZE)
+                                    .into_font()
+                                    .color(&ink)
+                                    .pos(Pos::new(HPos::Left, VPos::Center)),
+                            ),
+                    ))
                     .map_err(draw_error)?;
-                let percent = format!("{:.0}%", share * 100.0);
-                let long = format!("{key} {percent}");
-                let fits = |t: &str| f64::from(text_width(t, LABEL_SIZE) + 10) < share * plot_width;
-                let text = if key != OTHER && fits(&long) {
-                    Some(long)
-                } else {
-                    fits(&percent).then_some(percent)
-                };
-                if let Some(text) = text {
-                    let ink = if key == OTHER { TEXT } else { WHITE };
-                    chart
-                        .draw_series(std::iter::once(
-                            EmptyElement::at((x, y))
-                                + Text::new(
-                                    text,
-                                    (5, 0),
-                                    (FONT, LABEL_SIZE)
-                                        .into_font()
-                                        .color(&ink)
-                                        .pos(Pos::new(HPos::Left, VPos::Center)),
-                                ),
-                        ))
-                        .map_err(draw_error)?;
-                }
-                x += share;
             }
+            x += share;
         }
-        draw_legend(&legend_area, &legend)?;
-        root.present().map_err(draw_error)?;
-    }
-    Ok(responsive(&svg, title))
+        Ok(())
+    })
 }
 
 /// Lines of values over years, with a legend below.
@@ -314,14 +286,72 @@ pub fn lines_by_year(title: &str, y_desc: &str, series: &[Series]) -> Result<Str
 pub fn before_after(title: &str, x_desc: &str, rows: &[BeforeAfter]) -> Result<String, CliError> {
     let highest = rows.iter().map(|r| r.before.max(r.after)).fold(0.0f64, f64::max);
     let x_right = if highest > 0.0 { highest * 1.3 } else { 1.0 };
-    let n = rows.len().max(1);
-    let plot_height = 40 + 76 * n as u32 + 70;
     let legend = vec![
         ("before".to_string(), BEFORE_COLOR),
         ("after the cut".to_string(), AFTER_COLOR),
     ];
-    let height = plot_height + legend_height(&legend);
-    let label_width = rows.iter().map(|r| text_width(&r.label, LABEL_SIZE)).max().unwrap_or(0) + 24;
+    let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+    let axis = BarAxis {
+        desc: x_desc,
+        right: x_right,
+        format: &|v| format!("{v:.2}"),
+    };
+    let value_style = font(LABEL_SIZE).pos(Pos::new(HPos::Left, VPos::Center));
+    horizontal_bars(title, &labels, 76, &axis, &legend, |chart, rank, y, _| {
+        let row = &rows[rank];
+        let change = row.after - row.before;
+        let bars = [
+            (y + 0.18, row.before, BEFORE_COLOR, format!("{:.3}", row.before)),
+            (
+                y - 0.18,
+                row.after,
+                AFTER_COLOR,
+                format!("{:.3} ({change:+.3})", row.after),
+            ),
+        ];
+        for (centre, value, colour, text) in bars {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, centre - 0.15), (value.max(0.0), centre + 0.15)],
+                    colour.filled(),
+                )))
+                .map_err(draw_error)?;
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((value.max(0.0), centre)) + Text::new(text, (6, 0), value_style.clone()),
+                ))
+                .map_err(draw_error)?;
+        }
+        Ok(())
+    })
+}
+
+/// The x axis of a horizontal bar chart.
+struct BarAxis<'a> {
+    desc: &'a str,
+    /// Its right end (its left is 0).
+    right: f64,
+    format: &'a dyn Fn(&f64) -> String,
+}
+
+/// The chart area of a horizontal bar chart.
+type BarChart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A horizontal bar chart: one row of `row_height` units per label, the
+/// first at the top with its label at its left, and `legend` below.
+/// `draw_row(chart, rank, y, plot_width)` draws row `rank` centred on `y`.
+fn horizontal_bars(
+    title: &str,
+    labels: &[&str],
+    row_height: u32,
+    axis: &BarAxis<'_>,
+    legend: &[(String, RGBColor)],
+    mut draw_row: impl FnMut(&mut BarChart<'_, '_>, usize, f64, f64) -> Result<(), CliError>,
+) -> Result<String, CliError> {
+    let n = labels.len().max(1);
+    let plot_height = 40 + row_height * n as u32 + 70;
+    let height = plot_height + legend_height(legend);
+    let label_width = labels.iter().map(|l| text_width(l, LABEL_SIZE)).max().unwrap_or(0) + 24;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
@@ -332,7 +362,7 @@ pub fn before_after(title: &str, x_desc: &str, rows: &[BeforeAfter]) -> Result<S
             .margin_right(28)
             .x_label_area_size(64)
             .y_label_area_size(label_width)
-            .build_cartesian_2d(0f64..x_right, -0.5f64..(n as f64 - 0.5))
+            .build_cartesian_2d(0f64..axis.right, -0.5f64..(n as f64 - 0.5))
             .map_err(draw_error)?;
         chart
             .configure_mesh()
@@ -340,42 +370,20 @@ pub fn before_after(title: &str, x_desc: &str, rows: &[BeforeAfter]) -> Result<S
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .x_labels(6)
-            .x_label_formatter(&|v| format!("{v:.2}"))
+            .x_label_formatter(axis.format)
             .y_labels(0)
-            .x_desc(x_desc)
+            .x_desc(axis.desc)
             .label_style(font(LABEL_SIZE))
             .axis_desc_style(font(LABEL_SIZE))
             .draw()
             .map_err(draw_error)?;
-        let value_style = font(LABEL_SIZE).pos(Pos::new(HPos::Left, VPos::Center));
-        for (rank, row) in rows.iter().enumerate() {
+        let plot_width = f64::from(WIDTH - 12 - 28 - label_width);
+        for (rank, label) in labels.iter().enumerate() {
             let y = n as f64 - 1.0 - rank as f64;
-            row_label(&root, chart.backend_coord(&(0.0, y)), &row.label)?;
-            let change = row.after - row.before;
-            let bars = [
-                (y + 0.18, row.before, BEFORE_COLOR, format!("{:.3}", row.before)),
-                (
-                    y - 0.18,
-                    row.after,
-                    AFTER_COLOR,
-                    format!("{:.3} ({change:+.3})", row.after),
-                ),
-            ];
-            for (centre, value, colour, text) in bars {
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(0.0, centre - 0.15), (value.max(0.0), centre + 0.15)],
-                        colour.filled(),
-                    )))
-                    .map_err(draw_error)?;
-                chart
-                    .draw_series(std::iter::once(
-                        EmptyElement::at((value.max(0.0), centre)) + Text::new(text, (6, 0), value_style.clone()),
-                    ))
-                    .map_err(draw_error)?;
-            }
+            row_label(&root, chart.backend_coord(&(0.0, y)), label)?;
+            draw_row(&mut chart, rank, y, plot_width)?;
         }
-        draw_legend(&legend_area, &legend)?;
+        draw_legend(&legend_area, legend)?;
         root.present().map_err(draw_error)?;
     }
     Ok(responsive(&svg, title))
