@@ -16,27 +16,9 @@ use crate::error::EngineError;
 use crate::governance::{PV_NORMALIZED_DEFAULT, pv_normalized};
 use crate::model::{FlowDirection, StageData, SupplyInputs};
 use crate::result::{
-    Component, Confidence, ConfidenceReason, DefaultedTerm, MethodId, Score, StageScore, SupplierContribution,
+    Component, Confidence, ConfidenceReason, DefaultedTerm, Methodology, Score, StageScore, SupplierContribution,
 };
 use crate::supply::{Domestic, GlobalSupply, GovCursor, Members};
-
-/// Method id of GeoPolRisk computed as published (and as its reference
-/// implementation computes it): production and trade of the same year,
-/// imports as reported.
-pub const GEOPOLRISK: MethodId = MethodId {
-    id: "geopolrisk",
-    version: "1.0.0",
-};
-
-/// Method id of GeoPolRisk with our extensions, used where the published
-/// computation has no answer from the data: no trade data (imports assumed
-/// to follow world supply), production of another year than the trade, or
-/// several stages with production (the most concentrated one taken). The
-/// score's notes name each extension applied.
-pub const GEOPOLRISK_EXTENDED: MethodId = MethodId {
-    id: "geopolrisk-extended",
-    version: "1.0.0",
-};
 
 /// Copper's average characterization factor for OECD countries 2017–2021,
 /// the normalizer of GeoPolRisk CFs (kg Cu-eq per kg), as hard-coded in
@@ -479,9 +461,8 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
             meaning: "importer's own production, tonnes",
         },
     ];
-    let method = if extensions.is_empty() {
-        GEOPOLRISK
-    } else {
+    let extended = !extensions.is_empty();
+    if extended {
         notes.insert(
             0,
             format!(
@@ -489,10 +470,10 @@ pub fn geopolrisk(inputs: &SupplyInputs, params: &GprParams) -> Result<Score, En
                 extensions.join("; ")
             ),
         );
-        GEOPOLRISK_EXTENDED
-    };
+    }
     Ok(Score {
-        method,
+        method: Methodology::GeoPolRisk,
+        extended,
         mineral: inputs.mineral.clone(),
         importer: importer.label().to_string(),
         value: values.score,

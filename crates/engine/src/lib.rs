@@ -25,14 +25,15 @@ pub mod scenario;
 mod supply;
 
 pub use error::EngineError;
-pub use eu_crm::{EU_CRM, EuCrmParams, eu_crm};
-pub use geopolrisk::{CF_COPPER_NORMALIZER, GEOPOLRISK, GEOPOLRISK_EXTENDED, GprParams, GprValues, geopolrisk};
+pub use eu_crm::{EuCrmParams, eu_crm};
+pub use geopolrisk::{CF_COPPER_NORMALIZER, GprParams, GprValues, geopolrisk};
 pub use gpr_dataset::{EU27_BACI, GprBuilder, GprCountry, GprDataset, GprImporter, GprMaterial, GprRow};
 pub use model::{
     ExportRestriction, FlowDirection, Governance, Importer, PolicyMeasure, Production, Stage, StageData, StageSource,
     SupplyInputs, TradeFlow,
 };
 pub use result::{
-    Component, Confidence, ConfidenceReason, DefaultedTerm, MethodId, Score, StageScore, SupplierContribution,
+    Component, Confidence, ConfidenceReason, DefaultedTerm, GEOPOLRISK_EXTENDED_ID, Methodology, Score, StageScore,
+    SupplierContribution,
 };
 pub use scenario::{Method, Scenario, ScenarioOutcome, Shock, Shortfall, StockCover, apply_shocks, simulate};

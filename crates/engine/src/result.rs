@@ -2,13 +2,33 @@
 
 use crate::model::{Stage, StageData, StageSource};
 
-/// A scoring method and its version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MethodId {
-    /// Stable id, e.g. `eu-crm`.
-    pub id: &'static str,
+/// A published scoring method: the one name for "which method" from the
+/// engine up (the wire has its own enum; [`crate::Method`] is a method with
+/// its parameters, ready to score).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Methodology {
+    /// The EU Critical Raw Materials supply risk.
+    EuCrm,
+    /// GeoPolRisk.
+    GeoPolRisk,
+}
+
+impl Methodology {
+    /// Every method, in the order they are recomputed.
+    pub const ALL: [Methodology; 2] = [Methodology::EuCrm, Methodology::GeoPolRisk];
+
+    /// Stable id used in keys, events and answers.
+    pub fn id(self) -> &'static str {
+        match self {
+            Methodology::EuCrm => "eu-crm",
+            Methodology::GeoPolRisk => "geopolrisk",
+        }
+    }
+
     /// Version of our implementation of the method.
-    pub version: &'static str,
+    pub fn version(self) -> &'static str {
+        "1.0.0"
+    }
 }
 
 /// One named term of a score.
@@ -139,11 +159,21 @@ impl StageScore {
     }
 }
 
+/// Id of GeoPolRisk with our extensions, used where the published
+/// computation has no answer from the data: no trade data (imports assumed
+/// to follow world supply), production of another year than the trade, or
+/// several stages with production (the most concentrated one taken).
+pub const GEOPOLRISK_EXTENDED_ID: &str = "geopolrisk-extended";
+
 /// A supply-risk score with its explanation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Score {
-    /// Method and version.
-    pub method: MethodId,
+    /// The method.
+    pub method: Methodology,
+    /// True when the published computation had no answer from the data and
+    /// our documented extensions were used (GeoPolRisk only; the notes name
+    /// each one).
+    pub extended: bool,
     /// Mineral id.
     pub mineral: String,
     /// Importer label (ISO3 or bloc name).
@@ -169,6 +199,16 @@ pub struct Score {
 }
 
 impl Score {
+    /// The id the score answers under: the method's, or
+    /// [`GEOPOLRISK_EXTENDED_ID`] when extensions were used.
+    pub fn method_id(&self) -> &'static str {
+        if self.extended {
+            GEOPOLRISK_EXTENDED_ID
+        } else {
+            self.method.id()
+        }
+    }
+
     /// The component named `name`.
     pub fn component(&self, name: &str) -> Option<f64> {
         self.components.iter().find(|c| c.name == name).map(|c| c.value)

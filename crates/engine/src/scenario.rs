@@ -13,7 +13,7 @@ use crate::error::EngineError;
 use crate::eu_crm::{EuCrmParams, eu_crm};
 use crate::geopolrisk::{GprParams, geopolrisk};
 use crate::model::{ExportRestriction, FlowDirection, PolicyMeasure, Stage, SupplyInputs};
-use crate::result::Score;
+use crate::result::{Methodology, Score};
 use crate::supply::{Domestic, ImporterTrade, Members};
 
 /// Days in a year, for daily consumption.
@@ -89,6 +89,14 @@ pub enum Method {
 }
 
 impl Method {
+    /// Which method this is.
+    pub fn methodology(&self) -> Methodology {
+        match self {
+            Method::EuCrm(_) => Methodology::EuCrm,
+            Method::GeoPolRisk(_) => Methodology::GeoPolRisk,
+        }
+    }
+
     /// Scores `inputs` with this method.
     pub fn score(&self, inputs: &SupplyInputs) -> Result<Score, EngineError> {
         match self {

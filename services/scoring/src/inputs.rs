@@ -11,33 +11,14 @@ use supplyrisk_api::convert;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_domain::Catalog;
 use supplyrisk_engine::{
-    ExportRestriction, Governance, Importer, PolicyMeasure, Stage, StageData, StageSource, SupplyInputs,
+    ExportRestriction, Governance, Importer, Methodology, PolicyMeasure, Stage, StageData, StageSource, SupplyInputs,
 };
 
-/// Which scoring method the inputs are for (it decides the production source).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MethodKind {
-    /// EU CRM supply risk.
-    EuCrm,
-    /// GeoPolRisk.
-    GeoPolRisk,
-}
-
-impl MethodKind {
-    /// Stable id used in keys and events.
-    pub fn id(self) -> &'static str {
-        match self {
-            MethodKind::EuCrm => "eu-crm",
-            MethodKind::GeoPolRisk => "geopolrisk",
-        }
-    }
-
-    /// The method's own production source, preferred among equally recent ones.
-    fn prefers(self, source: &str) -> bool {
-        match self {
-            MethodKind::EuCrm => source.starts_with("USGS"),
-            MethodKind::GeoPolRisk => source == "WMD",
-        }
+/// The method's own production source, preferred among equally recent ones.
+fn prefers(method: Methodology, source: &str) -> bool {
+    match method {
+        Methodology::EuCrm => source.starts_with("USGS"),
+        Methodology::GeoPolRisk => source == "WMD",
     }
 }
 
@@ -80,14 +61,14 @@ fn measure_of(value: i32) -> PolicyMeasure {
 /// year the 0.5 default. eu-crm takes the six WGI dimensions (a territory
 /// may borrow its sovereign's), with the PV series standing in for PV when
 /// it is the newer of the two.
-fn governance_of(g: &pb::CountryGovernance, method: MethodKind, year: u16) -> Option<Governance> {
+fn governance_of(g: &pb::CountryGovernance, method: Methodology, year: u16) -> Option<Governance> {
     let indicator = |d: pb::GovernanceDimension| {
         g.indicators
             .iter()
             .find(|i| i.dimension == d as i32)
             .map(|i| (i.year, i.estimate))
     };
-    if method == MethodKind::GeoPolRisk {
+    if method == Methodology::GeoPolRisk {
         if !g.fallback_from.is_empty() {
             return None;
         }
@@ -130,21 +111,21 @@ fn governance_of(g: &pb::CountryGovernance, method: MethodKind, year: u16) -> Op
 /// implementation does, whenever WMD has a usable figure for the mineral:
 /// stage-supply studies would change which stage it takes its concentration
 /// from.
-fn chosen_source(method: MethodKind, snap: &pb::SupplySnapshot, stage: Stage) -> Option<&pb::ProductionBySource> {
-    let own_only = method == MethodKind::GeoPolRisk
+fn chosen_source(method: Methodology, snap: &pb::SupplySnapshot, stage: Stage) -> Option<&pb::ProductionBySource> {
+    let own_only = method == Methodology::GeoPolRisk
         && snap
             .production
             .iter()
-            .any(|p| method.prefers(&p.source) && p.hhi.is_some());
+            .any(|p| prefers(method, &p.source) && p.hhi.is_some());
     snap.production
         .iter()
-        .filter(|p| stage_of(p.stage) == Some(stage) && (!own_only || method.prefers(&p.source)))
-        .max_by_key(|p| (p.hhi.is_some(), p.year, p.first_year == 0, method.prefers(&p.source)))
+        .filter(|p| stage_of(p.stage) == Some(stage) && (!own_only || prefers(method, &p.source)))
+        .max_by_key(|p| (p.hhi.is_some(), p.year, p.first_year == 0, prefers(method, &p.source)))
 }
 
 /// Why [`chosen_source`] took `chosen`, in words.
 fn source_reason(
-    method: MethodKind,
+    method: Methodology,
     snap: &pb::SupplySnapshot,
     stage: Stage,
     chosen: &pb::ProductionBySource,
@@ -172,7 +153,7 @@ fn source_reason(
         .all(|p| rank(p) < rank(chosen));
     if newer {
         format!("newest figures (also: {})", others.join(", "))
-    } else if method.prefers(&chosen.source) {
+    } else if prefers(method, &chosen.source) {
         format!(
             "the {} method's own source among equally recent ones (also: {})",
             method.id(),
@@ -185,7 +166,7 @@ fn source_reason(
 
 /// Builds engine inputs from one snapshot per member of `importer`.
 pub fn build(
-    method: MethodKind,
+    method: Methodology,
     importer: &Importer,
     snapshots: &[pb::SupplySnapshot],
     agreements: &[String],
@@ -204,7 +185,7 @@ pub fn build(
     // implementation does: once a trade dataset covering the year is loaded,
     // a mineral without flows had no recorded imports. eu-crm keeps such a
     // mineral's trade unknown.
-    let trade_known = first.trade_flow_count > 0 || (method == MethodKind::GeoPolRisk && first.trade_year_loaded);
+    let trade_known = first.trade_flow_count > 0 || (method == Methodology::GeoPolRisk && first.trade_year_loaded);
     if trade_known && first.trade_flow_count == 0 {
         inputs = inputs.no_flows_recorded();
     }
@@ -373,7 +354,7 @@ mod tests {
             source("IEA_CMDE_2025", Stage::Processing, 2024, 0),
         ];
         let jpn = Importer::country("JPN");
-        let eu = build(MethodKind::EuCrm, &jpn, std::slice::from_ref(&snap), &[]).expect("inputs");
+        let eu = build(Methodology::EuCrm, &jpn, std::slice::from_ref(&snap), &[]).expect("inputs");
         let named =
             |i: &SupplyInputs, s: Stage| i.stage_data(s).and_then(|d| d.source.as_ref()).map(|x| x.name.clone());
         assert_eq!(named(&eu, Stage::Mining).as_deref(), Some("USGS_MCS_2025"));
@@ -382,7 +363,7 @@ mod tests {
             Some("IEA_CMDE_2025"),
             "2024 before a 2016–2020 average"
         );
-        let gpr = build(MethodKind::GeoPolRisk, &jpn, &[snap], &[]).expect("inputs");
+        let gpr = build(Methodology::GeoPolRisk, &jpn, &[snap], &[]).expect("inputs");
         assert_eq!(named(&gpr, Stage::Mining).as_deref(), Some("WMD"));
         assert_eq!(named(&gpr, Stage::Processing), None, "no WMD figures for separation");
     }
@@ -390,10 +371,10 @@ mod tests {
     #[test]
     fn catalog_terms_reach_the_engine_and_unknown_ones_stay_unknown() {
         let jpn = Importer::country("JPN");
-        let cobalt = build(MethodKind::EuCrm, &jpn, &[snapshot("CO")], &[]).expect("inputs");
+        let cobalt = build(Methodology::EuCrm, &jpn, &[snapshot("CO")], &[]).expect("inputs");
         assert_eq!(cobalt.substitution_index, Some(0.98));
         assert_eq!(cobalt.eol_rir, Some(0.22));
-        let rare_earths = build(MethodKind::EuCrm, &jpn, &[snapshot("REE")], &[]).expect("inputs");
+        let rare_earths = build(Methodology::EuCrm, &jpn, &[snapshot("REE")], &[]).expect("inputs");
         assert_eq!(rare_earths.substitution_index, None, "no group value is published");
     }
 
@@ -437,7 +418,7 @@ mod tests {
             country("GIB", six.clone(), "GBR"),
         ];
         let jpn = Importer::country("JPN");
-        let gpr = build(MethodKind::GeoPolRisk, &jpn, std::slice::from_ref(&snap), &[]).expect("inputs");
+        let gpr = build(Methodology::GeoPolRisk, &jpn, std::slice::from_ref(&snap), &[]).expect("inputs");
         assert_eq!(gpr.governance["CHN"].pv_for_geopolrisk(), Some(-0.3));
         assert_eq!(gpr.governance["CHN"].estimates(), [None; 6], "nothing but the series");
         for absent in ["TWN", "COD", "GIB"] {
@@ -446,7 +427,7 @@ mod tests {
                 "{absent}: GeoPolRisk's 0.5 default, not another value"
             );
         }
-        let eu = build(MethodKind::EuCrm, &jpn, &[snap], &[]).expect("inputs");
+        let eu = build(Methodology::EuCrm, &jpn, &[snap], &[]).expect("inputs");
         assert_eq!(eu.governance["CHN"].pv, Some(-0.3), "the newer series stands in for PV");
         assert_eq!(eu.governance["CHN"].cc, Some(0.2));
         assert_eq!(eu.governance["CHN"].wgi_year, Some(2022), "the oldest estimate used");

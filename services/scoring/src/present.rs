@@ -44,8 +44,8 @@ pub fn risk_score(score: &Score, data_version: &str, computed_at: std::time::Sys
         importer: score.importer.clone(),
         score: score.value,
         methodology: Some(pb::MethodologyId {
-            id: score.method.id.to_string(),
-            version: score.method.version.to_string(),
+            id: score.method_id().to_string(),
+            version: score.method.version().to_string(),
         }),
         components: score
             .components
@@ -171,14 +171,12 @@ pub fn history_point(p: &supplyrisk_store::ScorePoint) -> pb::HistoryPoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use supplyrisk_engine::{Confidence, MethodId, Stage, SupplierContribution};
+    use supplyrisk_engine::{Confidence, Methodology, Stage, SupplierContribution};
 
     fn score_with(top: SupplierContribution) -> Score {
         Score {
-            method: MethodId {
-                id: "eu-crm",
-                version: "test",
-            },
+            method: Methodology::EuCrm,
+            extended: false,
             mineral: "W".into(),
             importer: "JPN".into(),
             value: 2.0,

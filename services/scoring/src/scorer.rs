@@ -20,14 +20,16 @@ use supplyrisk_api::ingest::v1 as ipb;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_domain::{Catalog, Date};
-use supplyrisk_engine::{EngineError, EuCrmParams, GprParams, Importer, Method, Score, Stage, SupplyInputs};
+use supplyrisk_engine::{
+    EngineError, EuCrmParams, GprParams, Importer, Method, Methodology, Score, Stage, SupplyInputs,
+};
 use supplyrisk_grpc::client::Channel;
 use supplyrisk_grpc::client::ClientInterceptor;
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use tokio::sync::OnceCell;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::inputs::{self, MethodKind};
+use crate::inputs;
 use crate::present;
 use crate::recent::RecentAnswers;
 
@@ -38,7 +40,7 @@ pub const TOP_SUPPLIERS: usize = 5;
 pub type IngestClient = IngestServiceClient<InterceptedService<Channel, ClientInterceptor>>;
 
 /// Cache key: mineral, importer label, requested year (0 = latest), method.
-type Key = (String, String, u16, MethodKind);
+type Key = (String, String, u16, Methodology);
 
 /// A computed score with its wire encoding, made once when it is cached,
 /// and the data generations it was computed at.
@@ -294,7 +296,7 @@ impl Scorer {
         mineral: &str,
         year: u16,
         importer: &Importer,
-        method: MethodKind,
+        method: Methodology,
     ) -> ServiceResult<(SupplyInputs, String)> {
         let snaps = self.snapshots(mineral, year, importer, None).await?;
         self.inputs_from(mineral, year, importer, method, &snaps)
@@ -306,7 +308,7 @@ impl Scorer {
         mineral: &str,
         year: u16,
         importer: &Importer,
-        method: MethodKind,
+        method: Methodology,
         snaps: &[ipb::SupplySnapshot],
     ) -> ServiceResult<(SupplyInputs, String)> {
         let version = snaps.first().map(|s| s.data_version.clone()).unwrap_or_default();
@@ -318,19 +320,19 @@ impl Scorer {
 
     /// The engine method, with the parameters every answer of `method` uses
     /// (scores, rankings and both sides of a scenario).
-    pub fn engine_method(method: MethodKind) -> Method {
+    pub fn engine_method(method: Methodology) -> Method {
         Self::engine_method_listing(method, TOP_SUPPLIERS)
     }
 
     /// [`Self::engine_method`] listing up to `suppliers` suppliers.
-    fn engine_method_listing(method: MethodKind, suppliers: usize) -> Method {
+    fn engine_method_listing(method: Methodology, suppliers: usize) -> Method {
         match method {
-            MethodKind::EuCrm => Method::EuCrm(EuCrmParams {
+            Methodology::EuCrm => Method::EuCrm(EuCrmParams {
                 top_suppliers: suppliers,
                 trace_traders: true,
                 ..Default::default()
             }),
-            MethodKind::GeoPolRisk => Method::GeoPolRisk(GprParams {
+            Methodology::GeoPolRisk => Method::GeoPolRisk(GprParams {
                 top_suppliers: suppliers,
             }),
         }
@@ -343,7 +345,7 @@ impl Scorer {
         mineral: &str,
         importer: &Importer,
         year: u16,
-        method: MethodKind,
+        method: Methodology,
     ) -> ServiceResult<(Score, String)> {
         let (inputs, version) = self.inputs(mineral, year, importer, method).await?;
         let score = Self::engine_method_listing(method, usize::MAX)
@@ -353,7 +355,7 @@ impl Scorer {
     }
 
     /// Scores `inputs` with `method`.
-    pub fn evaluate(inputs: &SupplyInputs, method: MethodKind) -> ServiceResult<Score> {
+    pub fn evaluate(inputs: &SupplyInputs, method: Methodology) -> ServiceResult<Score> {
         Self::engine_method(method).score(inputs).map_err(engine_error)
     }
 
@@ -363,7 +365,7 @@ impl Scorer {
         mineral: &str,
         importer: &Importer,
         year: u16,
-        method: MethodKind,
+        method: Methodology,
     ) -> ServiceResult<pb::RiskScore> {
         let snaps = self.snapshots(mineral, year, importer, None).await?;
         self.compute_from(mineral, importer, year, method, &snaps)
@@ -375,7 +377,7 @@ impl Scorer {
         mineral: &str,
         importer: &Importer,
         year: u16,
-        method: MethodKind,
+        method: Methodology,
         snaps: &[ipb::SupplySnapshot],
     ) -> ServiceResult<pb::RiskScore> {
         let (inputs, version) = self.inputs_from(mineral, year, importer, method, snaps)?;
@@ -419,7 +421,7 @@ impl Scorer {
         mineral: &str,
         importer: &Importer,
         year: u16,
-        method: MethodKind,
+        method: Methodology,
         stage: Option<Stage>,
         as_of: Option<Date>,
     ) -> ServiceResult<Arc<CachedScore>> {
@@ -448,7 +450,7 @@ impl Scorer {
         mineral: &str,
         importer: &Importer,
         year: u16,
-        method: MethodKind,
+        method: Methodology,
     ) -> ServiceResult<Arc<CachedScore>> {
         let key: Key = (mineral.to_string(), importer.label().to_string(), year, method);
         if let Some(score) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned())
@@ -524,7 +526,7 @@ mod tests {
 
     #[test]
     fn every_answer_lists_the_same_number_of_suppliers() {
-        for kind in [MethodKind::EuCrm, MethodKind::GeoPolRisk] {
+        for kind in [Methodology::EuCrm, Methodology::GeoPolRisk] {
             let listed = match Scorer::engine_method(kind) {
                 Method::EuCrm(p) => p.top_suppliers,
                 Method::GeoPolRisk(p) => p.top_suppliers,

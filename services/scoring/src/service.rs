@@ -9,13 +9,12 @@ use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringService;
 use supplyrisk_domain::catalog::MineralError;
 use supplyrisk_domain::{Catalog, Date, MineralId, Stage, Violations, records};
-use supplyrisk_engine::{Importer, Scenario, Shock};
+use supplyrisk_engine::{Importer, Methodology, Scenario, Shock};
 use supplyrisk_grpc::{OffsetPage, PageSizes, ServiceError, ServiceResult};
 use supplyrisk_store::Store;
 use tonic::{Request, Response, Status};
 
 use crate::importers::{ImporterError, Importers};
-use crate::inputs::MethodKind;
 use crate::present;
 use crate::scorer::{CachedScore, Scorer};
 
@@ -42,17 +41,17 @@ struct Target {
     mineral: MineralId,
     importer: Importer,
     year: u16,
-    method: MethodKind,
+    method: Methodology,
     /// One stage of the chain instead of the chain's score.
     stage: Option<Stage>,
     /// The day to answer for, when not today.
     as_of: Option<Date>,
 }
 
-fn method_of(value: i32) -> Option<MethodKind> {
+fn method_of(value: i32) -> Option<Methodology> {
     match pb::Methodology::try_from(value).ok()? {
-        pb::Methodology::Unspecified | pb::Methodology::EuCrm => Some(MethodKind::EuCrm),
-        pb::Methodology::Geopolrisk => Some(MethodKind::GeoPolRisk),
+        pb::Methodology::Unspecified | pb::Methodology::EuCrm => Some(Methodology::EuCrm),
+        pb::Methodology::Geopolrisk => Some(Methodology::GeoPolRisk),
     }
 }
 
@@ -110,10 +109,10 @@ impl ScoringHandler {
         u16::try_from(year).unwrap_or(0)
     }
 
-    fn method(v: &mut Violations, field: &str, value: i32) -> MethodKind {
+    fn method(v: &mut Violations, field: &str, value: i32) -> Methodology {
         method_of(value).unwrap_or_else(|| {
             v.push(field, "unknown methodology");
-            MethodKind::EuCrm
+            Methodology::EuCrm
         })
     }
 

@@ -23,6 +23,7 @@ use supplyrisk_api::convert;
 use supplyrisk_api::events::v1::{DataChanged, DataKind, ScoreChanged};
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_domain::{Catalog, Date, PolicyEvent};
+use supplyrisk_engine::Methodology;
 use supplyrisk_grpc::ServiceError;
 use supplyrisk_service::{Shutdown, Worker};
 use supplyrisk_store::consumer::{ConsumerConfig, consume};
@@ -31,15 +32,11 @@ use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use tracing::Instrument;
 
 use crate::importers::Importers;
-use crate::inputs::MethodKind;
 use crate::scorer::{Generations, Scorer};
 use crate::settings::ScoringSection;
 
 /// Minerals recomputed at once within one batch of events.
 const PARALLEL_MINERALS: usize = 4;
-
-/// Both methods, in the order they are recomputed.
-pub const METHODS: [MethodKind; 2] = [MethodKind::EuCrm, MethodKind::GeoPolRisk];
 
 /// Cause of a recomputation by the policy clock, followed by the day.
 const POLICY_DAY_CAUSE: &str = "policy-day:";
@@ -324,7 +321,7 @@ impl Recomputer {
                 continue;
             };
             let snaps = self.scorer.snapshots(mineral, 0, &importer, None).await?;
-            for method in METHODS {
+            for method in Methodology::ALL {
                 let new = match self.scorer.compute_from(mineral, &importer, 0, method, &snaps) {
                     Ok(score) => score,
                     // No data for this mineral (yet): nothing to score.
@@ -344,7 +341,7 @@ impl Recomputer {
         &self,
         mineral: &str,
         importer: &supplyrisk_engine::Importer,
-        method: MethodKind,
+        method: Methodology,
         new: pb::RiskScore,
         cause: &str,
     ) -> Result<bool, ServiceError> {

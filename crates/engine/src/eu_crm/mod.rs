@@ -16,16 +16,10 @@ mod terms;
 
 use crate::error::EngineError;
 use crate::model::{StageData, SupplyInputs};
-use crate::result::{Component, Confidence, MethodId, Score, StageScore};
+use crate::result::{Component, Confidence, Methodology, Score, StageScore};
 use explain::bottleneck_note;
 pub(crate) use explain::mark_bottleneck;
 use stage::{StageResult, stage_result};
-
-/// Method id of the EU CRM supply risk.
-pub const EU_CRM: MethodId = MethodId {
-    id: "eu-crm",
-    version: "1.0.0",
-};
 
 /// Parameters of the EU CRM method.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,7 +189,8 @@ pub fn eu_crm(inputs: &SupplyInputs, params: &EuCrmParams) -> Result<Score, Engi
     ];
     let top = std::mem::take(&mut r.contributions);
     Ok(Score {
-        method: EU_CRM,
+        method: Methodology::EuCrm,
+        extended: false,
         mineral: inputs.mineral.clone(),
         importer: inputs.importer.label().to_string(),
         value: r.sr,

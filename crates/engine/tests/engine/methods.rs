@@ -51,7 +51,7 @@ fn eu_crm_hand_example_country() {
     assert!(close(s.component("hhi_wgi_t_sourcing").expect("src"), 2.15));
     assert!(close(s.component("import_reliance").expect("ir"), 1.0));
     assert!(close(s.value, 1.91808), "{}", s.value);
-    assert_eq!(s.method.id, "eu-crm");
+    assert_eq!(s.method_id(), "eu-crm");
     assert_eq!((s.stage, s.data_year), (Stage::Mining, 2022));
     assert_eq!(s.confidence.value, 1.0, "{:?}", s.confidence);
     assert!(s.defaulted.is_empty());
@@ -252,7 +252,7 @@ fn geopolrisk_hand_example() {
         s.component("characterization_factor").expect("cf"),
         0.184 * 7.5 / 0.409412948
     ));
-    assert_eq!(s.method.id, "geopolrisk");
+    assert_eq!(s.method_id(), "geopolrisk");
     assert_eq!(s.confidence.value, 1.0);
     let total: f64 = s.top_suppliers.iter().map(|c| c.contribution).sum();
     assert!(close(total, s.value));
@@ -403,7 +403,7 @@ fn geopolrisk_zero_imports_and_extensions_say_so() {
         )
         .no_flows_recorded();
     let s = geopolrisk(&nobody, &GprParams::default()).expect("score");
-    assert_eq!((s.value, s.method.id), (0.0, "geopolrisk"));
+    assert_eq!((s.value, s.method_id()), (0.0, "geopolrisk"));
     let imports = s
         .defaulted
         .iter()
@@ -416,7 +416,7 @@ fn geopolrisk_zero_imports_and_extensions_say_so() {
     unknown.stages[0].trade = None;
     unknown.no_flows_recorded = false;
     let s = geopolrisk(&unknown, &GprParams::default()).expect("score");
-    assert_eq!(s.method.id, "geopolrisk-extended");
+    assert_eq!(s.method_id(), "geopolrisk-extended");
     assert!(
         s.notes[0].contains("imports assumed to follow world supply shares"),
         "{:?}",
@@ -432,7 +432,7 @@ fn geopolrisk_zero_imports_and_extensions_say_so() {
         why: String::new(),
     });
     let s = geopolrisk(&averaged, &GprParams::default()).expect("score");
-    assert_eq!(s.method.id, "geopolrisk-extended");
+    assert_eq!(s.method_id(), "geopolrisk-extended");
     assert!(
         s.notes[0].contains("production of 2016–2020 with trade of 2022"),
         "{:?}",
