@@ -236,13 +236,8 @@ pub fn lines_by_year(title: &str, y_desc: &str, series: &[Series]) -> Result<Str
     let keys: Vec<&str> = series.iter().map(|s| s.label.as_str()).collect();
     let legend = colours(&keys);
     let plot_height = 380;
-    let height = plot_height + legend_height(&legend);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let (plot, legend_area) = root.split_vertically(plot_height);
-        let mut chart = ChartBuilder::on(&plot)
+    svg_chart(title, plot_height, &legend, |_, plot| {
+        let mut chart = ChartBuilder::on(plot)
             .margin(12)
             .margin_right(28)
             .x_label_area_size(40)
@@ -275,10 +270,8 @@ pub fn lines_by_year(title: &str, y_desc: &str, series: &[Series]) -> Result<Str
                 ))
                 .map_err(draw_error)?;
         }
-        draw_legend(&legend_area, &legend)?;
-        root.present().map_err(draw_error)?;
-    }
-    Ok(responsive(&svg, title))
+        Ok(())
+    })
 }
 
 /// Pairs of horizontal bars, before (top) and after (bottom), per label,
@@ -350,14 +343,9 @@ fn horizontal_bars(
 ) -> Result<String, CliError> {
     let n = labels.len().max(1);
     let plot_height = 40 + row_height * n as u32 + 70;
-    let height = plot_height + legend_height(legend);
     let label_width = labels.iter().map(|l| text_width(l, LABEL_SIZE)).max().unwrap_or(0) + 24;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let (plot, legend_area) = root.split_vertically(plot_height);
-        let mut chart = ChartBuilder::on(&plot)
+    svg_chart(title, plot_height, legend, |root, plot| {
+        let mut chart = ChartBuilder::on(plot)
             .margin(12)
             .margin_right(28)
             .x_label_area_size(64)
@@ -380,9 +368,28 @@ fn horizontal_bars(
         let plot_width = f64::from(WIDTH - 12 - 28 - label_width);
         for (rank, label) in labels.iter().enumerate() {
             let y = n as f64 - 1.0 - rank as f64;
-            row_label(&root, chart.backend_coord(&(0.0, y)), label)?;
+            row_label(root, chart.backend_coord(&(0.0, y)), label)?;
             draw_row(&mut chart, rank, y, plot_width)?;
         }
+        Ok(())
+    })
+}
+
+/// A chart as responsive SVG: a plot `plot_height` units high that `draw`
+/// fills (given the whole canvas and the plot area), `legend` below it.
+fn svg_chart(
+    title: &str,
+    plot_height: u32,
+    legend: &[(String, RGBColor)],
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>, &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), CliError>,
+) -> Result<String, CliError> {
+    let height = plot_height + legend_height(legend);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let (plot, legend_area) = root.split_vertically(plot_height);
+        draw(&root, &plot)?;
         draw_legend(&legend_area, legend)?;
         root.present().map_err(draw_error)?;
     }
