@@ -4,7 +4,7 @@
 //! bytes is indistinguishable on the wire from encoding the message again.
 //! The bytes are kept as a whole gRPC message frame, so a server that
 //! answers from memory without the gRPC framework can send them as they
-//! are (`supplyrisk_grpc::recalled`).
+//! are (`supplyrisk_grpc::cached_answers`).
 
 use bytes::{Buf, BufMut, Bytes};
 use prost::Message;

@@ -3,13 +3,13 @@
 //! deadlines, one error mapping and graceful shutdown.
 #![forbid(unsafe_code)]
 
+pub mod cached_answers;
 mod call_span;
 pub mod client;
 pub mod edge;
 pub mod error;
 pub mod health;
 pub mod page;
-pub mod recalled;
 pub mod server;
 pub mod small_frames;
 

@@ -194,8 +194,9 @@ pub fn score_cache_hit() {
     }
 }
 
-/// A repeated request was answered from memory, before the score cache.
-pub fn score_answer_remembered() {
+/// A repeated request was answered from the answer cache, before the score
+/// cache. Counted as `remembered`, the value dashboards already use.
+pub fn score_answer_cache_hit() {
     if let Some(i) = instruments() {
         i.score_cache_lookups
             .add(1, &[KeyValue::new(attributes::CACHE_RESULT, "remembered")]);

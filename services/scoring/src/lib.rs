@@ -8,10 +8,10 @@
 //! and keeps them fresh from the data-changed stream.
 #![forbid(unsafe_code)]
 
+mod answer_cache;
 mod importers;
 mod inputs;
 mod present;
-mod recent;
 mod scorer;
 mod service;
 pub mod settings;

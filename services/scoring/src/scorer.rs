@@ -1,7 +1,7 @@
 //! Computing scores: snapshots over gRPC, the engine, and a cache.
 //!
 //! The in-process cache is keyed by (mineral, importer, year, method) and
-//! each score remembers the data generations of its mineral and of
+//! each score carries the stamp of the data generations of its mineral and of
 //! governance when it was computed; the stream follower bumps a generation
 //! for every `DataChanged` event, so a stale entry simply stops matching —
 //! invalidation by version, never by scan. Concurrent misses for the same key
@@ -29,9 +29,9 @@ use supplyrisk_grpc::{ServiceError, ServiceResult};
 use tokio::sync::OnceCell;
 use tonic::service::interceptor::InterceptedService;
 
+use crate::answer_cache::AnswerCache;
 use crate::inputs;
 use crate::present;
-use crate::recent::RecentAnswers;
 
 /// Suppliers listed with each score (the rest are summed into the components).
 pub const TOP_SUPPLIERS: usize = 5;
@@ -91,7 +91,7 @@ pub fn today() -> Date {
 /// Data generations, bumped by the stream follower on every change: one per
 /// catalog mineral and one for governance, read without a lock.
 ///
-/// A cached score remembers the generations it was computed at; a change of
+/// A cached score carries the stamp of the generations it was computed at; a change of
 /// another mineral leaves it valid.
 #[derive(Debug)]
 pub struct Generations {
@@ -178,7 +178,7 @@ pub struct Scorer {
     cache: Arc<Mutex<HashMap<Key, Arc<CachedScore>>>>,
     flights: Arc<Mutex<HashMap<Key, Flight>>>,
     generations: Arc<Generations>,
-    recent: Arc<RecentAnswers<Stamp, PreEncoded>>,
+    answers: Arc<AnswerCache<Stamp, PreEncoded>>,
     capacity: usize,
 }
 
@@ -223,7 +223,7 @@ impl Scorer {
             cache: Arc::new(Mutex::new(HashMap::new())),
             flights: Arc::new(Mutex::new(HashMap::new())),
             generations: Arc::new(Generations::default()),
-            recent: Arc::new(RecentAnswers::new(capacity)),
+            answers: Arc::new(AnswerCache::new(capacity)),
             capacity,
         }
     }
@@ -238,22 +238,20 @@ impl Scorer {
         score.stamp.is_some_and(|s| self.generations.is_current(&s))
     }
 
-    /// The answer remembered for a `GetRiskScore` request message's exact
+    /// The answer cached for a `GetRiskScore` request message's exact
     /// bytes, as one gRPC message frame, while its data is unchanged.
-    pub fn recall(&self, request: &[u8]) -> Option<Bytes> {
-        let answer = self
-            .recent
-            .recall(request, |stamp| self.generations.is_current(stamp))?;
-        supplyrisk_telemetry::metrics::score_answer_remembered();
+    pub fn cached_answer(&self, request: &[u8]) -> Option<Bytes> {
+        let answer = self.answers.get(request, |stamp| self.generations.is_current(stamp))?;
+        supplyrisk_telemetry::metrics::score_answer_cache_hit();
         Some(answer.into_frame())
     }
 
-    /// Remembers `score` as the answer to a validated `request`, valid
+    /// Caches `score` as the answer to a validated `request`, valid
     /// while the data it was computed from is unchanged.
-    pub fn remember(&self, request: &pb::GetRiskScoreRequest, score: &CachedScore) {
+    pub fn cache_answer(&self, request: &pb::GetRiskScoreRequest, score: &CachedScore) {
         if let Some(stamp) = score.stamp {
-            self.recent
-                .remember(&request.encode_to_vec(), stamp, score.encoded().clone());
+            self.answers
+                .insert(&request.encode_to_vec(), stamp, score.encoded().clone());
         }
     }
 

@@ -436,7 +436,7 @@ impl ScoringService for ScoringHandler {
         let req = request.get_ref();
         let target = self.target(req, "")?.map_err(ServiceError::from)?;
         let score = self.get(&target).await?;
-        self.scorer.remember(req, &score);
+        self.scorer.cache_answer(req, &score);
         Ok(Response::new(score.encoded().clone()))
     }
 

@@ -1,5 +1,5 @@
 //! What makes the scoring service itself: its method policy, the ingest
-//! client, the handler with its recall of repeated calls, and the workers
+//! client, the handler with its answer cache in front, and the workers
 //! that follow and recompute. The rest of start-up is `supplyrisk_service`'s.
 
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringServiceServer;
 use supplyrisk_grpc::Permission;
-use supplyrisk_grpc::recalled::RecallFirst;
+use supplyrisk_grpc::cached_answers::CachedAnswersFirst;
 use supplyrisk_service::{Service, Start, StartupError, Upstream};
 use supplyrisk_store::StoreOptions;
 
@@ -62,7 +62,7 @@ impl Service for Scoring {
             own.scoring.clone(),
         ));
 
-        let recall = scorer.clone();
+        let answers = scorer.clone();
         let handler = ScoringHandler::new(scorer, start.store.clone(), importers);
         let server = ScoringServiceServer::new(handler)
             .max_decoding_message_size(max)
@@ -70,8 +70,8 @@ impl Service for Scoring {
         // Repeated GetRiskScore calls are answered before the framework decodes them.
         start
             .routes
-            .add_service(RecallFirst::new(server, "GetRiskScore", move |request| {
-                recall.recall(request)
+            .add_service(CachedAnswersFirst::new(server, "GetRiskScore", move |request| {
+                answers.cached_answer(request)
             }));
         Ok(())
     }

@@ -1,12 +1,12 @@
-//! Unary answers recalled from memory before the gRPC framework runs.
+//! Unary answers served from a cache before the gRPC framework runs.
 //!
 //! A cached `GetRiskScore` is a lookup of well under a microsecond, yet
 //! the framework's unary path around it cost 2–3 µs per call: a
 //! request object and its metadata, decode and encode buffers, boxed
 //! futures, copying the answer into a fresh 8 KiB buffer and building its
-//! trailers. For a method whose answers are remembered by the request's
-//! exact bytes, [`RecallFirst`] reads the request message, asks the service
-//! for a remembered answer and, when there is one, sends it as it is.
+//! trailers. For a method whose answers are cached by the request's
+//! exact bytes, [`CachedAnswersFirst`] reads the request message, asks the service
+//! for a cached answer and, when there is one, sends it as it is.
 //! Everything else is handed to the generated server unchanged, with the
 //! bytes already read put back in front of the body, so validation, error
 //! codes and computing a fresh answer stay in one place. Only a plain
@@ -27,48 +27,48 @@ use tonic::body::Body;
 use tonic::server::NamedService;
 use tower_service::Service;
 
-/// Requests longer than this are never looked up (a remembered request is
+/// Requests longer than this are never looked up (a cached request is
 /// a few identifiers).
 pub const MAX_RECALLED_REQUEST: usize = 4 * 1024;
 
 /// Looks up the answer for a request message's bytes: one whole gRPC
 /// message frame (header and message), or `None` to let the service answer.
-pub type Recall = dyn Fn(&[u8]) -> Option<Bytes> + Send + Sync;
+pub type Lookup = dyn Fn(&[u8]) -> Option<Bytes> + Send + Sync;
 
-/// Serves one unary method's remembered answers in front of `inner`.
-pub struct RecallFirst<S> {
+/// Serves one unary method's cached answers in front of `inner`.
+pub struct CachedAnswersFirst<S> {
     inner: S,
     path: Arc<str>,
-    recall: Arc<Recall>,
+    lookup: Arc<Lookup>,
 }
 
-impl<S: Clone> Clone for RecallFirst<S> {
+impl<S: Clone> Clone for CachedAnswersFirst<S> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
             path: self.path.clone(),
-            recall: self.recall.clone(),
+            lookup: self.lookup.clone(),
         }
     }
 }
 
-impl<S: NamedService> RecallFirst<S> {
-    /// Answers `method` of `inner` (e.g. `GetRiskScore`) from `recall`
+impl<S: NamedService> CachedAnswersFirst<S> {
+    /// Answers `method` of `inner` (e.g. `GetRiskScore`) from `lookup`
     /// when it has the answer.
-    pub fn new(inner: S, method: &str, recall: impl Fn(&[u8]) -> Option<Bytes> + Send + Sync + 'static) -> Self {
+    pub fn new(inner: S, method: &str, lookup: impl Fn(&[u8]) -> Option<Bytes> + Send + Sync + 'static) -> Self {
         Self {
             inner,
             path: format!("/{}/{method}", S::NAME).into(),
-            recall: Arc::new(recall),
+            lookup: Arc::new(lookup),
         }
     }
 }
 
-impl<S: NamedService> NamedService for RecallFirst<S> {
+impl<S: NamedService> NamedService for CachedAnswersFirst<S> {
     const NAME: &'static str = S::NAME;
 }
 
-impl<S> Service<http::Request<Body>> for RecallFirst<S>
+impl<S> Service<http::Request<Body>> for CachedAnswersFirst<S>
 where
     S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -87,13 +87,13 @@ where
         }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let recall = self.recall.clone();
+        let lookup = self.lookup.clone();
         Box::pin(async move {
             let (parts, mut body) = req.into_parts();
             let read = read_request(&mut body).await;
             if read.complete
                 && let Some(message) = single_message(&read.data)
-                && let Some(answer) = recall(message)
+                && let Some(answer) = lookup(message)
             {
                 return Ok(answer_response(answer));
             }
@@ -177,7 +177,7 @@ fn answer_response(frame: Bytes) -> http::Response<Body> {
     response
 }
 
-/// Body of a recalled answer: the frame, then the trailers, once each.
+/// Body of a cached answer: the frame, then the trailers, once each.
 enum Answer {
     Frame(Bytes),
     Trailers,
@@ -247,7 +247,7 @@ mod tests {
 
     const METHOD: &str = "Get";
     const PATH: &str = "/test.Svc/Get";
-    const REMEMBERED: &[u8] = b"remembered request";
+    const CACHED: &[u8] = b"cached request";
 
     /// The service behind: answers with the request body it received.
     #[derive(Clone)]
@@ -281,13 +281,13 @@ mod tests {
     /// Every request message looked up, in order.
     type Lookups = Arc<Mutex<Vec<Vec<u8>>>>;
 
-    /// A layer over [`Echo`] that remembers one request and records every lookup.
-    fn layer() -> (RecallFirst<Echo>, Lookups) {
+    /// A layer over [`Echo`] that caches one request and records every lookup.
+    fn layer() -> (CachedAnswersFirst<Echo>, Lookups) {
         let looked_up = Arc::new(Mutex::new(Vec::new()));
         let seen = looked_up.clone();
-        let layer = RecallFirst::new(Echo, METHOD, move |request: &[u8]| {
+        let layer = CachedAnswersFirst::new(Echo, METHOD, move |request: &[u8]| {
             seen.lock().expect("lock").push(request.to_vec());
-            (request == REMEMBERED).then(|| Bytes::from_static(b"\0\0\0\0\x06answer"))
+            (request == CACHED).then(|| Bytes::from_static(b"\0\0\0\0\x06answer"))
         });
         (layer, looked_up)
     }
@@ -307,7 +307,7 @@ mod tests {
 
     /// Calls `layer`; returns the answer's headers, data and trailers.
     async fn call(
-        layer: RecallFirst<Echo>,
+        layer: CachedAnswersFirst<Echo>,
         req: http::Request<Body>,
     ) -> (http::HeaderMap, Bytes, Option<http::HeaderMap>) {
         let response = layer.oneshot(req).await.expect("infallible");
@@ -318,39 +318,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_remembered_request_is_answered_without_the_service() {
+    async fn a_cached_request_is_answered_without_the_service() {
         let (layer, looked_up) = layer();
-        let (headers, data, trailers) = call(layer, request(PATH, vec![frame(REMEMBERED)])).await;
+        let (headers, data, trailers) = call(layer, request(PATH, vec![frame(CACHED)])).await;
         assert_eq!(headers.get("content-type").expect("content type"), "application/grpc");
         assert!(headers.get("answered-by").is_none());
         assert_eq!(&data[..], b"\0\0\0\0\x06answer");
         assert_eq!(trailers.expect("trailers").get("grpc-status").expect("status"), "0");
-        assert_eq!(*looked_up.lock().expect("lock"), vec![REMEMBERED.to_vec()]);
+        assert_eq!(*looked_up.lock().expect("lock"), vec![CACHED.to_vec()]);
     }
 
     #[tokio::test]
     async fn a_message_split_over_frames_is_joined_before_the_lookup() {
         let (layer, looked_up) = layer();
-        let whole = frame(REMEMBERED);
+        let whole = frame(CACHED);
         let (first, second) = whole.split_at(3);
         let (_, data, _) = call(layer, request(PATH, vec![first.to_vec(), second.to_vec()])).await;
         assert_eq!(&data[..], b"\0\0\0\0\x06answer");
-        assert_eq!(*looked_up.lock().expect("lock"), vec![REMEMBERED.to_vec()]);
+        assert_eq!(*looked_up.lock().expect("lock"), vec![CACHED.to_vec()]);
     }
 
     #[tokio::test]
     async fn anything_else_reaches_the_service_with_its_body_intact() {
-        let mut compressed = frame(REMEMBERED);
+        let mut compressed = frame(CACHED);
         compressed[0] = 1;
-        let mut two_messages = frame(REMEMBERED);
-        two_messages.extend(frame(REMEMBERED));
+        let mut two_messages = frame(CACHED);
+        two_messages.extend(frame(CACHED));
         let long = vec![7u8; MAX_RECALLED_REQUEST + 10];
         let cases: Vec<(&str, Vec<Vec<u8>>, bool)> = vec![
-            ("an unremembered request", vec![frame(b"other")], true),
-            ("another method", vec![frame(REMEMBERED)], false),
+            ("an uncached request", vec![frame(b"other")], true),
+            ("another method", vec![frame(CACHED)], false),
             ("a compressed message", vec![compressed], false),
             ("two messages", vec![two_messages], false),
-            ("a truncated message", vec![frame(REMEMBERED)[..8].to_vec()], false),
+            ("a truncated message", vec![frame(CACHED)[..8].to_vec()], false),
             ("an empty body", vec![], false),
             (
                 "a long request",
@@ -376,12 +376,12 @@ mod tests {
     #[tokio::test]
     async fn a_compressed_request_is_left_to_the_service() {
         let (layer, looked_up) = layer();
-        let mut req = request(PATH, vec![frame(REMEMBERED)]);
+        let mut req = request(PATH, vec![frame(CACHED)]);
         req.headers_mut()
             .insert("grpc-encoding", http::HeaderValue::from_static("gzip"));
         let (headers, data, _) = call(layer, req).await;
         assert_eq!(headers.get("answered-by").expect("service"), "service");
-        assert_eq!(data.to_vec(), frame(REMEMBERED));
+        assert_eq!(data.to_vec(), frame(CACHED));
         assert!(looked_up.lock().expect("lock").is_empty());
     }
 }
