@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use supplyrisk_service::{ServiceSettings, Settings};
 
 /// Settings as environment variables.
 pub type Vars = BTreeMap<String, String>;
@@ -208,15 +209,27 @@ pub struct DeployConfig<S> {
     pub service: &'static str,
     /// Variables the Deployment takes from Secrets, with valid placeholder values.
     pub secrets: &'static [(&'static str, &'static str)],
-    /// The service's settings loader.
-    pub load: fn(&Vars) -> Result<S, String>,
-    /// The listen address of loaded settings.
-    pub listen: fn(&S) -> std::net::SocketAddr,
     /// The ingest endpoint of loaded settings, for services that call ingest.
-    pub ingest_endpoint: Option<fn(&S) -> String>,
+    pub ingest_endpoint: Option<fn(&Settings<S>) -> String>,
 }
 
-impl<S: std::fmt::Debug> DeployConfig<S> {
+impl<S: ServiceSettings> DeployConfig<S> {
+    /// Loads the service's settings from `vars` as a manifest gives them:
+    /// deprecated names load in the service, with a warning, but a
+    /// manifest must use the current ones.
+    fn load(&self, vars: &Vars) -> Result<Settings<S>, String> {
+        let settings = Settings::<S>::load_with_env(None, vars.clone()).map_err(|e| e.to_string())?;
+        match settings.deprecations() {
+            [] => Ok(settings),
+            names => Err(names.join("; ")),
+        }
+    }
+
+    /// The listen address of loaded settings.
+    fn listen(settings: &Settings<S>) -> std::net::SocketAddr {
+        settings.common.grpc.listen_addr().expect("valid listen address")
+    }
+
     pub fn env_file_name(&self) -> String {
         format!("supplyrisk-{}.env", self.service)
     }
@@ -259,10 +272,10 @@ impl<S: std::fmt::Debug> DeployConfig<S> {
         configs
     }
 
-    pub fn assert_loads(&self, origin: &str, config: &Vars) -> S {
+    pub fn assert_loads(&self, origin: &str, config: &Vars) -> Settings<S> {
         let mut vars = config.clone();
         vars.extend(self.secret_placeholders());
-        (self.load)(&vars)
+        self.load(&vars)
             .unwrap_or_else(|e| panic!("{origin}: the {} service refuses its configuration: {e}", self.service))
     }
 
@@ -365,7 +378,7 @@ data:
         let mut vars = parse_env_file(&self.base_env_path());
         vars.extend(cm.data.clone());
         vars.extend(self.secret_placeholders());
-        let err = (self.load)(&vars).expect_err("the typo must be refused");
+        let err = self.load(&vars).expect_err("the typo must be refused");
         assert!(err.contains("listn"), "{err}");
     }
 
@@ -427,7 +440,7 @@ data:
         let port = container_port(&deployment);
         for (name, config) in self.effective_configs() {
             let settings = self.assert_loads(&name, &config);
-            let addr = (self.listen)(&settings);
+            let addr = Self::listen(&settings);
             assert_eq!(addr.port(), port, "{name}: listen port differs from containerPort");
             assert!(
                 addr.ip().is_unspecified(),
@@ -441,13 +454,14 @@ data:
         let mut config = parse_env_file(&self.base_env_path());
         config.insert("SUPPLYRISK__GRPC__LISTN".into(), "0.0.0.0:50052".into());
         config.extend(self.secret_placeholders());
-        let err = (self.load)(&config).expect_err("an unknown key must stop the service");
+        let err = self.load(&config).expect_err("an unknown key must stop the service");
         assert!(err.contains("listn"), "{err}");
 
         let mut config = parse_env_file(&self.base_env_path());
         config.insert("SUPPLYRISK__NOSUCHSECTION__KEY".into(), "1".into());
         config.extend(self.secret_placeholders());
-        (self.load)(&config).expect_err("an unknown section must stop the service");
+        self.load(&config)
+            .expect_err("an unknown section must stop the service");
     }
 
     /// Check: ingest endpoint names an ingest service and port.

@@ -2,19 +2,10 @@
 //! service accepts (checks in `supplyrisk_testkit::deploy`), so a typo in a
 //! ConfigMap fails here instead of stopping pods in a rollout.
 
-use supplyrisk_scoring::settings::Settings;
-use supplyrisk_testkit::deploy::{DeployConfig, Vars};
+use supplyrisk_scoring::settings::{ScoringSettings, Settings};
+use supplyrisk_testkit::deploy::DeployConfig;
 
-fn load(vars: &Vars) -> Result<Settings, String> {
-    let settings = Settings::load_with_env(None, vars.clone()).map_err(|e| e.to_string())?;
-    // Manifests use current names only: deprecated ones load, with a warning.
-    match settings.deprecations() {
-        [] => Ok(settings),
-        names => Err(names.join("; ")),
-    }
-}
-
-fn config() -> DeployConfig<Settings> {
+fn config() -> DeployConfig<ScoringSettings> {
     DeployConfig {
         service: "scoring",
         // Variables the Deployment takes from Secrets, with valid placeholder values.
@@ -23,8 +14,6 @@ fn config() -> DeployConfig<Settings> {
             ("SUPPLYRISK__AUTH__TOKENS", "reader=aaaaaaaaaaaa,ingester=bbbbbbbbbbbb"),
             ("SUPPLYRISK__UPSTREAM__INGEST__TOKEN", "aaaaaaaaaaaa"),
         ],
-        load,
-        listen: |s| s.common.grpc.listen_addr().expect("valid listen address"),
         ingest_endpoint: Some(|s: &Settings| s.own.upstream.ingest.endpoint.clone()),
     }
 }
