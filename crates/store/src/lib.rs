@@ -31,7 +31,7 @@ use tokio::sync::OnceCell;
 use crate::instrumented::InstrumentedConnection;
 
 pub use alerts::{ALERTS_PER_SUBSCRIPTION, RecordedAlert};
-pub use reads::{PolicyPage, SnapshotData, StoredGovernance, StoredProduction, StoredTrade};
+pub use reads::{PolicyPage, SnapshotData, SnapshotGovernance, SnapshotProduction, SnapshotTrade};
 pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord};
 pub use streams::StreamEntry;
 pub use writes::{PreparedWrite, WORLD_TOTAL_CODE, WorldTotal, WriteOutcome};

@@ -12,9 +12,9 @@ use supplyrisk_domain::{
 use crate::stored::{ProductionValue, StoredPolicyEvent, StoredReported, StoredStockpile, TradeValue};
 use crate::{Store, StoreError, StoreResult, keys};
 
-/// One stored production figure.
+/// One production figure of a snapshot read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredProduction {
+pub struct SnapshotProduction {
     /// Stage.
     pub stage: Stage,
     /// Producer ISO3.
@@ -31,9 +31,9 @@ pub struct StoredProduction {
     pub first_year: Option<u16>,
 }
 
-/// One stored trade flow of the snapshot's importer.
+/// One trade flow of the snapshot's importer, as read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredTrade {
+pub struct SnapshotTrade {
     /// Partner ISO3.
     pub partner: String,
     /// HS code.
@@ -55,7 +55,7 @@ pub type DatedEstimate = (GovernanceDimension, u16, f64);
 
 /// Governance estimates found for one country.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredGovernance {
+pub struct SnapshotGovernance {
     /// The country asked about.
     pub country: String,
     /// Year of the newest estimate used.
@@ -77,11 +77,11 @@ pub struct SnapshotData {
     /// Years with production data.
     pub available_years: Vec<u16>,
     /// Production figures of the year.
-    pub production: Vec<StoredProduction>,
+    pub production: Vec<SnapshotProduction>,
     /// The importer's flows of the year.
-    pub trade: Vec<StoredTrade>,
+    pub trade: Vec<SnapshotTrade>,
     /// Governance of producers and partners.
-    pub governance: Vec<StoredGovernance>,
+    pub governance: Vec<SnapshotGovernance>,
     /// Policy events touching the mineral.
     pub policies: Vec<PolicyEvent>,
     /// Stockpiles of the mineral.
@@ -324,7 +324,7 @@ impl Store {
                     continue;
                 }
                 let v = ProductionValue::decode(value.as_slice())?;
-                production.push(StoredProduction {
+                production.push(SnapshotProduction {
                     stage,
                     country: country.to_string(),
                     source: source.to_string(),
@@ -345,7 +345,7 @@ impl Store {
                 continue;
             };
             let v = TradeValue::decode(value.as_slice())?;
-            trade.push(StoredTrade {
+            trade.push(SnapshotTrade {
                 partner: partner.to_string(),
                 hs_code: hs.to_string(),
                 month: month.parse().unwrap_or(0),
@@ -407,7 +407,11 @@ impl Store {
     /// (the PV series runs two years past the full WGI) never hides the
     /// others; each estimate keeps its year, since GeoPolRisk reads only
     /// the data year's. A country with none uses its registry fallback.
-    async fn governance_for(&self, countries: &BTreeSet<String>, years: &[u16]) -> StoreResult<Vec<StoredGovernance>> {
+    async fn governance_for(
+        &self,
+        countries: &BTreeSet<String>,
+        years: &[u16],
+    ) -> StoreResult<Vec<SnapshotGovernance>> {
         let registry = Countries::builtin();
         let mut lookup: BTreeSet<String> = countries.clone();
         for c in countries {
@@ -446,7 +450,7 @@ impl Store {
         let mut out = Vec::new();
         for c in countries {
             if let Some((year, estimates)) = found.get(c) {
-                out.push(StoredGovernance {
+                out.push(SnapshotGovernance {
                     country: c.clone(),
                     year: *year,
                     estimates: estimates.clone(),
@@ -455,7 +459,7 @@ impl Store {
             } else if let Some(fb) = registry.get(c).and_then(|x| x.governance_fallback.clone())
                 && let Some((year, estimates)) = found.get(&fb)
             {
-                out.push(StoredGovernance {
+                out.push(SnapshotGovernance {
                     country: c.clone(),
                     year: *year,
                     estimates: estimates.clone(),

@@ -186,7 +186,7 @@ pub fn assemble(
             ..Default::default()
         };
     };
-    let mut by_source: BTreeMap<(String, supplyrisk_domain::Stage), Vec<&supplyrisk_store::StoredProduction>> =
+    let mut by_source: BTreeMap<(String, supplyrisk_domain::Stage), Vec<&supplyrisk_store::SnapshotProduction>> =
         BTreeMap::new();
     for p in &data.production {
         by_source.entry((p.source.clone(), p.stage)).or_default().push(p);
