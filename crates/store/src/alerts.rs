@@ -49,15 +49,50 @@ pub struct RecordedAlert {
     pub alert: pb::Alert,
 }
 
-/// The alerts of `entries`; entries that no longer decode are skipped.
-fn recorded(entries: Vec<StreamEntry>) -> Vec<RecordedAlert> {
-    entries
-        .into_iter()
-        .filter_map(|e| {
-            let alert = StoredAlert::decode(e.payload.as_slice()).ok()?.into();
-            Some(RecordedAlert { entry: e.id, alert })
-        })
-        .collect()
+/// One read of a subscription's alert stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertRange {
+    /// The alerts read, in the order asked for.
+    pub alerts: Vec<RecordedAlert>,
+    /// Entries read, including any that no longer decode (skipped, logged):
+    /// fewer than asked means the stream holds no more.
+    pub read: usize,
+    /// The last entry read, where the next read continues.
+    pub last_entry: Option<String>,
+}
+
+impl AlertRange {
+    fn of(subscription: &str, entries: Vec<StreamEntry>) -> AlertRange {
+        let read = entries.len();
+        let last_entry = entries.last().map(|e| e.id.clone());
+        let alerts = entries
+            .into_iter()
+            .filter_map(|e| match StoredAlert::decode(e.payload.as_slice()) {
+                Ok(alert) => Some(RecordedAlert {
+                    entry: e.id,
+                    alert: alert.into(),
+                }),
+                Err(err) => {
+                    tracing::error!(subscription, entry = e.id, error = %err, "stored alert does not decode; skipped");
+                    None
+                }
+            })
+            .collect();
+        AlertRange {
+            alerts,
+            read,
+            last_entry,
+        }
+    }
+}
+
+/// A page of subscriptions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubscriptionPage {
+    /// Subscriptions in id order (any that no longer decode skipped, logged).
+    pub subscriptions: Vec<pb::Subscription>,
+    /// Id to continue after, when more may follow.
+    pub next_after: Option<String>,
 }
 
 fn decode_subscription(bytes: &[u8]) -> StoreResult<pb::Subscription> {
@@ -97,11 +132,18 @@ impl Store {
     }
 
     /// Up to `limit` subscriptions with ids after `after`, in id order.
-    pub async fn list_subscriptions(&self, after: Option<&str>, limit: usize) -> StoreResult<Vec<pb::Subscription>> {
+    pub async fn list_subscriptions(&self, after: Option<&str>, limit: usize) -> StoreResult<SubscriptionPage> {
         let page = self
             .lex_page(&keys::subscription_index(), &keys::subscriptions(), after, limit)
             .await?;
-        Ok(page.iter().filter_map(|(id, b)| readable_subscription(id, b)).collect())
+        let next_after = (page.len() == limit)
+            .then(|| page.last().map(|(id, _)| id.clone()))
+            .flatten();
+        let subscriptions = page.iter().filter_map(|(id, b)| readable_subscription(id, b)).collect();
+        Ok(SubscriptionPage {
+            subscriptions,
+            next_after,
+        })
     }
 
     /// Every subscription (the matchers read them all for each batch).
@@ -197,17 +239,12 @@ impl Store {
     }
 
     /// Up to `count` alerts after stream entry `after` (exclusive; `None` = from the start).
-    pub async fn alerts_after(
-        &self,
-        subscription: &str,
-        after: Option<&str>,
-        count: usize,
-    ) -> StoreResult<Vec<RecordedAlert>> {
+    pub async fn alerts_after(&self, subscription: &str, after: Option<&str>, count: usize) -> StoreResult<AlertRange> {
         let start = after.map(|a| format!("({a}")).unwrap_or_else(|| "-".into());
         let entries = self
             .alert_range("XRANGE", subscription, &start, "+", Some(count))
             .await?;
-        Ok(recorded(entries))
+        Ok(AlertRange::of(subscription, entries))
     }
 
     /// Up to `count` alerts before stream entry `before` (exclusive), newest first.
@@ -216,12 +253,12 @@ impl Store {
         subscription: &str,
         before: Option<&str>,
         count: usize,
-    ) -> StoreResult<Vec<RecordedAlert>> {
+    ) -> StoreResult<AlertRange> {
         let end = before.map(|b| format!("({b}")).unwrap_or_else(|| "+".into());
         let entries = self
             .alert_range("XREVRANGE", subscription, &end, "-", Some(count))
             .await?;
-        Ok(recorded(entries))
+        Ok(AlertRange::of(subscription, entries))
     }
 
     /// The alert stored at stream entry `entry` (empty when trimmed away).

@@ -30,7 +30,7 @@ use tokio::sync::OnceCell;
 
 use crate::instrumented::InstrumentedConnection;
 
-pub use alerts::{ALERTS_PER_SUBSCRIPTION, RecordedAlert};
+pub use alerts::{ALERTS_PER_SUBSCRIPTION, AlertRange, RecordedAlert, SubscriptionPage};
 pub use reads::{PolicyPage, SnapshotData, SnapshotGovernance, SnapshotProduction, SnapshotTrade};
 pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord};
 pub use streams::StreamEntry;

@@ -277,14 +277,9 @@ impl AlertingService for AlertingHandler {
             .list_subscriptions(page.cursor(), size)
             .await
             .map_err(ServiceError::from)?;
-        let next = if listed.len() == size {
-            listed.last().map(|s| page.token_at(&s.id)).unwrap_or_default()
-        } else {
-            String::new()
-        };
         Ok(Response::new(pb::ListSubscriptionsResponse {
-            subscriptions: listed,
-            next_page_token: next,
+            subscriptions: listed.subscriptions,
+            next_page_token: listed.next_after.map(|id| page.token_at(&id)).unwrap_or_default(),
         }))
     }
 
@@ -367,18 +362,18 @@ impl AlertingService for AlertingHandler {
         tokio::spawn(async move {
             loop {
                 let woken = recorded.notified();
-                let entries = match store.alerts_after(&sub, last.as_deref(), 100).await {
-                    Ok(e) => e,
+                let range = match store.alerts_after(&sub, last.as_deref(), 100).await {
+                    Ok(range) => range,
                     Err(e) => {
                         let _ = tx.send(Err(ServiceError::from(e).into())).await;
                         return;
                     }
                 };
-                if let Some(e) = entries.last() {
-                    last = Some(e.entry.clone());
+                if range.last_entry.is_some() {
+                    last = range.last_entry;
                 }
-                let read = entries.len();
-                for alert in alerts_of(entries) {
+                let read = range.read;
+                for alert in alerts_of(range.alerts) {
                     if tx.send(Ok(alert)).await.is_err() {
                         return;
                     }
@@ -431,15 +426,15 @@ impl AlertingService for AlertingHandler {
         let mut scanned = 0;
         let mut next = String::new();
         loop {
-            let entries = self
+            let range = self
                 .store
                 .alerts_before(&req.subscription_id, before.as_deref(), size)
                 .await
                 .map_err(ServiceError::from)?;
-            scanned += entries.len();
-            let exhausted = entries.len() < size;
-            let last = entries.last().map(|e| e.entry.clone());
-            let read = self.with_status(&req.subscription_id, alerts_of(entries)).await?;
+            scanned += range.read;
+            let exhausted = range.read < size;
+            let last = range.last_entry;
+            let read = self.with_status(&req.subscription_id, alerts_of(range.alerts)).await?;
             for alert in read {
                 let status = alert.webhook_delivery.as_ref().map(|d| d.status);
                 if wanted.is_none() || status == wanted {

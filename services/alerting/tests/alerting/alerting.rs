@@ -483,3 +483,51 @@ async fn list_page_tokens_resume_only_the_query_they_came_from() {
     let status = reader.list_subscriptions(subscriptions(&token)).await.unwrap_err();
     assert_eq!(page_token_violation(&status), "belongs to a request with other filters");
 }
+
+#[tokio::test]
+async fn a_subscription_that_no_longer_decodes_is_skipped_without_ending_the_list() {
+    let c = start();
+    let writer = alerting(&c, INGESTER_TOKEN).await;
+    let kept = [
+        create_subscription(&writer, policy_subscription("REE", None, 0.0))
+            .await
+            .id,
+        create_subscription(&writer, policy_subscription("GA", None, 0.0))
+            .await
+            .id,
+    ];
+    // A damaged record whose id sorts first ('g' opens no valid protobuf field).
+    let damaged = "sub-";
+    c.redis
+        .cli(&["HSET", &supplyrisk_store::keys::subscriptions(), damaged, "garbage"]);
+    c.redis
+        .cli(&["ZADD", &supplyrisk_store::keys::subscription_index(), "0", damaged]);
+
+    let mut reader = alerting(&c, READER_TOKEN).await;
+    let mut listed = Vec::new();
+    let mut page_token = String::new();
+    for _ in 0..5 {
+        let page = reader
+            .list_subscriptions(pb::ListSubscriptionsRequest {
+                page_size: 1,
+                page_token: page_token.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        listed.extend(page.subscriptions.into_iter().map(|s| s.id));
+        page_token = page.next_page_token;
+        if page_token.is_empty() {
+            break;
+        }
+    }
+    listed.sort();
+    let mut expected = kept.to_vec();
+    expected.sort();
+    assert_eq!(listed, expected, "every readable subscription is listed");
+    assert!(
+        c.alerting
+            .logs()
+            .contains("stored subscription does not decode; skipped")
+    );
+}
