@@ -138,7 +138,7 @@ pub fn never_processed(s: &Status) -> bool {
 
 /// True when `s` is the transport's failure rather than an answer of the
 /// upstream (an answer carries no source error).
-fn from_transport(s: &Status) -> bool {
+pub fn from_transport(s: &Status) -> bool {
     s.code() == Code::Cancelled
         || any_source(s, |e| {
             e.is::<tonic::transport::Error>() || e.is::<hyper::Error>() || e.is::<h2::Error>()

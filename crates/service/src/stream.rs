@@ -31,12 +31,13 @@ pub struct StreamWorker<P> {
 }
 
 impl<P: StreamProcessor> StreamWorker<P> {
-    /// `processor` reading as `consumer` with `store`.
-    pub fn new(store: Store, consumer: ConsumerConfig, processor: P) -> Self {
+    /// `processor` reading as `consumer` with `store`; several workers may
+    /// share one processor (`Arc<P>`), each in its own place of the group.
+    pub fn new(store: Store, consumer: ConsumerConfig, processor: impl Into<Arc<P>>) -> Self {
         Self {
             store,
             consumer,
-            processor: Arc::new(processor),
+            processor: processor.into(),
         }
     }
 }

@@ -14,6 +14,7 @@ use secrecy::ExposeSecret;
 use supplyrisk_config::{EndpointSettings, env_name};
 use supplyrisk_grpc::HealthMonitor;
 use supplyrisk_grpc::client::{Channel, ClientInterceptor};
+use supplyrisk_grpc::error::from_transport;
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 
@@ -103,15 +104,16 @@ impl CredentialCheck {
         grpc.ready().await.ok()?;
         let path = http::uri::PathAndQuery::try_from(self.probe).ok()?;
         let codec = tonic_prost::ProstCodec::<(), ()>::default();
-        let code = match grpc.unary(tonic::Request::new(()), path, codec).await {
-            Ok(_) => Code::Ok,
-            Err(status) => status.code(),
-        };
-        (!matches!(
-            code,
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown
-        ))
-        .then_some(code)
+        match grpc.unary(tonic::Request::new(()), path, codec).await {
+            Ok(_) => Some(Code::Ok),
+            // No answer yet: the transport failed, or the upstream is not ready.
+            Err(status)
+                if from_transport(&status) || matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded) =>
+            {
+                None
+            }
+            Err(status) => Some(status.code()),
+        }
     }
 
     fn refusal(&self, code: Code) -> Option<String> {

@@ -8,14 +8,14 @@ use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringServiceServer;
 use supplyrisk_grpc::Permission;
 use supplyrisk_grpc::cached_answers::CachedAnswersFirst;
-use supplyrisk_service::{Service, Start, StartupError, Upstream};
+use supplyrisk_service::{Service, Start, StartupError, StreamWorker, Upstream};
 use supplyrisk_store::StoreOptions;
 
 use crate::importers::Importers;
 use crate::scorer::Scorer;
 use crate::service::ScoringHandler;
 use crate::settings::{ScoringSettings, Settings};
-use crate::worker::{Follower, Recomputer};
+use crate::worker::{Follower, PolicyClock, Recomputer};
 
 /// The scoring service.
 pub struct Scoring;
@@ -55,12 +55,20 @@ impl Service for Scoring {
         start
             .workers
             .spawn(Follower::new(start.store.dedicated(), scorer.generations()));
-        start.workers.spawn(Recomputer::new(
+        let recomputer = Arc::new(Recomputer::new(
             start.store.clone(),
             scorer.clone(),
             importers.clone(),
             own.scoring.clone(),
         ));
+        for consumer in Recomputer::consumers(&own.scoring) {
+            start.workers.spawn(StreamWorker::<Recomputer>::new(
+                start.store.clone(),
+                consumer,
+                recomputer.clone(),
+            ));
+        }
+        start.workers.spawn(PolicyClock::new(recomputer));
 
         let answers = scorer.clone();
         let handler = ScoringHandler::new(scorer, start.store.clone(), importers);

@@ -12,7 +12,6 @@
 //! reclaimed after `reclaim_idle_ms`; recomputing is idempotent.
 
 use std::collections::{BTreeSet, HashMap};
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,8 +24,8 @@ use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_domain::{Catalog, Date, PolicyEvent};
 use supplyrisk_engine::Methodology;
 use supplyrisk_grpc::ServiceError;
-use supplyrisk_service::{Shutdown, Worker};
-use supplyrisk_store::consumer::{ConsumerConfig, consume};
+use supplyrisk_service::{Shutdown, StreamProcessor, Worker};
+use supplyrisk_store::consumer::ConsumerConfig;
 use supplyrisk_store::{ScorePoint, ScoreRecord, Store, StreamEntry, keys};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use tracing::Instrument;
@@ -181,55 +180,59 @@ impl Recomputer {
             mineral_locks: MineralLocks::default(),
         }
     }
-}
 
-impl Worker for Recomputer {
-    const NAME: &'static str = "recomputer";
-
-    /// Runs `recompute_workers` consumers of the data stream and the policy
-    /// clock. A consumer acknowledges only finished work; one stopped
-    /// mid-batch leaves the batch pending for the next consumer.
-    fn run(self, shutdown: Shutdown) -> impl Future<Output = ()> + Send {
-        let base = if self.settings.consumer_name.is_empty() {
+    /// The places of this process's `recompute_workers` consumers in the
+    /// data stream's consumer group: while one works through a batch,
+    /// another takes the next. Each runs as its own worker, so batches
+    /// score on all cores; one stopped mid-batch leaves the batch pending.
+    pub fn consumers(settings: &ScoringSection) -> Vec<ConsumerConfig> {
+        let base = if settings.consumer_name.is_empty() {
             supplyrisk_store::consumer::default_consumer_name()
         } else {
-            self.settings.consumer_name.clone()
+            settings.consumer_name.clone()
         };
-        let workers = self.settings.recompute_workers.max(1);
-        let this = Arc::new(self);
-        let loops: Vec<_> = (0..workers)
+        (0..settings.recompute_workers.max(1))
             .map(|i| {
-                let config = ConsumerConfig::new(
+                ConsumerConfig::new(
                     keys::DATA_STREAM,
-                    &this.settings.consumer_group,
+                    &settings.consumer_group,
                     &format!("{base}-{i}"),
-                    this.settings.reclaim_idle_ms,
+                    settings.reclaim_idle_ms,
                     100,
-                );
-                let this = this.clone();
-                // Each consumer on its own task, so batches score on all cores.
-                tokio::spawn(consume(this.store.clone(), config, shutdown.signal(), move |entries| {
-                    let this = this.clone();
-                    async move { this.process(&entries).await }
-                }))
+                )
             })
-            .collect();
-        let clock = tokio::spawn(this.clone().policy_clock(shutdown));
-        async move {
-            futures::future::join_all(loops).await;
-            let _ = clock.await;
-        }
+            .collect()
     }
 }
 
-impl Recomputer {
-    /// Recomputes, once a day begins, the minerals whose policy events
-    /// start, end or are suspended or resumed that day, so a subscription
-    /// fires on the day a restriction takes effect or lapses. The last day
-    /// done is kept in Redis: a day missed while no replica ran is caught up.
-    async fn policy_clock(self: Arc<Self>, mut shutdown: Shutdown) {
+impl StreamProcessor for Recomputer {
+    const NAME: &'static str = "recomputer";
+    type Error = ServiceError;
+
+    async fn process(&self, entries: Vec<StreamEntry>) -> Result<(), ServiceError> {
+        self.recompute(&entries).await
+    }
+}
+
+/// Recomputes, once a day begins, the minerals whose policy events start,
+/// end or are suspended or resumed that day, so a subscription fires on the
+/// day a restriction takes effect or lapses. The last day done is kept in
+/// Redis: a day missed while no replica ran is caught up.
+pub struct PolicyClock(Arc<Recomputer>);
+
+impl PolicyClock {
+    /// A clock recomputing with `recomputer`.
+    pub fn new(recomputer: Arc<Recomputer>) -> Self {
+        Self(recomputer)
+    }
+}
+
+impl Worker for PolicyClock {
+    const NAME: &'static str = "policy-clock";
+
+    async fn run(self, mut shutdown: Shutdown) {
         loop {
-            if let Err(e) = self.policy_day().await {
+            if let Err(e) = self.0.policy_day().await {
                 tracing::warn!(error = %e, "policy clock: will retry");
             }
             tokio::select! {
@@ -238,7 +241,9 @@ impl Recomputer {
             }
         }
     }
+}
 
+impl Recomputer {
     /// One look at the date: recomputes for the days since the last one done.
     async fn policy_day(&self) -> Result<(), ServiceError> {
         let today = crate::scorer::today();
@@ -270,7 +275,7 @@ impl Recomputer {
     }
 
     /// Recomputes everything `entries` affect; idempotent.
-    pub async fn process(&self, entries: &[StreamEntry]) -> Result<(), ServiceError> {
+    pub async fn recompute(&self, entries: &[StreamEntry]) -> Result<(), ServiceError> {
         let events: Vec<DataChanged> = entries.iter().filter_map(decode).collect();
         let span = tracing::info_span!("recompute", otel.name = "scoring.recompute", events = events.len());
         for e in &events {
