@@ -76,6 +76,19 @@ pub fn trade_flow(flow: &pb::TradeFlow) -> Result<domain::TradeFlow, Violations>
     result
 }
 
+/// Domain flow → the wire row of a snapshot, as its importer sees it.
+pub fn partner_trade_to_pb(flow: &domain::TradeFlow) -> pb::PartnerTrade {
+    pb::PartnerTrade {
+        partner: flow.partner.to_string(),
+        hs_code: flow.hs_code.to_string(),
+        stage: stage_to_pb(flow.stage) as i32,
+        flow: flow_to_pb(flow.flow) as i32,
+        value_usd: flow.value_usd,
+        net_weight_kg: flow.net_weight_kg,
+        source: flow.source.clone(),
+    }
+}
+
 /// Wire production stat → validated domain stat.
 pub fn production_stat(stat: &pb::ProductionStat) -> Result<domain::ProductionStat, Violations> {
     domain::ProductionStat::validate(&domain::RawProductionStat {

@@ -31,10 +31,10 @@ use tokio::sync::OnceCell;
 use crate::instrumented::InstrumentedConnection;
 
 pub use alerts::{ALERTS_PER_SUBSCRIPTION, AlertRange, RecordedAlert, SubscriptionPage};
-pub use reads::{PolicyPage, SnapshotData, SnapshotGovernance, SnapshotProduction, SnapshotTrade};
+pub use reads::{PolicyPage, SnapshotData, SnapshotGovernance};
 pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord};
 pub use streams::StreamEntry;
-pub use writes::{PreparedWrite, WORLD_TOTAL_CODE, WorldTotal, WriteOutcome};
+pub use writes::{PreparedWrite, WriteOutcome};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]

@@ -6,49 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost::Message;
 use redis::AsyncCommands;
 use supplyrisk_domain::{
-    Countries, FlowDirection, GovernanceDimension, PolicyEvent, ReportedStatistic, Stage, Stockpile,
+    Countries, FlowDirection, GovernanceDimension, HsCode, Iso3, MineralId, Period, PolicyEvent, ProductionStat,
+    ReportedStatistic, Stage, Stockpile, TradeFlow, WorldTotal,
 };
 
 use crate::stored::{ProductionValue, StoredPolicyEvent, StoredReported, StoredStockpile, TradeValue};
 use crate::{Store, StoreError, StoreResult, keys};
-
-/// One production figure of a snapshot read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SnapshotProduction {
-    /// Stage.
-    pub stage: Stage,
-    /// Producer ISO3.
-    pub country: String,
-    /// Source label.
-    pub source: String,
-    /// Quantity, `None` = withheld.
-    pub quantity: Option<f64>,
-    /// Unit.
-    pub unit: String,
-    /// Year of the figure (the last year of a multi-year average).
-    pub year: u16,
-    /// First year of a multi-year average.
-    pub first_year: Option<u16>,
-}
-
-/// One trade flow of the snapshot's importer, as read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SnapshotTrade {
-    /// Partner ISO3.
-    pub partner: String,
-    /// HS code.
-    pub hs_code: String,
-    /// Month, 0 = annual.
-    pub month: u8,
-    /// Direction.
-    pub flow: FlowDirection,
-    /// Source label.
-    pub source: String,
-    /// Value in USD.
-    pub value_usd: f64,
-    /// Net weight in kg, `None` = unknown.
-    pub net_weight_kg: Option<f64>,
-}
 
 /// One governance estimate: dimension, year, estimate.
 pub type DatedEstimate = (GovernanceDimension, u16, f64);
@@ -57,14 +20,14 @@ pub type DatedEstimate = (GovernanceDimension, u16, f64);
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotGovernance {
     /// The country asked about.
-    pub country: String,
+    pub country: Iso3,
     /// Year of the newest estimate used.
     pub year: u16,
     /// Estimates by dimension, each with its own year (the newest of the
     /// years read that has it).
     pub estimates: Vec<DatedEstimate>,
     /// The country whose estimates stand in, when not the country's own.
-    pub fallback_from: Option<String>,
+    pub fallback_from: Option<Iso3>,
 }
 
 /// Raw inputs of a supply snapshot.
@@ -76,10 +39,12 @@ pub struct SnapshotData {
     pub year: Option<u16>,
     /// Years with production data.
     pub available_years: Vec<u16>,
-    /// Production figures of the year.
-    pub production: Vec<SnapshotProduction>,
+    /// Production figures: each (stage, source)'s newest year within the lookback.
+    pub production: Vec<ProductionStat>,
+    /// Published world totals beside those figures.
+    pub world_totals: Vec<WorldTotal>,
     /// The importer's flows of the year.
-    pub trade: Vec<SnapshotTrade>,
+    pub trade: Vec<TradeFlow>,
     /// Governance of producers and partners.
     pub governance: Vec<SnapshotGovernance>,
     /// Policy events touching the mineral.
@@ -112,6 +77,18 @@ fn years_of(members: Vec<String>) -> Vec<u16> {
     let mut years: Vec<u16> = members.iter().filter_map(|y| y.parse().ok()).collect();
     years.sort_unstable();
     years
+}
+
+/// A country code as stored; one the registry no longer knows is skipped
+/// with a warning rather than failing the whole read.
+fn stored_country(code: &str, field: &str) -> Option<Iso3> {
+    match Iso3::parse(code) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(field, error = %e, "a stored country code no longer resolves; skipped");
+            None
+        }
+    }
 }
 
 /// How many earlier years governance may come from when the snapshot year has none.
@@ -241,7 +218,7 @@ impl Store {
         mineral: &str,
         trade_home: &str,
         year: Option<u16>,
-        importer: Option<&str>,
+        importer: Option<&Iso3>,
     ) -> StoreResult<SnapshotData> {
         let mut minerals = vec![mineral];
         if trade_home != mineral {
@@ -291,7 +268,7 @@ impl Store {
         pipe.hgetall(keys::reported(mineral));
         pipe.hget(keys::counts(trade_home), format!("trade:{year}"));
         if let Some(imp) = importer {
-            pipe.hgetall(keys::trade(trade_home, year, imp));
+            pipe.hgetall(keys::trade(trade_home, year, imp.as_str()));
         }
         type Fields = BTreeMap<String, Vec<u8>>;
         let mut values: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
@@ -310,7 +287,9 @@ impl Store {
         let policy_raw = results.pop().unwrap_or_default();
 
         // Newest year first: each (stage, source) keeps only its newest year.
+        let mineral_id = MineralId::parse(mineral).map_err(|e| StoreError::Internal(e.to_string()))?;
         let mut production = Vec::new();
+        let mut world_totals = Vec::new();
         let mut newest: BTreeMap<(Stage, String), u16> = BTreeMap::new();
         for (prod_raw, &prod_year) in results.into_iter().zip(&production_years) {
             for (field, value) in prod_raw {
@@ -324,19 +303,35 @@ impl Store {
                     continue;
                 }
                 let v = ProductionValue::decode(value.as_slice())?;
-                production.push(SnapshotProduction {
+                if country == crate::writes::WORLD_TOTAL_CODE {
+                    world_totals.push(WorldTotal {
+                        mineral: mineral_id.clone(),
+                        stage,
+                        year: prod_year,
+                        quantity: v.quantity,
+                        unit: v.unit,
+                        source: source.to_string(),
+                    });
+                    continue;
+                }
+                let Some(country) = stored_country(country, &field) else {
+                    continue;
+                };
+                production.push(ProductionStat {
+                    mineral: mineral_id.clone(),
                     stage,
-                    country: country.to_string(),
-                    source: source.to_string(),
-                    quantity: v.quantity,
-                    unit: v.unit,
+                    country,
                     year: prod_year,
                     first_year: v.first_year.and_then(|f| u16::try_from(f).ok()),
+                    quantity: v.quantity,
+                    unit: v.unit,
+                    source: source.to_string(),
                 });
             }
         }
         let mut trade = Vec::new();
         for (field, value) in trade_raw {
+            let Some(imp) = importer else { break };
             let parts: Vec<&str> = field.splitn(5, '|').collect();
             let [partner, hs, month, flow, source] = parts.as_slice() else {
                 continue;
@@ -344,15 +339,31 @@ impl Store {
             let Some(flow) = FlowDirection::from_code(flow) else {
                 continue;
             };
+            let Some(partner) = stored_country(partner, &field) else {
+                continue;
+            };
+            let Ok((hs_code, mineral, stage)) = HsCode::parse(hs) else {
+                tracing::warn!(
+                    field,
+                    "a stored trade flow's HS code is no longer in the catalog; skipped"
+                );
+                continue;
+            };
             let v = TradeValue::decode(value.as_slice())?;
-            trade.push(SnapshotTrade {
-                partner: partner.to_string(),
-                hs_code: hs.to_string(),
-                month: month.parse().unwrap_or(0),
+            trade.push(TradeFlow {
+                reporter: imp.clone(),
+                partner,
+                hs_code,
+                mineral,
+                stage,
+                period: Period {
+                    year,
+                    month: month.parse().unwrap_or(0),
+                },
                 flow,
-                source: source.to_string(),
                 value_usd: v.value_usd,
                 net_weight_kg: v.net_weight_kg,
+                source: source.to_string(),
             });
         }
         let policies = policy_raw
@@ -371,14 +382,10 @@ impl Store {
                 reported.push(stat.into_domain(mineral)?);
             }
         }
-        let mut countries: BTreeSet<String> = production
-            .iter()
-            .filter(|p| p.country != crate::WORLD_TOTAL_CODE)
-            .map(|p| p.country.clone())
-            .collect();
+        let mut countries: BTreeSet<Iso3> = production.iter().map(|p| p.country.clone()).collect();
         countries.extend(trade.iter().map(|t| t.partner.clone()));
         if let Some(imp) = importer {
-            countries.insert(imp.to_string());
+            countries.insert(imp.clone());
         }
         let gov_years: Vec<u16> = years_of(gov_years)
             .into_iter()
@@ -392,6 +399,7 @@ impl Store {
             year: Some(year),
             available_years,
             production,
+            world_totals,
             trade,
             governance,
             policies,
@@ -407,22 +415,19 @@ impl Store {
     /// (the PV series runs two years past the full WGI) never hides the
     /// others; each estimate keeps its year, since GeoPolRisk reads only
     /// the data year's. A country with none uses its registry fallback.
-    async fn governance_for(
-        &self,
-        countries: &BTreeSet<String>,
-        years: &[u16],
-    ) -> StoreResult<Vec<SnapshotGovernance>> {
-        let registry = Countries::builtin();
-        let mut lookup: BTreeSet<String> = countries.clone();
-        for c in countries {
-            if let Some(fb) = registry.get(c).and_then(|c| c.governance_fallback.clone()) {
-                lookup.insert(fb);
-            }
-        }
-        let mut found: BTreeMap<String, (u16, Vec<DatedEstimate>)> = BTreeMap::new();
+    async fn governance_for(&self, countries: &BTreeSet<Iso3>, years: &[u16]) -> StoreResult<Vec<SnapshotGovernance>> {
+        let fallback_of = |c: &Iso3| {
+            Countries::builtin()
+                .get(c.as_str())
+                .and_then(|x| x.governance_fallback.as_deref())
+                .and_then(|fb| Iso3::parse(fb).ok())
+        };
+        let mut lookup: BTreeSet<Iso3> = countries.clone();
+        lookup.extend(countries.iter().filter_map(fallback_of));
+        let mut found: BTreeMap<Iso3, (u16, Vec<DatedEstimate>)> = BTreeMap::new();
         let mut conn = self.conn().await?;
         for &year in years {
-            let pending: Vec<(&String, GovernanceDimension)> = lookup
+            let pending: Vec<(&Iso3, GovernanceDimension)> = lookup
                 .iter()
                 .flat_map(|c| GovernanceDimension::STORED.iter().map(move |d| (c, *d)))
                 .filter(|(c, d)| !found.get(*c).is_some_and(|(_, e)| e.iter().any(|(x, _, _)| x == d)))
@@ -456,7 +461,7 @@ impl Store {
                     estimates: estimates.clone(),
                     fallback_from: None,
                 });
-            } else if let Some(fb) = registry.get(c).and_then(|x| x.governance_fallback.clone())
+            } else if let Some(fb) = fallback_of(c)
                 && let Some((year, estimates)) = found.get(&fb)
             {
                 out.push(SnapshotGovernance {

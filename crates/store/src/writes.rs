@@ -7,33 +7,18 @@ use prost::Message;
 use redis::AsyncCommands;
 use supplyrisk_api::common::v1::TraceContext;
 use supplyrisk_api::events::v1::{DataChanged, DataKind};
-use supplyrisk_domain::{GovernanceIndicator, PolicyEvent, ProductionStat, ReportedStatistic, Stockpile, TradeFlow};
+use supplyrisk_domain::{
+    GovernanceIndicator, PolicyEvent, ProductionStat, ReportedStatistic, Stockpile, TradeFlow, WorldTotal,
+};
 use supplyrisk_telemetry::propagation::current_carrier;
 
 use crate::stored::{ProductionValue, StoredPolicyEvent, StoredReported, StoredStockpile, TradeValue};
 use crate::upsert::UpsertBatch;
 use crate::{Store, StoreResult, keys};
 
-/// A source's published world total for a mineral, stage and year.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WorldTotal {
-    /// Catalog mineral id.
-    pub mineral: String,
-    /// Stage.
-    pub stage: supplyrisk_domain::Stage,
-    /// Year.
-    pub year: u16,
-    /// Quantity, `None` = withheld.
-    pub quantity: Option<f64>,
-    /// Unit.
-    pub unit: String,
-    /// Source label.
-    pub source: String,
-}
-
 /// Country code under which a published world total is stored beside the
 /// countries of the same source.
-pub const WORLD_TOTAL_CODE: &str = "WLD";
+pub(crate) const WORLD_TOTAL_CODE: &str = "WLD";
 
 /// What a write changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

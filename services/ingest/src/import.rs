@@ -11,10 +11,12 @@ use std::collections::BTreeMap;
 use prost::Message;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_api::ingest::v1::{import_dataset_request, import_dataset_response};
-use supplyrisk_domain::{GovernanceIndicator, Iso3, ProductionStat, ReportedStatistic, TradeFlow, Violations};
+use supplyrisk_domain::{
+    GovernanceIndicator, Iso3, ProductionStat, ReportedStatistic, TradeFlow, Violations, WorldTotal,
+};
 use supplyrisk_formats::{Format, Item, Options, Record, SalientCategory, TotalScope, UsgsValue};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
-use supplyrisk_store::{Store, WorldTotal, WriteOutcome};
+use supplyrisk_store::{Store, WriteOutcome};
 use supplyrisk_telemetry::metrics;
 use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
@@ -138,7 +140,7 @@ impl Sink {
                 Err(v) => self.reject_violations(line, v),
             },
             Record::Total(t) if t.scope == TotalScope::World => self.totals.push(WorldTotal {
-                mineral: t.mineral.to_string(),
+                mineral: t.mineral,
                 stage: t.stage,
                 year: t.year,
                 quantity: t.quantity,

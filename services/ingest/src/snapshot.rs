@@ -13,12 +13,18 @@ use supplyrisk_api::convert;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_domain::country::CountryError;
 use supplyrisk_domain::snapshot::{ProducerRow, concentration};
-use supplyrisk_domain::{Catalog, Iso3, MineralId, Violations, records};
+use supplyrisk_domain::{Catalog, Iso3, MineralId, ProductionStat, Stage, Violations, WorldTotal, records};
 use supplyrisk_grpc::{ServiceError, ServiceResult};
 use supplyrisk_store::{SnapshotData, Store, keys};
 
 use supplyrisk_domain::records::SHARE_UNIT;
-use supplyrisk_store::WORLD_TOTAL_CODE as WORLD;
+
+/// One source's figures for one stage: its producers and its published total.
+#[derive(Default)]
+struct SourceFigures<'a> {
+    rows: Vec<&'a ProductionStat>,
+    total: Option<&'a WorldTotal>,
+}
 
 /// Serves snapshots with a bounded in-process cache in front of Redis.
 #[derive(Clone)]
@@ -133,7 +139,7 @@ impl SnapshotService {
         }
         let data = self
             .store
-            .snapshot_data(mineral.as_str(), &home, year, importer_code)
+            .snapshot_data(mineral.as_str(), &home, year, importer.as_ref())
             .await?;
         let mut snap = assemble(mineral.as_str(), importer_code.unwrap_or(""), stage, as_of, data);
         snap.data_version = version;
@@ -170,11 +176,10 @@ pub fn assemble(
     as_of: Option<supplyrisk_domain::Date>,
     mut data: SnapshotData,
 ) -> pb::SupplySnapshot {
-    let catalog = Catalog::builtin();
     if let Some(only) = stage {
         data.production.retain(|p| p.stage == only);
-        data.trade
-            .retain(|t| catalog.by_hs_code(&t.hs_code).is_some_and(|(_, s)| s == only));
+        data.world_totals.retain(|t| t.stage == only);
+        data.trade.retain(|t| t.stage == only);
     }
     let mut gaps = Vec::new();
     let Some(year) = data.year else {
@@ -186,23 +191,28 @@ pub fn assemble(
             ..Default::default()
         };
     };
-    let mut by_source: BTreeMap<(String, supplyrisk_domain::Stage), Vec<&supplyrisk_store::SnapshotProduction>> =
-        BTreeMap::new();
+    let mut by_source: BTreeMap<(String, Stage), SourceFigures> = BTreeMap::new();
     for p in &data.production {
-        by_source.entry((p.source.clone(), p.stage)).or_default().push(p);
+        by_source.entry((p.source.clone(), p.stage)).or_default().rows.push(p);
+    }
+    for t in &data.world_totals {
+        by_source.entry((t.source.clone(), t.stage)).or_default().total = Some(t);
     }
     let mut production = Vec::new();
-    for ((source, stage), rows) in by_source {
-        let published = rows.iter().find(|r| r.country == WORLD).and_then(|r| r.quantity);
+    for ((source, stage), SourceFigures { rows, total }) in by_source {
+        let published = total.and_then(|t| t.quantity);
         let named: Vec<ProducerRow> = rows
             .iter()
-            .filter(|r| r.country != WORLD)
             .map(|r| ProducerRow {
-                country: r.country.clone(),
+                country: r.country.to_string(),
                 quantity: r.quantity,
             })
             .collect();
-        let mut units: Vec<&str> = rows.iter().map(|r| r.unit.as_str()).collect();
+        let mut units: Vec<&str> = rows
+            .iter()
+            .map(|r| r.unit.as_str())
+            .chain(total.map(|t| t.unit.as_str()))
+            .collect();
         units.sort_unstable();
         units.dedup();
         if units.len() > 1 {
@@ -213,7 +223,7 @@ pub fn assemble(
             ));
         }
         let c = concentration(&named, published);
-        let figures_year = rows.first().map_or(year, |r| r.year);
+        let figures_year = rows.first().map(|r| r.year).or(total.map(|t| t.year)).unwrap_or(year);
         let first_year = rows.iter().find_map(|r| r.first_year);
         if let Some(first) = first_year {
             gaps.push(format!(
@@ -265,22 +275,7 @@ pub fn assemble(
     if production.is_empty() {
         gaps.push(format!("no production data for {mineral} in {year}"));
     }
-    let trade: Vec<pb::PartnerTrade> = data
-        .trade
-        .iter()
-        .map(|t| pb::PartnerTrade {
-            partner: t.partner.clone(),
-            hs_code: t.hs_code.clone(),
-            stage: catalog
-                .by_hs_code(&t.hs_code)
-                .map(|(_, s)| convert::stage_to_pb(s) as i32)
-                .unwrap_or(0),
-            flow: convert::flow_to_pb(t.flow) as i32,
-            value_usd: t.value_usd,
-            net_weight_kg: t.net_weight_kg,
-            source: t.source.clone(),
-        })
-        .collect();
+    let trade: Vec<pb::PartnerTrade> = data.trade.iter().map(convert::partner_trade_to_pb).collect();
     if !importer.is_empty() && trade.is_empty() {
         gaps.push(format!("no trade data for {importer} in {year}"));
     }
@@ -288,27 +283,28 @@ pub fn assemble(
         .governance
         .iter()
         .map(|g| pb::CountryGovernance {
-            country: g.country.clone(),
+            country: g.country.to_string(),
             year: u32::from(g.year),
             indicators: g
                 .estimates
                 .iter()
                 .map(|(d, year, e)| pb::GovernanceIndicator {
-                    country: g.country.clone(),
+                    country: g.country.to_string(),
                     year: u32::from(*year),
                     dimension: convert::dimension_to_pb(*d) as i32,
                     estimate: *e,
                 })
                 .collect(),
-            fallback_from: g.fallback_from.clone().unwrap_or_default(),
+            fallback_from: g.fallback_from.as_ref().map(Iso3::to_string).unwrap_or_default(),
         })
         .collect();
     let mut without: Vec<String> = data
         .production
         .iter()
-        .map(|p| p.country.clone())
-        .chain(data.trade.iter().map(|t| t.partner.clone()))
-        .filter(|c| c != WORLD && !data.governance.iter().any(|g| &g.country == c))
+        .map(|p| &p.country)
+        .chain(data.trade.iter().map(|t| &t.partner))
+        .filter(|c| !data.governance.iter().any(|g| &g.country == *c))
+        .map(Iso3::to_string)
         .collect();
     without.sort();
     without.dedup();
@@ -336,5 +332,72 @@ pub fn assemble(
         reported_statistics: data.reported.iter().map(convert::reported_statistic_to_pb).collect(),
         trade_flow_count: data.trade_flow_count,
         trade_year_loaded: data.trade_year_loaded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn total(stage: Stage, quantity: f64) -> WorldTotal {
+        WorldTotal {
+            mineral: MineralId::parse("REE").unwrap(),
+            stage,
+            year: 2024,
+            quantity: Some(quantity),
+            unit: "t".into(),
+            source: "S".into(),
+        }
+    }
+
+    fn producer(stage: Stage, country: &str, quantity: f64) -> ProductionStat {
+        ProductionStat {
+            mineral: MineralId::parse("REE").unwrap(),
+            stage,
+            country: Iso3::parse(country).unwrap(),
+            year: 2024,
+            first_year: None,
+            quantity: Some(quantity),
+            unit: "t".into(),
+            source: "S".into(),
+        }
+    }
+
+    #[test]
+    fn a_world_total_is_no_producer_and_stays_with_its_stage() {
+        let data = SnapshotData {
+            year: Some(2024),
+            production: vec![
+                producer(Stage::Mining, "CHN", 60.0),
+                producer(Stage::Processing, "CHN", 90.0),
+            ],
+            world_totals: vec![total(Stage::Mining, 100.0), total(Stage::Processing, 100.0)],
+            ..Default::default()
+        };
+        let all = assemble("REE", "", None, None, data.clone());
+        assert_eq!(all.production.len(), 2);
+        for p in &all.production {
+            assert!(p.world_total_published);
+            assert_eq!(p.producers.len(), 1, "the total is not a producer: {p:?}");
+        }
+        let mining = assemble("REE", "", Some(Stage::Mining), None, data);
+        assert_eq!(mining.production.len(), 1);
+        let m = &mining.production[0];
+        assert_eq!(m.world_total, 100.0);
+        assert!((m.producers[0].share.unwrap() - 0.6).abs() < 1e-12);
+        assert!((m.unattributed_share - 0.4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_source_with_only_a_world_total_still_shows() {
+        let data = SnapshotData {
+            year: Some(2024),
+            world_totals: vec![total(Stage::Mining, 100.0)],
+            ..Default::default()
+        };
+        let snap = assemble("REE", "", None, None, data);
+        assert_eq!(snap.production.len(), 1);
+        assert_eq!(snap.production[0].world_total, 100.0);
+        assert!(snap.production[0].producers.is_empty());
     }
 }

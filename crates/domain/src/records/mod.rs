@@ -18,6 +18,6 @@ pub use governance::{GovernanceDimension, GovernanceIndicator, RawGovernanceIndi
 pub use policy::{
     MAX_POLICY_ID_LEN, MAX_SUSPENSIONS, PolicyEvent, PolicyMeasure, RawPolicyEvent, RawSuspension, Suspension,
 };
-pub use production::{ProductionStat, RawProductionStat, SHARE_UNIT};
+pub use production::{ProductionStat, RawProductionStat, SHARE_UNIT, WorldTotal};
 pub use stockpile::{RawStockpile, Stockpile};
 pub use trade::{FlowDirection, HsCode, RawTradeFlow, TradeFlow};

@@ -98,6 +98,24 @@ impl ProductionStat {
     }
 }
 
+/// A source's published world total for a mineral, stage and year: not a
+/// country's production, so it has no [`Iso3`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorldTotal {
+    /// Mineral.
+    pub mineral: MineralId,
+    /// Stage.
+    pub stage: Stage,
+    /// Year; the last year of the period for a multi-year figure.
+    pub year: u16,
+    /// Quantity, `None` = withheld.
+    pub quantity: Option<f64>,
+    /// Unit.
+    pub unit: String,
+    /// Source label.
+    pub source: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
