@@ -36,4 +36,4 @@ pub use result::{
     Component, Confidence, ConfidenceReason, DefaultedTerm, GEOPOLRISK_EXTENDED_ID, Methodology, Score, StageScore,
     SupplierContribution,
 };
-pub use scenario::{Method, Scenario, ScenarioOutcome, Shock, Shortfall, StockCover, apply_shocks, simulate};
+pub use scenario::{MethodParams, Scenario, ScenarioOutcome, Shock, Shortfall, StockCover, apply_shocks, simulate};

@@ -79,29 +79,30 @@ impl Shock {
     }
 }
 
-/// Which method a scenario scores with.
+/// A method with its parameters: what a score or scenario is computed with
+/// ([`Methodology`] names the method alone).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Method {
+pub enum MethodParams {
     /// EU CRM supply risk.
     EuCrm(EuCrmParams),
     /// GeoPolRisk.
     GeoPolRisk(GprParams),
 }
 
-impl Method {
+impl MethodParams {
     /// Which method this is.
     pub fn methodology(&self) -> Methodology {
         match self {
-            Method::EuCrm(_) => Methodology::EuCrm,
-            Method::GeoPolRisk(_) => Methodology::GeoPolRisk,
+            MethodParams::EuCrm(_) => Methodology::EuCrm,
+            MethodParams::GeoPolRisk(_) => Methodology::GeoPolRisk,
         }
     }
 
     /// Scores `inputs` with this method.
     pub fn score(&self, inputs: &SupplyInputs) -> Result<Score, EngineError> {
         match self {
-            Method::EuCrm(p) => eu_crm(inputs, p),
-            Method::GeoPolRisk(p) => geopolrisk(inputs, p),
+            MethodParams::EuCrm(p) => eu_crm(inputs, p),
+            MethodParams::GeoPolRisk(p) => geopolrisk(inputs, p),
         }
     }
 }
@@ -419,7 +420,11 @@ fn stock_cover(inputs: &SupplyInputs, headline: Option<&Shortfall>) -> StockCove
 }
 
 /// Runs `scenario` on `inputs` with `method`.
-pub fn simulate(inputs: &SupplyInputs, scenario: &Scenario, method: &Method) -> Result<ScenarioOutcome, EngineError> {
+pub fn simulate(
+    inputs: &SupplyInputs,
+    scenario: &Scenario,
+    method: &MethodParams,
+) -> Result<ScenarioOutcome, EngineError> {
     let before = method.score(inputs)?;
     let (shocked, shortfalls) = apply_shocks(inputs, &scenario.shocks, scenario.headroom)?;
     let after = method.score(&shocked)?;

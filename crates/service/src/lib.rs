@@ -20,4 +20,5 @@ pub use error::StartupError;
 pub use settings::{CommonSettings, ServiceSettings, Settings};
 pub use stream::{StreamProcessor, StreamWorker};
 pub use supervisor::{Shutdown, Supervisor, Worker};
+pub use supplyrisk_config::ConfigError;
 pub use upstream::Upstream;

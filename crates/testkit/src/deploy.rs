@@ -22,6 +22,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use supplyrisk_service::{ServiceSettings, Settings};
 
+/// Loads a service's settings from defaults, an admin token and `extra`
+/// variables, as a unit test of one setting needs them.
+pub fn settings_with<S: ServiceSettings>(
+    extra: &[(&str, &str)],
+) -> Result<Settings<S>, supplyrisk_service::ConfigError> {
+    let mut vars = vec![(
+        "SUPPLYRISK__AUTH__TOKENS".to_string(),
+        "admin=a-long-enough-token".to_string(),
+    )];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Settings::<S>::load_with_env(None, vars)
+}
+
 /// Settings as environment variables.
 pub type Vars = BTreeMap<String, String>;
 

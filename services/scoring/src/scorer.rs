@@ -21,7 +21,7 @@ use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1 as pb;
 use supplyrisk_domain::{Catalog, Date};
 use supplyrisk_engine::{
-    EngineError, EuCrmParams, GprParams, Importer, Method, Methodology, Score, Stage, SupplyInputs,
+    EngineError, EuCrmParams, GprParams, Importer, MethodParams, Methodology, Score, Stage, SupplyInputs,
 };
 use supplyrisk_grpc::client::Channel;
 use supplyrisk_grpc::client::ClientInterceptor;
@@ -318,19 +318,19 @@ impl Scorer {
 
     /// The engine method, with the parameters every answer of `method` uses
     /// (scores, rankings and both sides of a scenario).
-    pub fn engine_method(method: Methodology) -> Method {
-        Self::engine_method_listing(method, TOP_SUPPLIERS)
+    pub fn method_params(method: Methodology) -> MethodParams {
+        Self::method_params_listing(method, TOP_SUPPLIERS)
     }
 
-    /// [`Self::engine_method`] listing up to `suppliers` suppliers.
-    fn engine_method_listing(method: Methodology, suppliers: usize) -> Method {
+    /// [`Self::method_params`] listing up to `suppliers` suppliers.
+    fn method_params_listing(method: Methodology, suppliers: usize) -> MethodParams {
         match method {
-            Methodology::EuCrm => Method::EuCrm(EuCrmParams {
+            Methodology::EuCrm => MethodParams::EuCrm(EuCrmParams {
                 top_suppliers: suppliers,
                 trace_traders: true,
                 ..Default::default()
             }),
-            Methodology::GeoPolRisk => Method::GeoPolRisk(GprParams {
+            Methodology::GeoPolRisk => MethodParams::GeoPolRisk(GprParams {
                 top_suppliers: suppliers,
             }),
         }
@@ -346,7 +346,7 @@ impl Scorer {
         method: Methodology,
     ) -> ServiceResult<(Score, String)> {
         let (inputs, version) = self.inputs(mineral, year, importer, method).await?;
-        let score = Self::engine_method_listing(method, usize::MAX)
+        let score = Self::method_params_listing(method, usize::MAX)
             .score(&inputs)
             .map_err(engine_error)?;
         Ok((score, version))
@@ -354,7 +354,7 @@ impl Scorer {
 
     /// Scores `inputs` with `method`.
     pub fn evaluate(inputs: &SupplyInputs, method: Methodology) -> ServiceResult<Score> {
-        Self::engine_method(method).score(inputs).map_err(engine_error)
+        Self::method_params(method).score(inputs).map_err(engine_error)
     }
 
     /// Computes a score now, bypassing the cache.
@@ -525,9 +525,9 @@ mod tests {
     #[test]
     fn every_answer_lists_the_same_number_of_suppliers() {
         for kind in [Methodology::EuCrm, Methodology::GeoPolRisk] {
-            let listed = match Scorer::engine_method(kind) {
-                Method::EuCrm(p) => p.top_suppliers,
-                Method::GeoPolRisk(p) => p.top_suppliers,
+            let listed = match Scorer::method_params(kind) {
+                MethodParams::EuCrm(p) => p.top_suppliers,
+                MethodParams::GeoPolRisk(p) => p.top_suppliers,
             };
             assert_eq!(listed, TOP_SUPPLIERS, "{kind:?}");
         }

@@ -407,13 +407,13 @@ impl ScoringHandler {
         if !v.is_empty() {
             return Err(v.into());
         }
-        let engine_method = Scorer::engine_method(method);
+        let params = Scorer::method_params(method);
         let mut results = Vec::new();
         for importer in &importers {
             for (mineral, shocks) in &by_mineral {
                 let (inputs, version) = self.scorer.inputs(mineral, year, importer, method).await?;
                 let scenario = Scenario::new("request", shocks.clone()).with_headroom(req.rerouting_headroom);
-                let outcome = supplyrisk_engine::simulate(&inputs, &scenario, &engine_method)
+                let outcome = supplyrisk_engine::simulate(&inputs, &scenario, &params)
                     .map_err(|e| ServiceError::FailedPrecondition(format!("cannot simulate: {e}")))?;
                 results.push(present::scenario_result(
                     importer.label(),

@@ -107,12 +107,7 @@ mod tests {
     use super::*;
 
     fn load(extra: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let mut vars = vec![(
-            "SUPPLYRISK__AUTH__TOKENS".to_string(),
-            "admin=a-long-enough-token".to_string(),
-        )];
-        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Settings::load_with_env(None, vars)
+        supplyrisk_testkit::deploy::settings_with::<ScoringSettings>(extra)
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! arithmetic written out.
 
 use supplyrisk_engine::{
-    EngineError, EuCrmParams, ExportRestriction, Governance, GprParams, Importer, Method, PolicyMeasure, Scenario,
-    Shock, Stage, StageData, StageSource, SupplyInputs, eu_crm, geopolrisk, simulate,
+    EngineError, EuCrmParams, ExportRestriction, Governance, GprParams, Importer, MethodParams, PolicyMeasure,
+    Scenario, Shock, Stage, StageData, StageSource, SupplyInputs, eu_crm, geopolrisk, simulate,
 };
 
 fn close(a: f64, b: f64) -> bool {
@@ -281,7 +281,7 @@ fn scenario_export_cut_with_rerouting_and_stock_cover() {
     // 8 / (10/365) = 292 days of shortfall.
     let inputs = japan().stockpile_tonnes(8.0);
     let scenario = Scenario::new("CHN halves exports", vec![Shock::export_cut("CHN", 0.5)]).with_headroom(0.25);
-    let out = simulate(&inputs, &scenario, &Method::EuCrm(EuCrmParams::default())).expect("outcome");
+    let out = simulate(&inputs, &scenario, &MethodParams::EuCrm(EuCrmParams::default())).expect("outcome");
     let h = out.headline.as_ref().expect("headline");
     assert!(close(h.lost_tonnes, 20.0) && close(h.rerouted_tonnes, 10.0) && close(h.shortfall_tonnes, 10.0));
     assert!(close(out.cover.days_of_consumption.expect("days"), 36.5));
@@ -305,7 +305,7 @@ fn scenario_export_cut_with_rerouting_and_stock_cover() {
 fn scenario_total_ban_without_rerouting_and_missing_stockpile() {
     // "CHN stops exports", no re-routing: 40 t lost, 40 t shortfall; stockpile unknown.
     let scenario = Scenario::new("CHN ban", vec![Shock::export_ban("CHN")]);
-    let out = simulate(&japan(), &scenario, &Method::GeoPolRisk(GprParams::default())).expect("outcome");
+    let out = simulate(&japan(), &scenario, &MethodParams::GeoPolRisk(GprParams::default())).expect("outcome");
     let h = out.headline.as_ref().expect("headline");
     assert!(close(h.lost_tonnes, 40.0) && close(h.shortfall_tonnes, 40.0));
     assert_eq!(h.lost_by_supplier, vec![("CHN".to_string(), 40.0)]);
@@ -331,7 +331,7 @@ fn scenario_domestic_production_cut() {
     let out = simulate(
         &bloc().stockpile_tonnes(5.0),
         &scenario,
-        &Method::EuCrm(EuCrmParams::default()),
+        &MethodParams::EuCrm(EuCrmParams::default()),
     )
     .expect("outcome");
     let h = out.headline.as_ref().expect("headline");
@@ -341,7 +341,7 @@ fn scenario_domestic_production_cut() {
     // After: AAA 10 t of 90 t world production; IR = 30 / (10 + 30) = 0.75.
     assert!(close(out.after.component("import_reliance").expect("ir"), 0.75));
     let bad = Scenario::new("bad", vec![Shock::export_cut("CHN", 1.5)]);
-    assert!(simulate(&bloc(), &bad, &Method::EuCrm(EuCrmParams::default())).is_err());
+    assert!(simulate(&bloc(), &bad, &MethodParams::EuCrm(EuCrmParams::default())).is_err());
 }
 
 /// A trader (here Korea, producing nothing at the stage) passes on world

@@ -3,7 +3,9 @@
 //! governance data make to the reference implementation's weaknesses.
 
 use crate::common::{EU27_ISO3, Snapshot, rel_diff};
-use supplyrisk_engine::{EuCrmParams, GprParams, Importer, Method, Scenario, Shock, eu_crm, geopolrisk, simulate};
+use supplyrisk_engine::{
+    EuCrmParams, GprParams, Importer, MethodParams, Scenario, Shock, eu_crm, geopolrisk, simulate,
+};
 
 const COVERED: [&str; 20] = [
     "Rare earth",
@@ -123,8 +125,8 @@ fn scenario_on_shipped_data_china_halves_rare_earth_exports_to_japan() {
         .stockpile_tonnes(1000.0);
     let scenario = Scenario::new("CHN halves REE exports", vec![Shock::export_cut("CHN", 0.5)]).with_headroom(0.1);
     for method in [
-        Method::EuCrm(EuCrmParams::default()),
-        Method::GeoPolRisk(GprParams::default()),
+        MethodParams::EuCrm(EuCrmParams::default()),
+        MethodParams::GeoPolRisk(GprParams::default()),
     ] {
         let out = simulate(&inputs, &scenario, &method).expect("outcome");
         let h = out.headline.as_ref().expect("trade data");
@@ -140,7 +142,7 @@ fn scenario_on_shipped_data_china_halves_rare_earth_exports_to_japan() {
     let out = simulate(
         &nickel,
         &Scenario::new("IDN ban", vec![Shock::export_ban("IDN")]),
-        &Method::EuCrm(EuCrmParams::default()),
+        &MethodParams::EuCrm(EuCrmParams::default()),
     )
     .expect("outcome");
     assert!(out.after.component("hhi_wgi_t_global") > out.before.component("hhi_wgi_t_global"));
