@@ -5,8 +5,11 @@
 //! changed the mineral or governance), so a write invalidates by making a
 //! new key; nothing ever scans for stale entries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
 
 use prost::Message;
 use supplyrisk_api::convert;
@@ -30,17 +33,17 @@ struct SourceFigures<'a> {
 #[derive(Clone)]
 pub struct SnapshotService {
     store: Store,
-    local: Arc<Mutex<HashMap<String, Arc<pb::SupplySnapshot>>>>,
-    capacity: usize,
+    /// Least recently used snapshots go first when full.
+    local: Arc<Mutex<LruCache<String, Arc<pb::SupplySnapshot>>>>,
 }
 
 impl SnapshotService {
     /// A service over `store` keeping up to `capacity` snapshots in memory.
     pub fn new(store: Store, capacity: usize) -> Self {
+        let entries = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
         Self {
             store,
-            local: Arc::new(Mutex::new(HashMap::new())),
-            capacity,
+            local: Arc::new(Mutex::new(LruCache::new(entries))),
         }
     }
 
@@ -128,7 +131,7 @@ impl SnapshotService {
             ),
             &version,
         );
-        if let Some(hit) = self.local.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        if let Some(hit) = self.local.lock().ok().and_then(|mut m| m.get(&key).cloned()) {
             return Ok((*hit).clone());
         }
         if let Some(bytes) = self.store.cached_snapshot(&key).await?
@@ -156,12 +159,10 @@ impl SnapshotService {
     }
 
     fn remember(&self, key: String, snap: &pb::SupplySnapshot) {
+        // Keys embed the data version, so entries of old versions are never
+        // used again and are the first to go.
         if let Ok(mut map) = self.local.lock() {
-            if map.len() >= self.capacity {
-                // Keys embed the data version, so old entries are dead weight: start afresh.
-                map.clear();
-            }
-            map.insert(key, Arc::new(snap.clone()));
+            map.put(key, Arc::new(snap.clone()));
         }
     }
 }

@@ -156,15 +156,16 @@ impl Importers {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn section() -> ScoringSection {
+    pub(crate) fn section() -> ScoringSection {
         ScoringSection {
             tracked_importers: "USA,JPN,USA+JPN,QUAD".into(),
             blocs: "QUAD=USA,JPN,IND,AUS".into(),
             trade_agreements: "JPN=AUS;usa+jpn=CAN".into(),
             cache_entries: 10,
+            max_concurrent_snapshot_calls: 4,
             consumer_group: "g".into(),
             consumer_name: String::new(),
             reclaim_idle_ms: 1000,

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod answer_cache;
+mod fanout;
 mod importers;
 mod inputs;
 mod present;

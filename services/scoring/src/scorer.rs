@@ -8,11 +8,13 @@
 //! wait on one computation (single flight).
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use lru::LruCache;
 use prost::Message;
 use supplyrisk_api::convert;
 use supplyrisk_api::encoded::PreEncoded;
@@ -30,6 +32,7 @@ use tokio::sync::OnceCell;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::answer_cache::AnswerCache;
+use crate::fanout::Fanout;
 use crate::inputs;
 use crate::present;
 
@@ -175,11 +178,12 @@ type Flight = Arc<OnceCell<Result<Arc<CachedScore>, ServiceError>>>;
 pub struct Scorer {
     ingest: IngestClient,
     importers: Arc<crate::importers::Importers>,
-    cache: Arc<Mutex<HashMap<Key, Arc<CachedScore>>>>,
+    /// Least recently used scores go first when full.
+    cache: Arc<Mutex<LruCache<Key, Arc<CachedScore>>>>,
     flights: Arc<Mutex<HashMap<Key, Flight>>>,
     generations: Arc<Generations>,
     answers: Arc<AnswerCache<Stamp, PreEncoded>>,
-    capacity: usize,
+    fanout: Fanout,
 }
 
 /// What a mineral without any data lacks, stage by stage, and how to load it.
@@ -215,16 +219,24 @@ fn engine_error(e: EngineError) -> ServiceError {
 }
 
 impl Scorer {
-    /// A scorer reading snapshots through `ingest`.
-    pub fn new(ingest: IngestClient, importers: Arc<crate::importers::Importers>, capacity: usize) -> Self {
+    /// A scorer reading snapshots through `ingest`, keeping up to
+    /// `capacity` scores, with at most `fanout`'s permits of snapshot calls
+    /// in flight.
+    pub fn new(
+        ingest: IngestClient,
+        importers: Arc<crate::importers::Importers>,
+        capacity: usize,
+        fanout: Fanout,
+    ) -> Self {
+        let entries = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
         Self {
             ingest,
             importers,
-            cache: Arc::new(Mutex::new(HashMap::new())),
+            cache: Arc::new(Mutex::new(LruCache::new(entries))),
             flights: Arc::new(Mutex::new(HashMap::new())),
             generations: Arc::new(Generations::default()),
             answers: Arc::new(AnswerCache::new(capacity)),
-            capacity,
+            fanout,
         }
     }
 
@@ -273,7 +285,7 @@ impl Scorer {
                 as_of,
                 ..Default::default()
             };
-            supplyrisk_grpc::retry_read(move || {
+            self.fanout.run(supplyrisk_grpc::retry_read(move || {
                 let mut client = self.ingest.clone();
                 let req = req.clone();
                 async move {
@@ -283,7 +295,7 @@ impl Scorer {
                         .map(tonic::Response::into_inner)
                         .map_err(ServiceError::from)
                 }
-            })
+            }))
         });
         futures::future::join_all(calls).await.into_iter().collect()
     }
@@ -442,6 +454,18 @@ impl Scorer {
         )))
     }
 
+    /// The cached score of `key`, current or not; a hit makes it the most recently used.
+    fn cached(&self, key: &Key) -> Option<Arc<CachedScore>> {
+        self.cache.lock().ok().and_then(|mut c| c.get(key).cloned())
+    }
+
+    /// Caches `score`; a full cache lets go of its least recently used score only.
+    fn remember(&self, key: Key, score: Arc<CachedScore>) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.put(key, score);
+        }
+    }
+
     /// The score, from the cache when its data is unchanged.
     pub async fn score(
         &self,
@@ -451,7 +475,7 @@ impl Scorer {
         method: Methodology,
     ) -> ServiceResult<Arc<CachedScore>> {
         let key: Key = (mineral.to_string(), importer.label().to_string(), year, method);
-        if let Some(score) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned())
+        if let Some(score) = self.cached(&key)
             && self.is_current(&score)
         {
             supplyrisk_telemetry::metrics::score_cache_hit();
@@ -477,13 +501,8 @@ impl Scorer {
                     .compute(mineral, importer, year, method)
                     .await
                     .map(|score| Arc::new(CachedScore::new(score, stamp)));
-                if let Ok(score) = &r
-                    && let Ok(mut cache) = self.cache.lock()
-                {
-                    if cache.len() >= self.capacity {
-                        cache.clear();
-                    }
-                    cache.insert(key.clone(), score.clone());
+                if let Ok(score) = &r {
+                    self.remember(key.clone(), score.clone());
                 }
                 r
             })
@@ -520,6 +539,42 @@ mod tests {
         g.bump(&["NOT_A_MINERAL".to_string()], false);
         assert!(!g.is_current(&co), "an unknown id invalidates everything");
         assert!(g.stamp("NOT_A_MINERAL").is_none());
+    }
+
+    fn scorer(capacity: usize) -> Scorer {
+        let upstream = supplyrisk_config::EndpointSettings {
+            endpoint: "http://127.0.0.1:9".into(),
+            token: "t".to_string().into(),
+            timeout_ms: 100,
+        };
+        let (channel, auth) = supplyrisk_service::Upstream::ingest(&upstream)
+            .connect()
+            .expect("a lazy channel");
+        let importers =
+            crate::importers::Importers::from_settings(&crate::importers::tests::section()).expect("importers");
+        Scorer::new(
+            IngestServiceClient::with_interceptor(channel, auth),
+            Arc::new(importers),
+            capacity,
+            Fanout::new(1),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_full_cache_lets_go_of_the_least_recently_used_score_only() {
+        let scorer = scorer(2);
+        let key = |m: &str| (m.to_string(), "JPN".to_string(), 2024, Methodology::EuCrm);
+        let score = || Arc::new(CachedScore::new(pb::RiskScore::default(), None));
+        scorer.remember(key("REE"), score());
+        scorer.remember(key("CO"), score());
+        assert!(
+            scorer.cached(&key("REE")).is_some(),
+            "REE is now the most recently used"
+        );
+        scorer.remember(key("LI"), score());
+        assert!(scorer.cached(&key("REE")).is_some(), "kept: used last");
+        assert!(scorer.cached(&key("LI")).is_some(), "kept: just added");
+        assert!(scorer.cached(&key("CO")).is_none(), "evicted: least recently used");
     }
 
     #[test]

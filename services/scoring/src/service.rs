@@ -21,7 +21,15 @@ use crate::scorer::{CachedScore, Scorer};
 /// Default and largest page sizes of list calls (AIP-158).
 const PAGE_SIZES: PageSizes = PageSizes { default: 50, max: 500 };
 const MAX_BATCH: usize = 100;
+/// Most members of an ad-hoc (`+`-joined) bloc: each is one snapshot call
+/// per mineral scored. Configured blocs are the operator's and not capped.
+pub const MAX_BLOC_MEMBERS: usize = 50;
 const MAX_SCENARIO_IMPORTERS: usize = 20;
+const MAX_SCENARIO_SHOCKS: usize = 64;
+const MAX_SCENARIO_MINERALS: usize = 16;
+/// Most supply snapshots one scenario reads: members of every importer
+/// times minerals shocked.
+const MAX_SCENARIO_SNAPSHOTS: usize = 500;
 
 /// A count as a `total_size` field.
 fn total_size(n: usize) -> i32 {
@@ -81,6 +89,15 @@ impl ScoringHandler {
     }
 
     fn importer(&self, v: &mut Violations, field: &str, input: &str) -> ServiceResult<Option<Importer>> {
+        // Counted before resolving, so an oversized list costs no lookups.
+        let members = input.split('+').count();
+        if members > MAX_BLOC_MEMBERS {
+            v.push(
+                field,
+                format!("an ad-hoc bloc has at most {MAX_BLOC_MEMBERS} members, got {members}"),
+            );
+            return Ok(None);
+        }
         match self.importers.resolve(input) {
             Ok(i) => Ok(Some(i)),
             Err(ImporterError::Unknown { input, suggestions }) => Err(ServiceError::NotFound {
@@ -367,6 +384,17 @@ impl ScoringHandler {
         if req.shocks.is_empty() {
             v.push("shocks", "at least one shock is required");
         }
+        if req.shocks.len() > MAX_SCENARIO_SHOCKS {
+            // Refused before any shock is read: their number alone is the problem.
+            v.push(
+                "shocks",
+                format!(
+                    "at most {MAX_SCENARIO_SHOCKS} shocks per scenario, got {}",
+                    req.shocks.len()
+                ),
+            );
+            return Err(v.into());
+        }
         let mut by_mineral: std::collections::BTreeMap<String, Vec<Shock>> = Default::default();
         for (i, s) in req.shocks.iter().enumerate() {
             let supplier = v.check(
@@ -387,6 +415,15 @@ impl ScoringHandler {
                     .push(Shock::export_cut(c.as_str(), s.cut));
             }
         }
+        if by_mineral.len() > MAX_SCENARIO_MINERALS {
+            v.push(
+                "shocks",
+                format!(
+                    "shocks name {} minerals; at most {MAX_SCENARIO_MINERALS} per scenario",
+                    by_mineral.len()
+                ),
+            );
+        }
         if req.importers.is_empty() || req.importers.len() > MAX_SCENARIO_IMPORTERS {
             v.push(
                 "importers",
@@ -394,37 +431,69 @@ impl ScoringHandler {
             );
         }
         let mut importers = Vec::new();
-        for (i, imp) in req.importers.iter().enumerate() {
+        for (i, imp) in req.importers.iter().take(MAX_SCENARIO_IMPORTERS).enumerate() {
             if let Some(x) = self.importer(&mut v, &format!("importers[{i}]"), imp)? {
                 importers.push(x);
             }
         }
+        let snapshots = importers.iter().map(|i| i.members().len()).sum::<usize>() * by_mineral.len();
+        if snapshots > MAX_SCENARIO_SNAPSHOTS {
+            v.push(
+                "importers",
+                format!(
+                    "this scenario reads {snapshots} supply snapshots (importer members × minerals); \
+                     at most {MAX_SCENARIO_SNAPSHOTS} per request"
+                ),
+            );
+        }
         let year = Self::year(&mut v, "year", req.year);
         let method = Self::method(&mut v, "methodology", req.methodology);
-        if !(req.rerouting_headroom.is_finite() && (0.0..=1.0).contains(&req.rerouting_headroom)) {
+        let headroom = req.rerouting_headroom;
+        if !(headroom.is_finite() && (0.0..=1.0).contains(&headroom)) {
             v.push("rerouting_headroom", "must be within 0..=1");
         }
         if !v.is_empty() {
             return Err(v.into());
         }
+        // Inputs are read concurrently (the scorer bounds the calls in
+        // flight); the simulations then run off the async workers, so a
+        // large scenario never stalls health checks or other calls.
+        let pairs = importers.iter().flat_map(|importer| {
+            by_mineral
+                .iter()
+                .map(move |(mineral, shocks)| (importer, mineral, shocks))
+        });
+        let work = futures::future::try_join_all(pairs.map(|(importer, mineral, shocks)| async move {
+            let (inputs, version) = self.scorer.inputs(mineral, year, importer, method).await?;
+            Ok::<_, ServiceError>((
+                importer.label().to_string(),
+                mineral.clone(),
+                shocks.clone(),
+                inputs,
+                version,
+            ))
+        }))
+        .await?;
         let params = Scorer::method_params(method);
-        let mut results = Vec::new();
-        for importer in &importers {
-            for (mineral, shocks) in &by_mineral {
-                let (inputs, version) = self.scorer.inputs(mineral, year, importer, method).await?;
-                let scenario = Scenario::new("request", shocks.clone()).with_headroom(req.rerouting_headroom);
-                let outcome = supplyrisk_engine::simulate(&inputs, &scenario, &params)
-                    .map_err(|e| ServiceError::FailedPrecondition(format!("cannot simulate: {e}")))?;
-                results.push(present::scenario_result(
-                    importer.label(),
-                    mineral,
-                    &outcome,
-                    &version,
-                    req.rerouting_headroom,
-                    std::time::SystemTime::now(),
-                ));
-            }
-        }
+        let results = tokio::task::spawn_blocking(move || {
+            work.into_iter()
+                .map(|(importer, mineral, shocks, inputs, version)| {
+                    let scenario = Scenario::new("request", shocks).with_headroom(headroom);
+                    let outcome = supplyrisk_engine::simulate(&inputs, &scenario, &params)
+                        .map_err(|e| ServiceError::FailedPrecondition(format!("cannot simulate: {e}")))?;
+                    Ok(present::scenario_result(
+                        &importer,
+                        &mineral,
+                        &outcome,
+                        &version,
+                        headroom,
+                        std::time::SystemTime::now(),
+                    ))
+                })
+                .collect::<ServiceResult<Vec<_>>>()
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("scenario task ended: {e}")))??;
         Ok(pb::SimulateScenarioResponse { results })
     }
 }

@@ -17,8 +17,11 @@ pub struct ScoringSection {
     /// Empty by default: agreements are policy facts the operator states.
     #[serde(default)]
     pub trade_agreements: String,
-    /// Scores kept in the in-process cache.
+    /// Scores kept in the in-process cache (least recently used go first).
     pub cache_entries: usize,
+    /// `GetSupplySnapshot` calls to ingest in flight at once, over all
+    /// requests and workers of this process.
+    pub max_concurrent_snapshot_calls: usize,
     /// Consumer group reading the data stream.
     pub consumer_group: String,
     /// This consumer's name; empty = host name and process id.
@@ -72,6 +75,7 @@ timeout_ms = 10000
 tracked_importers = "USA,JPN,DEU,KOR,CHN,IND,FRA,GBR,USA+JPN,EU27,QUAD"
 blocs = "EU27={EU27};QUAD=USA,JPN,IND,AUS;G7=USA,JPN,DEU,FRA,GBR,ITA,CAN"
 cache_entries = 100000
+max_concurrent_snapshot_calls = 64
 consumer_group = "scoring"
 reclaim_idle_ms = 30000
 recompute_workers = 2
@@ -94,7 +98,13 @@ impl ServiceSettings for ScoringSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         crate::importers::Importers::from_settings(&self.scoring)
             .map_err(|e| ConfigError(format!("{}: {e}", env_name("scoring.blocs"))))?;
-        supplyrisk_config::at_least_one(&[("scoring.cache_entries", self.scoring.cache_entries as u64)])
+        supplyrisk_config::at_least_one(&[
+            ("scoring.cache_entries", self.scoring.cache_entries as u64),
+            (
+                "scoring.max_concurrent_snapshot_calls",
+                self.scoring.max_concurrent_snapshot_calls as u64,
+            ),
+        ])
     }
 
     fn upstreams(&self) -> Vec<Upstream<'_>> {

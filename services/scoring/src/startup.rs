@@ -11,6 +11,7 @@ use supplyrisk_grpc::cached_answers::CachedAnswersFirst;
 use supplyrisk_service::{Service, Start, StartupError, StreamWorker, Upstream};
 use supplyrisk_store::StoreOptions;
 
+use crate::fanout::Fanout;
 use crate::importers::Importers;
 use crate::scorer::Scorer;
 use crate::service::ScoringHandler;
@@ -50,7 +51,12 @@ impl Service for Scoring {
         let importers = Arc::new(Importers::from_settings(&own.scoring).map_err(supplyrisk_config::ConfigError)?);
         let (channel, auth) = Upstream::ingest(&own.upstream.ingest).connect()?;
         let ingest = IngestServiceClient::with_interceptor(channel, auth).max_decoding_message_size(max);
-        let scorer = Scorer::new(ingest, importers.clone(), own.scoring.cache_entries);
+        let scorer = Scorer::new(
+            ingest,
+            importers.clone(),
+            own.scoring.cache_entries,
+            Fanout::new(own.scoring.max_concurrent_snapshot_calls),
+        );
 
         start
             .workers

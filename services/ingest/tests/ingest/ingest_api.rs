@@ -449,16 +449,11 @@ async fn policy_events_are_idempotent_paginated_and_filtered() {
 
 /// The description of the `page_token` violation in a status.
 fn page_token_violation(status: &tonic::Status) -> String {
-    use tonic_types::StatusExt;
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let details = status.get_error_details();
-    let violations = details
-        .bad_request()
-        .map(|b| b.field_violations.clone())
-        .unwrap_or_default();
-    let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    let violations = supplyrisk_testkit::field_violations(status);
+    let fields: Vec<&str> = violations.iter().map(|(f, _)| f.as_str()).collect();
     assert_eq!(fields, ["page_token"], "{status:?}");
-    violations[0].description.clone()
+    violations[0].1.clone()
 }
 
 #[tokio::test]

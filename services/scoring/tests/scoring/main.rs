@@ -3,5 +3,6 @@
 
 mod deploy_config;
 mod geopolrisk_reference;
+mod limits;
 mod scoring;
 mod value_chain;

@@ -64,12 +64,10 @@ pub fn request(upload_id: &str, flows: Vec<pb::TradeFlow>) -> pb::IngestTradeFlo
 
 /// Field paths of the BadRequest violations in a status.
 pub fn violations(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
+    supplyrisk_testkit::field_violations(status)
+        .into_iter()
+        .map(|(field, _)| field)
+        .collect()
 }
 
 /// Uploads `flows` as one message under `upload_id` and returns the answer.
