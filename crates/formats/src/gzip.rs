@@ -3,6 +3,9 @@
 //! Input is pushed in pieces of at most 1 KiB so one small but
 //! highly compressed chunk cannot expand into an unbounded buffer: deflate
 //! expands at most about 1,032:1, so each piece yields at most ~1 MiB.
+//! Across the stream, [`InflateLimits`] bound the total inflated and the
+//! ratio to what was read, so a small upload cannot make the service parse
+//! gigabytes (a compression bomb) before anything else would stop it.
 
 use std::io::Write;
 
@@ -12,10 +15,41 @@ use flate2::write::MultiGzDecoder;
 pub const GZIP_MAGIC: [u8; 2] = [0x1F, 0x8B];
 const PIECE: usize = 1024;
 
+/// Bounds on what a gzip stream may inflate to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InflateLimits {
+    /// Most bytes the whole stream may inflate to.
+    pub max_bytes: u64,
+    /// Most inflated bytes per compressed byte read, over the stream so far
+    /// (beyond a first [`RATIO_ALLOWANCE`] bytes: a short file's header
+    /// compresses far better than its rows).
+    pub max_ratio: u64,
+}
+
+/// Inflated bytes allowed before the ratio applies.
+pub const RATIO_ALLOWANCE: u64 = 1 << 20;
+
+impl Default for InflateLimits {
+    /// 4 GiB and 200:1: CSV data files inflate 3–20:1, and the whole
+    /// shipped BACI extract to a few hundred MB.
+    fn default() -> Self {
+        Self {
+            max_bytes: 4 << 30,
+            max_ratio: 200,
+        }
+    }
+}
+
 /// A decoding failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("gzip stream is corrupt: {0}")]
-pub struct GzipError(pub String);
+pub enum GzipError {
+    /// Not valid gzip.
+    #[error("gzip stream is corrupt: {0}")]
+    Corrupt(String),
+    /// Valid so far, but past an [`InflateLimits`] bound.
+    #[error("gzip stream refused: {0}")]
+    Refused(String),
+}
 
 enum Mode {
     /// Fewer than two bytes seen yet.
@@ -29,6 +63,9 @@ enum Mode {
 /// deciding which from the first two bytes of the stream.
 pub struct Decompressor {
     mode: Mode,
+    limits: InflateLimits,
+    read: u64,
+    inflated: u64,
 }
 
 impl Default for Decompressor {
@@ -38,10 +75,19 @@ impl Default for Decompressor {
 }
 
 impl Decompressor {
-    /// A decompressor that detects gzip from the magic bytes.
+    /// A decompressor that detects gzip from the magic bytes, with the
+    /// default [`InflateLimits`].
     pub fn new() -> Self {
+        Self::with_limits(InflateLimits::default())
+    }
+
+    /// A decompressor bounded by `limits`.
+    pub fn with_limits(limits: InflateLimits) -> Self {
         Decompressor {
             mode: Mode::Detect(Vec::with_capacity(2)),
+            limits,
+            read: 0,
+            inflated: 0,
         }
     }
 
@@ -80,13 +126,19 @@ impl Decompressor {
                 Ok(())
             }
             Mode::Gzip(dec) => {
-                let result = inflate(dec, &held, sink).and_then(|()| inflate(dec, chunk, sink));
+                let mut budget = Budget {
+                    limits: self.limits,
+                    read: &mut self.read,
+                    inflated: &mut self.inflated,
+                };
+                let result =
+                    inflate(dec, &held, sink, &mut budget).and_then(|()| inflate(dec, chunk, sink, &mut budget));
                 if result.is_err() {
                     self.mode = Mode::Failed;
                 }
                 result
             }
-            Mode::Failed => Err(GzipError("the stream already failed".into())),
+            Mode::Failed => Err(GzipError::Corrupt("the stream already failed".into())),
             Mode::Detect(_) => Ok(()),
         }
     }
@@ -102,13 +154,13 @@ impl Decompressor {
             }
             Mode::Plain => Ok(()),
             Mode::Gzip(mut dec) => {
-                let res = dec.try_finish().map_err(|e| GzipError(e.to_string()));
+                let res = dec.try_finish().map_err(|e| GzipError::Corrupt(e.to_string()));
                 drain(&mut dec, sink);
                 res
             }
             Mode::Failed => {
                 self.mode = Mode::Failed;
-                Err(GzipError("the stream already failed".into()))
+                Err(GzipError::Corrupt("the stream already failed".into()))
             }
         }
     }
@@ -122,9 +174,44 @@ fn drain(dec: &mut MultiGzDecoder<Vec<u8>>, sink: &mut dyn FnMut(&[u8])) {
     }
 }
 
-fn inflate(dec: &mut MultiGzDecoder<Vec<u8>>, input: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), GzipError> {
+/// The stream's running totals against its limits.
+struct Budget<'a> {
+    limits: InflateLimits,
+    read: &'a mut u64,
+    inflated: &'a mut u64,
+}
+
+impl Budget<'_> {
+    /// Counts one piece in and what it inflated to; refuses past a limit.
+    fn count(&mut self, read: usize, inflated: usize) -> Result<(), GzipError> {
+        *self.read += read as u64;
+        *self.inflated += inflated as u64;
+        let InflateLimits { max_bytes, max_ratio } = self.limits;
+        if *self.inflated > max_bytes {
+            return Err(GzipError::Refused(format!(
+                "it inflates past the limit of {max_bytes} bytes"
+            )));
+        }
+        if *self.inflated > RATIO_ALLOWANCE && *self.inflated > self.read.saturating_mul(max_ratio) {
+            return Err(GzipError::Refused(format!(
+                "it inflates more than {max_ratio}:1 ({} bytes from {}): a compression bomb?",
+                self.inflated, self.read
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn inflate(
+    dec: &mut MultiGzDecoder<Vec<u8>>,
+    input: &[u8],
+    sink: &mut dyn FnMut(&[u8]),
+    budget: &mut Budget<'_>,
+) -> Result<(), GzipError> {
     for piece in input.chunks(PIECE) {
-        dec.write_all(piece).map_err(|e| GzipError(e.to_string()))?;
+        dec.write_all(piece).map_err(|e| GzipError::Corrupt(e.to_string()))?;
+        // Checked before the bytes are passed on: nothing past a limit is parsed.
+        budget.count(piece.len(), dec.get_ref().len())?;
         drain(dec, sink);
     }
     Ok(())
@@ -174,5 +261,51 @@ mod tests {
         bad[n / 2] ^= 0xFF;
         bad.truncate(n - 3);
         assert!(run(&bad, 5).is_err());
+    }
+
+    fn run_limited(input: &[u8], limits: InflateLimits) -> (usize, Result<(), GzipError>) {
+        let mut d = Decompressor::with_limits(limits);
+        let mut out = 0;
+        let result = d
+            .feed(input, &mut |b| out += b.len())
+            .and_then(|()| d.finish(&mut |b| out += b.len()));
+        (out, result)
+    }
+
+    #[test]
+    fn a_compression_bomb_is_refused_before_it_is_parsed() {
+        let bomb = gz(&vec![b'0'; 64 << 20]);
+        assert!(bomb.len() < 128 << 10, "64 MiB of zeros pack small: {}", bomb.len());
+        let (out, result) = run_limited(&bomb, InflateLimits::default());
+        let message = result.expect_err("refused").to_string();
+        assert!(
+            message.starts_with("gzip stream refused: it inflates more than 200:1"),
+            "{message}"
+        );
+        assert!(
+            out <= (RATIO_ALLOWANCE as usize) + (2 << 20),
+            "stopped early: {out} bytes passed on"
+        );
+    }
+
+    #[test]
+    fn the_total_inflated_is_capped() {
+        let rows: String = (0..100_000)
+            .map(|i| format!("2018,{},{},284690,{i}.5,{}\n", i % 250, (i * 7) % 250, i % 13))
+            .collect();
+        let text = format!("t,i,j,k,v,q\n{rows}").into_bytes();
+        let packed = gz(&text);
+        let limits = InflateLimits {
+            max_bytes: 1 << 20,
+            max_ratio: u64::MAX,
+        };
+        let (out, result) = run_limited(&packed, limits);
+        let message = result.expect_err("refused").to_string();
+        assert!(message.contains("past the limit of 1048576 bytes"), "{message}");
+        assert!(out <= 1 << 20, "nothing past the limit is passed on: {out}");
+        // Within the limits, the same data passes whole.
+        let (out, result) = run_limited(&packed, InflateLimits::default());
+        result.expect("ordinary data");
+        assert_eq!(out, text.len());
     }
 }

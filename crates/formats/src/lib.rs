@@ -40,7 +40,7 @@ use std::fmt;
 use supplyrisk_domain::{FlowDirection, Violations};
 
 pub(crate) use crate::csv::Row;
-pub use crate::gzip::{Decompressor, GzipError};
+pub use crate::gzip::{Decompressor, GzipError, InflateLimits};
 pub use crate::records::*;
 pub use crate::values::UsgsValue;
 
@@ -161,6 +161,8 @@ pub struct Options {
     pub flow: Option<FlowDirection>,
     /// Longest record accepted, in bytes; 0 = [`DEFAULT_MAX_RECORD_BYTES`].
     pub max_record_bytes: usize,
+    /// Bounds on what gzip input may inflate to.
+    pub inflate: InflateLimits,
 }
 
 /// Counts of what a parser produced.
@@ -400,7 +402,7 @@ pub fn parser(format: Format, options: Options) -> Parser {
     };
     Parser {
         format,
-        gunzip: Decompressor::new(),
+        gunzip: Decompressor::with_limits(options.inflate),
         splitter: csv::Splitter::new(max),
         core: Core {
             rows: formats::row_parser(format, &options),
@@ -434,17 +436,29 @@ impl Parser {
 
     /// Feeds the next chunk, appending completed items to `items`.
     pub fn feed_into(&mut self, chunk: &[u8], items: &mut Vec<Item>) {
+        self.feed_with(chunk, &mut |item| items.push(item));
+    }
+
+    /// Feeds the next chunk, handing each completed item to `on_item` as
+    /// soon as its record ends: however many rows the chunk holds (or
+    /// inflates to), no more than one record's items are held at once.
+    pub fn feed_with(&mut self, chunk: &[u8], on_item: &mut dyn FnMut(Item)) {
         if self.broken {
             return;
         }
         let Parser {
             gunzip, splitter, core, ..
         } = self;
+        let mut held = Vec::new();
         let result = gunzip.feed(chunk, &mut |bytes| {
-            splitter.feed(bytes, &mut |rec| core.on_record(rec, items))
+            splitter.feed(bytes, &mut |rec| {
+                core.on_record(rec, &mut held);
+                held.drain(..).for_each(&mut *on_item);
+            })
         });
         if let Err(e) = result {
-            self.fail(&e, items);
+            self.fail(&e, &mut held);
+            held.drain(..).for_each(on_item);
         }
     }
 

@@ -30,6 +30,15 @@ pub enum ServiceError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// This process is already doing as much of this as it may; the caller
+    /// retries after `retry_after` (sent as `RetryInfo`).
+    #[error("{what}")]
+    ResourceExhausted {
+        /// What ran out, for the caller.
+        what: String,
+        /// When a retry may succeed.
+        retry_after: Duration,
+    },
     /// A dependency (Redis, another service) is unreachable; retry later.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
@@ -109,6 +118,10 @@ impl From<ServiceError> for Status {
                 )
             }
             ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
+            ServiceError::ResourceExhausted { what, retry_after } => {
+                let details = ErrorDetails::with_retry_info(Some(retry_after));
+                Status::with_error_details(Code::ResourceExhausted, what, details)
+            }
             ServiceError::Unavailable(m) => {
                 tracing::warn!(error = %m, "dependency unavailable");
                 let details = ErrorDetails::with_retry_info(Some(Duration::from_secs(1)));

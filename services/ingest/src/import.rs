@@ -26,6 +26,10 @@ use crate::writes::{OrderedWrites, accepted_and_unchanged};
 
 /// Records buffered per kind before a write.
 const FLUSH_RECORDS: usize = 5000;
+/// Bytes of a message parsed between flushes: whatever a message holds
+/// (16 MiB of empty rows, or gzip inflating 200:1), the records and
+/// rejections waiting for a write stay bounded by this much input.
+const FEED_PIECE: usize = 8 * 1024;
 /// Progress is reported at least every this many bytes or rows.
 const PROGRESS_BYTES: u64 = 1 << 20;
 const PROGRESS_ROWS: u64 = 10_000;
@@ -313,6 +317,10 @@ async fn import(
     let options = Options {
         source: (!source.is_empty()).then(|| source.clone()),
         max_record_bytes: supplyrisk_formats::DEFAULT_MAX_RECORD_BYTES,
+        inflate: supplyrisk_formats::InflateLimits {
+            max_bytes: settings.max_inflated_bytes,
+            max_ratio: settings.max_inflate_ratio,
+        },
         ..Default::default()
     };
     let mut parser = supplyrisk_formats::parser(format, options);
@@ -330,17 +338,15 @@ async fn import(
         skipped_by_kind: BTreeMap::new(),
         max_listed: settings.max_rejected_listed,
     };
-    let mut items = Vec::new();
     let (mut next_bytes, mut next_rows) = (PROGRESS_BYTES, PROGRESS_ROWS);
     while let Some(msg) = inbound.message().await.map_err(broken)? {
         match msg.item {
             Some(import_dataset_request::Item::Chunk(bytes)) => {
                 sink.progress.bytes_read += bytes.len() as u64;
-                parser.feed_into(&bytes, &mut items);
-                for item in items.drain(..) {
-                    sink.take(item);
+                for piece in bytes.chunks(FEED_PIECE) {
+                    parser.feed_with(piece, &mut |item| sink.take(item));
+                    sink.flush(FLUSH_RECORDS).await?;
                 }
-                sink.flush(FLUSH_RECORDS).await?;
             }
             Some(import_dataset_request::Item::Header(_)) => {
                 return Err(invalid("header", "only the first message may be a header"));

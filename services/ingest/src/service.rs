@@ -1,6 +1,7 @@
 //! gRPC handlers of `IngestService`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use prost::Message;
 use supplyrisk_api::convert;
@@ -10,6 +11,7 @@ use supplyrisk_domain::{Catalog, Date, Iso3, MineralId, TradeFlow, Violations};
 use supplyrisk_grpc::{CursorPage, PageSizes, ServiceError, ServiceResult};
 use supplyrisk_store::Store;
 use supplyrisk_telemetry::metrics;
+use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
@@ -30,17 +32,25 @@ pub struct IngestHandler {
     settings: Arc<IngestSection>,
     snapshots: SnapshotService,
     bulk: BulkRuntime,
+    /// One permit per import allowed to run at once.
+    imports: Arc<Semaphore>,
 }
+
+/// When a refused import may try again: imports of the shipped files take
+/// seconds, so sooner would mostly be refused again.
+const IMPORT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl IngestHandler {
     /// A handler over `store`; uploads and imports run on `bulk`.
     pub fn new(store: Store, settings: IngestSection, bulk: BulkRuntime) -> Self {
         let snapshots = SnapshotService::new(store.clone(), settings.snapshot_cache_entries);
+        let imports = Arc::new(Semaphore::new(settings.max_concurrent_imports));
         Self {
             store,
             settings: Arc::new(settings),
             snapshots,
             bulk,
+            imports,
         }
     }
 }
@@ -430,10 +440,27 @@ impl IngestService for IngestHandler {
         &self,
         request: Request<Streaming<pb::ImportDatasetRequest>>,
     ) -> Result<Response<Self::ImportDatasetStream>, Status> {
+        let permit = self
+            .imports
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ServiceError::ResourceExhausted {
+                what: format!(
+                    "{} imports are already running on this replica; retry later",
+                    self.settings.max_concurrent_imports
+                ),
+                retry_after: IMPORT_RETRY_AFTER,
+            })?;
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         let (store, settings) = (self.store.clone(), self.settings.clone());
-        self.bulk
-            .spawn(crate::import::run(store, settings, request.into_inner(), tx).in_current_span());
+        let import = crate::import::run(store, settings, request.into_inner(), tx);
+        self.bulk.spawn(
+            async move {
+                import.await;
+                drop(permit);
+            }
+            .in_current_span(),
+        );
         Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 

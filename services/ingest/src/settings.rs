@@ -25,6 +25,13 @@ pub struct IngestSection {
     /// Threads that decode, validate and write uploads and imports, apart
     /// from the server's own workers.
     pub bulk_threads: usize,
+    /// `ImportDataset` calls running at once in this process; one more is
+    /// refused with `RESOURCE_EXHAUSTED` and a retry delay.
+    pub max_concurrent_imports: usize,
+    /// Most bytes one gzip import may inflate to.
+    pub max_inflated_bytes: u64,
+    /// Most inflated bytes per compressed byte of a gzip import.
+    pub max_inflate_ratio: u64,
 }
 
 /// The ingest service's own sections.
@@ -47,6 +54,9 @@ stream_maxlen = 1000000
 snapshot_cache_entries = 4096
 snapshot_ttl_secs = 86400
 bulk_threads = 2
+max_concurrent_imports = 4
+max_inflated_bytes = 4294967296
+max_inflate_ratio = 200
 "#;
 
 impl ServiceSettings for IngestSettings {
@@ -63,6 +73,9 @@ impl ServiceSettings for IngestSettings {
             ("ingest.write_chunk_records", i.write_chunk_records as u64),
             ("ingest.snapshot_cache_entries", i.snapshot_cache_entries as u64),
             ("ingest.bulk_threads", i.bulk_threads as u64),
+            ("ingest.max_concurrent_imports", i.max_concurrent_imports as u64),
+            ("ingest.max_inflated_bytes", i.max_inflated_bytes),
+            ("ingest.max_inflate_ratio", i.max_inflate_ratio),
         ])
     }
 }

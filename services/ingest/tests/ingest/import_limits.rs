@@ -1,0 +1,122 @@
+//! `ImportDataset` under abuse: millions of rows in one message, a
+//! compression bomb, and more imports at once than a replica runs.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+
+use crate::common::*;
+use supplyrisk_api::ingest::v1 as pb;
+use supplyrisk_api::ingest::v1::import_dataset_request;
+use supplyrisk_testkit::import::{import, messages};
+use supplyrisk_testkit::{INGESTER_TOKEN, ingest_client};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+/// Peak resident memory of a process, in bytes (`VmHWM`).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+#[tokio::test]
+async fn millions_of_rows_in_one_message_are_parsed_in_bounded_batches() {
+    let c = start();
+    let e = c.ingest.endpoint();
+    // Two million one-letter rows in a single 4 MiB message: each is a
+    // rejection, and none may be held until the message ends.
+    let rows = 2_000_000;
+    let mut bytes = b"t,i,j,k,v,q\n".to_vec();
+    bytes.extend(b"x\n".repeat(rows));
+    let before = peak_rss(c.ingest.pid());
+    let (_, summary) = import(&e, pb::DatasetFormat::Baci, "many-rows", &bytes, bytes.len())
+        .await
+        .unwrap();
+    let totals = summary.totals.unwrap();
+    assert_eq!(totals.rows_read, rows as u64);
+    assert_eq!(totals.rejected, rows as u64, "every row is counted");
+    assert_eq!(summary.rejected_rows.len(), 1000, "and the first 1,000 are listed");
+    assert_eq!(summary.rejected_rows[0].line, 2);
+    let grown = peak_rss(c.ingest.pid()).saturating_sub(before);
+    assert!(
+        grown < 96 << 20,
+        "the peak grew by {} MiB for a 4 MiB message",
+        grown >> 20
+    );
+}
+
+#[tokio::test]
+async fn a_compression_bomb_is_refused_and_the_rows_before_it_kept() {
+    let c = start();
+    let e = c.ingest.endpoint();
+    let mut text = b"t,i,j,k,v,q\n2022,156,392,284690,1500.0,12.5\n".to_vec();
+    text.extend(vec![b' '; 256 << 20]);
+    let bomb = gzip(&text);
+    assert!(bomb.len() < 512 << 10, "{} bytes", bomb.len());
+    let (_, summary) = import(&e, pb::DatasetFormat::Baci, "bomb", &bomb, 64 << 10)
+        .await
+        .unwrap();
+    let totals = summary.totals.unwrap();
+    assert_eq!(
+        totals.accepted, 2,
+        "the row before the bomb is kept (an import and an export)"
+    );
+    let refused = summary
+        .rejected_rows
+        .iter()
+        .find(|r| r.reason.contains("gzip stream refused: it inflates more than 200:1"))
+        .unwrap_or_else(|| panic!("{:?}", summary.rejected_rows));
+    assert!(refused.line >= 2, "{refused:?}");
+}
+
+#[tokio::test]
+async fn more_imports_than_a_replica_runs_are_refused_with_a_retry_delay() {
+    let c = start_with(&[("SUPPLYRISK__INGEST__MAX_CONCURRENT_IMPORTS", "1")]);
+    let e = c.ingest.endpoint();
+    // The first import sends its header and holds its stream open.
+    let (first_tx, first_rx) = tokio::sync::mpsc::channel(4);
+    let header = messages(pb::DatasetFormat::Baci, "held-open", b"", 1).remove(0);
+    first_tx.send(header).await.unwrap();
+    let mut first = ingest_client(&e, Some(INGESTER_TOKEN))
+        .await
+        .import_dataset(tokio_stream::wrappers::ReceiverStream::new(first_rx))
+        .await
+        .unwrap()
+        .into_inner();
+
+    let rows = b"t,i,j,k,v,q\n2022,156,392,284690,1500.0,12.5\n";
+    let err = import(&e, pb::DatasetFormat::Baci, "second", rows, 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(
+        err.message().contains("1 imports are already running"),
+        "{}",
+        err.message()
+    );
+    let retry = err.get_error_details().retry_info().and_then(|r| r.retry_delay);
+    assert_eq!(retry, Some(std::time::Duration::from_secs(5)));
+
+    // Once the first ends, the second goes through.
+    first_tx
+        .send(pb::ImportDatasetRequest {
+            item: Some(import_dataset_request::Item::Chunk(rows.to_vec())),
+        })
+        .await
+        .unwrap();
+    drop(first_tx);
+    while first.message().await.unwrap().is_some() {}
+    let (_, summary) = import(&e, pb::DatasetFormat::Baci, "second", rows, 1024).await.unwrap();
+    assert_eq!(summary.totals.unwrap().accepted, 0, "the same rows: unchanged now");
+}
