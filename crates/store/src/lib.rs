@@ -93,6 +93,9 @@ pub struct StoreOptions {
     pub upload_ttl: Duration,
     /// How long a computed snapshot stays cached in Redis.
     pub snapshot_ttl: Duration,
+    /// Most records one write script carries: a larger write is split, so
+    /// no single script holds Redis (and every other client) for long.
+    pub max_write_records: usize,
 }
 
 impl Default for StoreOptions {
@@ -101,6 +104,7 @@ impl Default for StoreOptions {
             stream_maxlen: 1_000_000,
             upload_ttl: Duration::from_secs(7 * 24 * 3600),
             snapshot_ttl: Duration::from_secs(24 * 3600),
+            max_write_records: 5000,
         }
     }
 }

@@ -141,66 +141,47 @@ impl Store {
         self.prepare(batch, &ev)
     }
 
+    /// Applies `items` as writes of at most [`StoreOptions::max_write_records`]
+    /// each, so no single script holds Redis for long: each is atomic on its
+    /// own, and every write is an idempotent upsert, so a caller that saw a
+    /// failure retries the whole call safely.
+    ///
+    /// [`StoreOptions::max_write_records`]: crate::StoreOptions::max_write_records
+    async fn apply_in_chunks<T>(
+        &self,
+        items: &[T],
+        build: fn(&[T]) -> (UpsertBatch, DataChanged),
+    ) -> StoreResult<WriteOutcome> {
+        let mut total = WriteOutcome::default();
+        for chunk in items.chunks(self.options().max_write_records.max(1)) {
+            let (batch, ev) = build(chunk);
+            let out = self.apply(batch, &ev).await?;
+            total.changed += out.changed;
+            total.version = out.version.or(total.version);
+        }
+        Ok(total)
+    }
+
     /// Upserts production statistics keyed by (mineral, stage, country, year, source).
     pub async fn write_production(&self, stats: &[ProductionStat]) -> StoreResult<WriteOutcome> {
-        let mut batch = UpsertBatch::new();
-        let mut ev = event(DataKind::Production);
-        let mut years = BTreeSet::new();
-        for s in stats {
-            let m = s.mineral.as_str();
-            let field = format!("{}|{}|{}", s.stage.as_str(), s.country, s.source);
-            let value = ProductionValue {
-                quantity: s.quantity,
-                unit: s.unit.clone(),
-                first_year: s.first_year.map(u32::from),
-            }
-            .encode_to_vec();
-            batch.hset(keys::production(m, s.year), field, value, Some(m));
-            batch.sadd(keys::production_years(m), s.year.to_string());
-            years.insert(u32::from(s.year));
-        }
-        ev.years = years.into_iter().collect();
-        self.apply(batch, &ev).await
+        self.apply_in_chunks(stats, production_batch).await
     }
 
     /// Upserts published world totals, stored beside the countries of the
     /// same (mineral, stage, year, source) under [`WORLD_TOTAL_CODE`].
     pub async fn write_world_totals(&self, totals: &[WorldTotal]) -> StoreResult<WriteOutcome> {
-        let mut batch = UpsertBatch::new();
-        let mut ev = event(DataKind::Production);
-        let mut years = BTreeSet::new();
-        for t in totals {
-            let m = t.mineral.as_str();
-            let field = format!("{}|{WORLD_TOTAL_CODE}|{}", t.stage.as_str(), t.source);
-            let value = ProductionValue {
-                quantity: t.quantity,
-                unit: t.unit.clone(),
-                first_year: None,
-            }
-            .encode_to_vec();
-            batch.hset(keys::production(m, t.year), field, value, Some(m));
-            batch.sadd(keys::production_years(m), t.year.to_string());
-            years.insert(u32::from(t.year));
-        }
-        ev.years = years.into_iter().collect();
-        self.apply(batch, &ev).await
+        self.apply_in_chunks(totals, world_totals_batch).await
     }
 
     /// Upserts statistics reported by national sources, keyed by (mineral,
     /// country, category, statistic, year, source).
     pub async fn write_reported(&self, stats: &[ReportedStatistic]) -> StoreResult<WriteOutcome> {
-        let mut batch = UpsertBatch::new();
-        let mut ev = event(DataKind::Production);
-        let mut years = BTreeSet::new();
-        for s in stats {
-            let mineral = s.mineral.as_str();
-            let field = format!("{}|{}|{}|{}|{}", s.country, s.category, s.statistic, s.year, s.source);
-            let value = StoredReported::from(s).encode_to_vec();
-            batch.hset(keys::reported(mineral), field, value, Some(mineral));
-            years.insert(u32::from(s.year));
-        }
-        ev.years = years.into_iter().collect();
-        self.apply(batch, &ev).await
+        self.apply_in_chunks(stats, reported_batch).await
+    }
+
+    /// Upserts governance estimates keyed by (country, year, dimension).
+    pub async fn write_governance(&self, indicators: &[GovernanceIndicator]) -> StoreResult<WriteOutcome> {
+        self.apply_in_chunks(indicators, governance_batch).await
     }
 
     /// Stores the summary of a finished import for idempotent replays.
@@ -215,26 +196,6 @@ impl Store {
     pub async fn import_summary(&self, upload_id: &str) -> StoreResult<Option<Vec<u8>>> {
         let mut conn = self.conn().await?;
         Ok(conn.get(keys::import(upload_id)).await?)
-    }
-
-    /// Upserts governance estimates keyed by (country, year, dimension).
-    pub async fn write_governance(&self, indicators: &[GovernanceIndicator]) -> StoreResult<WriteOutcome> {
-        let mut batch = UpsertBatch::new();
-        let mut ev = event(DataKind::Governance);
-        let mut years = BTreeSet::new();
-        for g in indicators {
-            let field = format!("{}|{}", g.country, g.dimension.code());
-            batch.hset(
-                keys::governance(g.year),
-                field,
-                g.estimate.to_string().into_bytes(),
-                None,
-            );
-            batch.sadd(keys::governance_years(), g.year.to_string());
-            years.insert(u32::from(g.year));
-        }
-        ev.years = years.into_iter().collect();
-        self.apply(batch, &ev).await
     }
 
     /// Records a policy event, replacing an earlier one with the same id
@@ -290,4 +251,80 @@ impl Store {
         let mut conn = self.conn().await?;
         Ok(conn.get(keys::upload(upload_id)).await?)
     }
+}
+
+fn production_batch(stats: &[ProductionStat]) -> (UpsertBatch, DataChanged) {
+    let mut batch = UpsertBatch::new();
+    let mut ev = event(DataKind::Production);
+    let mut years = BTreeSet::new();
+    for s in stats {
+        let m = s.mineral.as_str();
+        let field = format!("{}|{}|{}", s.stage.as_str(), s.country, s.source);
+        let value = ProductionValue {
+            quantity: s.quantity,
+            unit: s.unit.clone(),
+            first_year: s.first_year.map(u32::from),
+        }
+        .encode_to_vec();
+        batch.hset(keys::production(m, s.year), field, value, Some(m));
+        batch.sadd(keys::production_years(m), s.year.to_string());
+        years.insert(u32::from(s.year));
+    }
+    ev.years = years.into_iter().collect();
+    (batch, ev)
+}
+
+fn world_totals_batch(totals: &[WorldTotal]) -> (UpsertBatch, DataChanged) {
+    let mut batch = UpsertBatch::new();
+    let mut ev = event(DataKind::Production);
+    let mut years = BTreeSet::new();
+    for t in totals {
+        let m = t.mineral.as_str();
+        let field = format!("{}|{WORLD_TOTAL_CODE}|{}", t.stage.as_str(), t.source);
+        let value = ProductionValue {
+            quantity: t.quantity,
+            unit: t.unit.clone(),
+            first_year: None,
+        }
+        .encode_to_vec();
+        batch.hset(keys::production(m, t.year), field, value, Some(m));
+        batch.sadd(keys::production_years(m), t.year.to_string());
+        years.insert(u32::from(t.year));
+    }
+    ev.years = years.into_iter().collect();
+    (batch, ev)
+}
+
+fn reported_batch(stats: &[ReportedStatistic]) -> (UpsertBatch, DataChanged) {
+    let mut batch = UpsertBatch::new();
+    let mut ev = event(DataKind::Production);
+    let mut years = BTreeSet::new();
+    for s in stats {
+        let mineral = s.mineral.as_str();
+        let field = format!("{}|{}|{}|{}|{}", s.country, s.category, s.statistic, s.year, s.source);
+        let value = StoredReported::from(s).encode_to_vec();
+        batch.hset(keys::reported(mineral), field, value, Some(mineral));
+        years.insert(u32::from(s.year));
+    }
+    ev.years = years.into_iter().collect();
+    (batch, ev)
+}
+
+fn governance_batch(indicators: &[GovernanceIndicator]) -> (UpsertBatch, DataChanged) {
+    let mut batch = UpsertBatch::new();
+    let mut ev = event(DataKind::Governance);
+    let mut years = BTreeSet::new();
+    for g in indicators {
+        let field = format!("{}|{}", g.country, g.dimension.code());
+        batch.hset(
+            keys::governance(g.year),
+            field,
+            g.estimate.to_string().into_bytes(),
+            None,
+        );
+        batch.sadd(keys::governance_years(), g.year.to_string());
+        years.insert(u32::from(g.year));
+    }
+    ev.years = years.into_iter().collect();
+    (batch, ev)
 }

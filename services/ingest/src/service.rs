@@ -219,10 +219,18 @@ impl IngestHandler {
                         Err(v) => tally.reject(index, v),
                     }
                     index += 1;
+                    // A full chunk goes out at once: one large message
+                    // becomes many bounded writes, never one long script.
+                    if chunk.len() >= chunk_size {
+                        let batch = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
+                        for (n, changed) in writes.send(batch).await? {
+                            tally.written(n, changed);
+                        }
+                    }
                 }
             }
-            if chunk.len() >= chunk_size || (done && !chunk.is_empty()) {
-                let batch = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
+            if done && !chunk.is_empty() {
+                let batch = std::mem::take(&mut chunk);
                 for (n, changed) in writes.send(batch).await? {
                     tally.written(n, changed);
                 }

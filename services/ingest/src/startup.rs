@@ -38,6 +38,7 @@ impl Service for Ingest {
             stream_maxlen: ingest.stream_maxlen,
             upload_ttl: Duration::from_secs(ingest.upload_ttl_secs),
             snapshot_ttl: Duration::from_secs(ingest.snapshot_ttl_secs),
+            max_write_records: ingest.write_chunk_records,
         }
     }
 

@@ -4,7 +4,7 @@
 mod common;
 mod deploy_config;
 mod import;
-mod import_limits;
 mod ingest_api;
+mod limits;
 mod platform;
 mod resilience;

@@ -1,5 +1,6 @@
-//! `ImportDataset` under abuse: millions of rows in one message, a
-//! compression bomb, and more imports at once than a replica runs.
+//! Ingest under abuse: millions of rows in one import message, a
+//! compression bomb, more imports at once than a replica runs, and writes
+//! large enough to hold Redis for everyone else.
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
@@ -119,4 +120,68 @@ async fn more_imports_than_a_replica_runs_are_refused_with_a_retry_delay() {
     while first.message().await.unwrap().is_some() {}
     let (_, summary) = import(&e, pb::DatasetFormat::Baci, "second", rows, 1024).await.unwrap();
     assert_eq!(summary.totals.unwrap().accepted, 0, "the same rows: unchanged now");
+}
+
+/// Calls of `EVALSHA` since the last `CONFIG RESETSTAT`.
+fn script_calls(c: &Cluster) -> u64 {
+    let stats = c.redis.cli(&["INFO", "commandstats"]);
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn large_writes_are_split_into_bounded_scripts() {
+    let c = start_with(&[("SUPPLYRISK__INGEST__WRITE_CHUNK_RECORDS", "1000")]);
+    let mut client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    let partners: Vec<&str> = ["CHN", "AUS", "USA", "VNM", "MYS", "IND", "BRA", "FRA", "EST", "KOR"].to_vec();
+    // 10 partners × 13 periods × 2 directions × 40 sources = 10,400 distinct flows.
+    let mut flows = Vec::new();
+    for source in 0..40 {
+        for partner in &partners {
+            for month in 0..13 {
+                for flow in [pb::FlowDirection::Import, pb::FlowDirection::Export] {
+                    let mut f = supplyrisk_testkit::fixtures::ree_import("JPN", partner, 1.0 + f64::from(month));
+                    f.period = Some(supplyrisk_api::common::v1::Period { year: 2023, month });
+                    f.flow = flow as i32;
+                    f.source = format!("S{source}");
+                    flows.push(f);
+                }
+            }
+        }
+    }
+    let n = flows.len() as u64;
+    c.redis.cli(&["CONFIG", "RESETSTAT"]);
+    let resp = upload(&mut client, "one-large-message", flows).await;
+    assert_eq!(resp.accepted, n, "{resp:?}");
+    let calls = script_calls(&c);
+    assert!(
+        calls >= n.div_ceil(1000),
+        "{n} flows in one message ran as {calls} scripts"
+    );
+
+    // A unary upsert of 5,000 statistics: five scripts of 1,000.
+    let stats: Vec<pb::ProductionStat> = (0..5000)
+        .map(|i| pb::ProductionStat {
+            mineral: "REE".into(),
+            stage: supplyrisk_api::common::v1::SupplyStage::Mining as i32,
+            country: partners[i % partners.len()].into(),
+            year: 2023,
+            quantity: Some(1.0),
+            unit: "t".into(),
+            source: format!("S{i}"),
+            ..Default::default()
+        })
+        .collect();
+    c.redis.cli(&["CONFIG", "RESETSTAT"]);
+    let resp = client
+        .upsert_production(pb::UpsertProductionRequest { stats })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.accepted, 5000, "{resp:?}");
+    assert_eq!(script_calls(&c), 5);
 }
