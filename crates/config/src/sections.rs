@@ -31,6 +31,15 @@ pub struct GrpcSettings {
     pub request_timeout_secs: u64,
     /// Seconds to let in-flight calls finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Calls this server runs at once (health and reflection aside); one
+    /// more is refused at once with `RESOURCE_EXHAUSTED`, so an overload
+    /// sheds work instead of queueing it past every deadline.
+    pub max_concurrent_calls: usize,
+    /// HTTP/2 streams one connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// A client stream (an upload or an import) that sends nothing for this
+    /// long is ended, seconds, so it cannot hold its call forever.
+    pub stream_idle_timeout_secs: u64,
     /// PEM certificate chain; TLS is on when this and `tls_key` are set.
     #[serde(default)]
     pub tls_cert: String,
@@ -72,7 +81,15 @@ impl GrpcSettings {
             ("grpc.keepalive_timeout_secs", self.keepalive_timeout_secs),
             ("grpc.max_connection_age_secs", self.max_connection_age_secs),
             ("grpc.request_timeout_secs", self.request_timeout_secs),
+            ("grpc.max_concurrent_calls", self.max_concurrent_calls as u64),
+            ("grpc.max_concurrent_streams", u64::from(self.max_concurrent_streams)),
+            ("grpc.stream_idle_timeout_secs", self.stream_idle_timeout_secs),
         ])
+    }
+
+    /// How long a client stream may stay silent.
+    pub fn stream_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.stream_idle_timeout_secs)
     }
 
     /// Shutdown grace period.
@@ -268,6 +285,9 @@ keepalive_timeout_secs = 10
 max_connection_age_secs = 300
 request_timeout_secs = 3600
 shutdown_grace_secs = 20
+max_concurrent_calls = 1024
+max_concurrent_streams = 256
+stream_idle_timeout_secs = 60
 
 [redis]
 url = "redis://127.0.0.1:6379"

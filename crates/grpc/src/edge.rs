@@ -1,7 +1,13 @@
 //! The server edge: one tower layer in front of every service that opens
 //! the RPC span (with its caller as parent), times the call for
-//! `rpc.server.call.duration` and enforces bearer-token authorisation,
-//! before any handler runs.
+//! `rpc.server.call.duration`, enforces bearer-token authorisation and
+//! sheds calls past the server's limit, before any handler runs.
+//!
+//! Shedding refuses at once rather than queueing: a queued call would wait
+//! out its caller's deadline while holding memory, and the caller's retry
+//! policy (with the `RetryInfo` delay) spreads the load better than a queue
+//! in one replica can. Health and reflection are never shed, so an
+//! overloaded replica still answers its probes.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use supplyrisk_config::Role;
 use supplyrisk_telemetry::metrics::{self, RpcTimer};
 use supplyrisk_telemetry::{SpanExt, SpanStatus, propagation};
+use tokio::sync::Semaphore;
 use tonic::Status;
 
 use crate::call_span;
@@ -76,11 +83,15 @@ struct EdgeConfig {
     server_address: String,
 }
 
+/// When a shed call may try again.
+const SHED_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Layer that adds the RPC span and authorisation to a service.
 #[derive(Clone)]
 pub struct EdgeLayer {
     config: Arc<EdgeConfig>,
     answer_piece: usize,
+    calls: Option<Arc<Semaphore>>,
 }
 
 impl EdgeLayer {
@@ -106,7 +117,15 @@ impl EdgeLayer {
                 server_address: local_addr.ip().to_string(),
             }),
             answer_piece: small_frames::PIECE_PLAIN,
+            calls: None,
         }
+    }
+
+    /// Runs at most `limit` calls at once (health and reflection aside);
+    /// more are refused with `RESOURCE_EXHAUSTED`.
+    pub fn with_call_limit(mut self, limit: usize) -> Self {
+        self.calls = Some(Arc::new(Semaphore::new(limit.max(1))));
+        self
     }
 
     /// Sets the largest DATA frame answers are cut into: it must stay below
@@ -126,6 +145,7 @@ impl<S> Layer<S> for EdgeLayer {
             inner,
             config: self.config.clone(),
             answer_piece: self.answer_piece,
+            calls: self.calls.clone(),
         }
     }
 }
@@ -136,6 +156,7 @@ pub struct Edge<S> {
     inner: S,
     config: Arc<EdgeConfig>,
     answer_piece: usize,
+    calls: Option<Arc<Semaphore>>,
 }
 
 /// Compares without leaking the position of the first difference.
@@ -208,7 +229,15 @@ where
         let span = tracing::info_span!("rpc", otel.name = %path.trim_start_matches('/'), otel.kind = "server");
         call_span::describe_call(&span, &path, &config.server_address, config.local_addr.port());
         propagation::set_parent_from_headers(&span, req.headers());
-        let decision = config.authorise(&path, req.headers());
+        // A permit is taken only by an authorised call: refusing a stranger
+        // costs nothing. It is held until the answer's headers are out.
+        let decision = config.authorise(&path, req.headers()).and_then(|role| {
+            let permit = match (&self.calls, is_open_path(&path)) {
+                (Some(calls), false) => Some(calls.clone().try_acquire_owned().map_err(|_| shed())?),
+                _ => None,
+            };
+            Ok((role, permit))
+        });
         Box::pin(
             async move {
                 let span = tracing::Span::current();
@@ -221,8 +250,9 @@ where
                         tracing::info!(code = ?status.code(), "call refused");
                         Ok(status.into_http())
                     }
-                    Ok(_) => {
+                    Ok((_, permit)) => {
                         let resp = inner.call(req).await?;
+                        drop(permit);
                         let code = resp
                             .headers()
                             .get("grpc-status")
@@ -241,6 +271,16 @@ where
             .instrument(span),
         )
     }
+}
+
+/// The refusal of a call past the server's limit.
+fn shed() -> Status {
+    // Counted by `rpc.server.call.duration` with code 8, like any refusal.
+    crate::ServiceError::ResourceExhausted {
+        what: "this replica is at its limit of concurrent calls; retry shortly".into(),
+        retry_after: SHED_RETRY_AFTER,
+    }
+    .into()
 }
 
 /// Codes that mark a server span failed (semantic conventions: the server's

@@ -6,6 +6,7 @@
 pub mod cached_answers;
 mod call_span;
 pub mod client;
+mod client_stream;
 pub mod edge;
 pub mod error;
 pub mod health;
@@ -13,6 +14,7 @@ pub mod page;
 pub mod server;
 pub mod small_frames;
 
+pub use client_stream::ClientStream;
 pub use edge::{EdgeLayer, MethodPolicy, Permission};
 pub use error::{ServiceError, ServiceResult, never_processed, retry_read};
 pub use health::HealthMonitor;

@@ -75,15 +75,18 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(settings.keepalive_interval_secs)))
         .http2_keepalive_timeout(Some(Duration::from_secs(settings.keepalive_timeout_secs)))
         .max_connection_age(Duration::from_secs(settings.max_connection_age_secs))
+        .max_concurrent_streams(Some(settings.max_concurrent_streams))
         .timeout(Duration::from_secs(settings.request_timeout_secs));
     let tls = settings.tls().map_err(|e| ServeError::Config(e.to_string()))?;
     // Answers are cut below HTTP/2's copy threshold, which depends on
     // whether the connection reports vectored writes (TLS streams do).
-    let edge = edge.with_answer_piece(if tls.is_some() {
-        small_frames::PIECE_TLS
-    } else {
-        small_frames::PIECE_PLAIN
-    });
+    let edge = edge
+        .with_answer_piece(if tls.is_some() {
+            small_frames::PIECE_TLS
+        } else {
+            small_frames::PIECE_PLAIN
+        })
+        .with_call_limit(settings.max_concurrent_calls);
     if let Some((cert, key)) = tls {
         let cert = std::fs::read(&cert).map_err(|e| ServeError::Config(format!("tls_cert {}: {e}", cert.display())))?;
         let key = std::fs::read(&key).map_err(|e| ServeError::Config(format!("tls_key {}: {e}", key.display())))?;

@@ -15,11 +15,11 @@ use supplyrisk_domain::{
     GovernanceIndicator, Iso3, ProductionStat, ReportedStatistic, TradeFlow, Violations, WorldTotal,
 };
 use supplyrisk_formats::{Format, Item, Options, Record, SalientCategory, TotalScope, UsgsValue};
-use supplyrisk_grpc::{ServiceError, ServiceResult};
+use supplyrisk_grpc::{ClientStream, ServiceError, ServiceResult};
 use supplyrisk_store::{Store, WriteOutcome};
 use supplyrisk_telemetry::metrics;
 use tokio::sync::mpsc;
-use tonic::{Status, Streaming};
+use tonic::Status;
 
 use crate::settings::IngestSection;
 use crate::writes::{OrderedWrites, accepted_and_unchanged};
@@ -263,7 +263,7 @@ fn invalid(field: &str, reason: impl Into<String>) -> ServiceError {
 pub async fn run(
     store: Store,
     settings: std::sync::Arc<IngestSection>,
-    inbound: Streaming<pb::ImportDatasetRequest>,
+    inbound: ClientStream<pb::ImportDatasetRequest>,
     tx: mpsc::Sender<Result<pb::ImportDatasetResponse, Status>>,
 ) {
     if let Err(e) = import(store, settings, inbound, &tx).await {
@@ -274,11 +274,10 @@ pub async fn run(
 async fn import(
     store: Store,
     settings: std::sync::Arc<IngestSection>,
-    mut inbound: Streaming<pb::ImportDatasetRequest>,
+    mut inbound: ClientStream<pb::ImportDatasetRequest>,
     tx: &mpsc::Sender<Result<pb::ImportDatasetResponse, Status>>,
 ) -> ServiceResult<()> {
-    let broken = |s: Status| ServiceError::FailedPrecondition(format!("import stream broke: {}", s.message()));
-    let header = match inbound.message().await.map_err(broken)?.and_then(|m| m.item) {
+    let header = match inbound.next().await?.and_then(|m| m.item) {
         Some(import_dataset_request::Item::Header(h)) => h,
         _ => {
             return Err(invalid(
@@ -339,7 +338,7 @@ async fn import(
         max_listed: settings.max_rejected_listed,
     };
     let (mut next_bytes, mut next_rows) = (PROGRESS_BYTES, PROGRESS_ROWS);
-    while let Some(msg) = inbound.message().await.map_err(broken)? {
+    while let Some(msg) = inbound.next().await? {
         match msg.item {
             Some(import_dataset_request::Item::Chunk(bytes)) => {
                 sink.progress.bytes_read += bytes.len() as u64;

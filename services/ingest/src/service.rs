@@ -8,7 +8,7 @@ use supplyrisk_api::convert;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_api::ingest::v1::ingest_service_server::IngestService;
 use supplyrisk_domain::{Catalog, Date, Iso3, MineralId, TradeFlow, Violations};
-use supplyrisk_grpc::{CursorPage, PageSizes, ServiceError, ServiceResult};
+use supplyrisk_grpc::{ClientStream, CursorPage, PageSizes, ServiceError, ServiceResult};
 use supplyrisk_store::Store;
 use supplyrisk_telemetry::metrics;
 use tokio::sync::Semaphore;
@@ -34,6 +34,8 @@ pub struct IngestHandler {
     bulk: BulkRuntime,
     /// One permit per import allowed to run at once.
     imports: Arc<Semaphore>,
+    /// How long an upload or import stream may stay silent.
+    stream_idle: Duration,
 }
 
 /// When a refused import may try again: imports of the shipped files take
@@ -41,8 +43,9 @@ pub struct IngestHandler {
 const IMPORT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl IngestHandler {
-    /// A handler over `store`; uploads and imports run on `bulk`.
-    pub fn new(store: Store, settings: IngestSection, bulk: BulkRuntime) -> Self {
+    /// A handler over `store`; uploads and imports run on `bulk`, and
+    /// their streams end after `stream_idle` without a message.
+    pub fn new(store: Store, settings: IngestSection, bulk: BulkRuntime, stream_idle: Duration) -> Self {
         let snapshots = SnapshotService::new(store.clone(), settings.snapshot_cache_entries);
         let imports = Arc::new(Semaphore::new(settings.max_concurrent_imports));
         Self {
@@ -51,6 +54,7 @@ impl IngestHandler {
             snapshots,
             bulk,
             imports,
+            stream_idle,
         }
     }
 }
@@ -175,12 +179,10 @@ impl IngestHandler {
 
     async fn ingest_trade_flows_inner(
         &self,
-        mut stream: Streaming<pb::IngestTradeFlowsRequest>,
+        stream: Streaming<pb::IngestTradeFlowsRequest>,
     ) -> ServiceResult<pb::IngestTradeFlowsResponse> {
-        let first = stream
-            .message()
-            .await
-            .map_err(|s| ServiceError::FailedPrecondition(s.message().to_string()))?;
+        let mut stream = ClientStream::new(stream, self.stream_idle, "upload");
+        let first = stream.next().await?;
         let Some(first) = first else {
             let mut v = Violations::new();
             v.push("upload_id", "the stream was empty; send upload_id and flows");
@@ -206,10 +208,7 @@ impl IngestHandler {
         loop {
             let msg = match next.take() {
                 Some(m) => Some(m),
-                None => stream
-                    .message()
-                    .await
-                    .map_err(|s| ServiceError::FailedPrecondition(format!("upload stream broke: {}", s.message())))?,
+                None => stream.next().await?,
             };
             let done = msg.is_none();
             if let Some(msg) = msg {
@@ -461,7 +460,8 @@ impl IngestService for IngestHandler {
             })?;
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         let (store, settings) = (self.store.clone(), self.settings.clone());
-        let import = crate::import::run(store, settings, request.into_inner(), tx);
+        let inbound = ClientStream::new(request.into_inner(), self.stream_idle, "import");
+        let import = crate::import::run(store, settings, inbound, tx);
         self.bulk.spawn(
             async move {
                 import.await;

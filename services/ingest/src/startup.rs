@@ -45,7 +45,8 @@ impl Service for Ingest {
     fn start(start: Start<'_, IngestSettings>) -> Result<(), StartupError> {
         let ingest = &start.settings.own.ingest;
         let bulk = BulkRuntime::start(ingest.bulk_threads)?;
-        let handler = IngestHandler::new(start.store.clone(), ingest.clone(), bulk);
+        let idle = start.settings.common.grpc.stream_idle_timeout();
+        let handler = IngestHandler::new(start.store.clone(), ingest.clone(), bulk, idle);
         let max = start.max_message_bytes();
         start.routes.add_service(
             IngestServiceServer::new(handler)

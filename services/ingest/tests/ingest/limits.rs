@@ -185,3 +185,73 @@ async fn large_writes_are_split_into_bounded_scripts() {
     assert_eq!(resp.accepted, 5000, "{resp:?}");
     assert_eq!(script_calls(&c), 5);
 }
+
+/// An upload that sends its first message and then holds its stream open.
+async fn held_open_upload(
+    endpoint: &str,
+) -> (
+    tokio::sync::mpsc::Sender<pb::IngestTradeFlowsRequest>,
+    tokio::task::JoinHandle<Result<pb::IngestTradeFlowsResponse, tonic::Status>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(request(
+        "held",
+        vec![supplyrisk_testkit::fixtures::ree_import("JPN", "CHN", 1.0)],
+    ))
+    .await
+    .unwrap();
+    let mut client = ingest_client(endpoint, Some(INGESTER_TOKEN)).await;
+    let call = tokio::spawn(async move {
+        client
+            .ingest_trade_flows(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .map(tonic::Response::into_inner)
+    });
+    (tx, call)
+}
+
+#[tokio::test]
+async fn calls_past_the_servers_limit_are_shed_but_health_still_answers() {
+    let c = start_with(&[("SUPPLYRISK__GRPC__MAX_CONCURRENT_CALLS", "1")]);
+    let e = c.ingest.endpoint();
+    let (upload, call) = held_open_upload(&e).await;
+    let mut client = ingest_client(&e, Some(INGESTER_TOKEN)).await;
+    // Once the upload's call is in the handler, it holds the one slot.
+    let mut refused = None;
+    for _ in 0..100 {
+        if let Err(e) = client.list_minerals(pb::ListMineralsRequest {}).await {
+            refused = Some(e);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let err = refused.expect("a call past the limit is refused");
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(err.message().contains("limit of concurrent calls"), "{}", err.message());
+    let retry = err.get_error_details().retry_info().and_then(|r| r.retry_delay);
+    assert_eq!(retry, Some(std::time::Duration::from_millis(200)));
+    let serving = supplyrisk_testkit::health(&e, "").await.unwrap();
+    assert_eq!(serving, 1, "probes are never shed");
+
+    drop(upload);
+    let resp = call.await.unwrap().unwrap();
+    assert_eq!(resp.accepted, 1);
+    client.list_minerals(pb::ListMineralsRequest {}).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_silent_upload_stream_is_ended_after_the_idle_bound() {
+    let c = start_with(&[("SUPPLYRISK__GRPC__STREAM_IDLE_TIMEOUT_SECS", "1")]);
+    let (_upload, call) = held_open_upload(&c.ingest.endpoint()).await;
+    let err = tokio::time::timeout(std::time::Duration::from_secs(10), call)
+        .await
+        .expect("ended by the server")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(
+        err.message().contains("the upload sent nothing for 1 s"),
+        "{}",
+        err.message()
+    );
+}
