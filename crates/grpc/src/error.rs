@@ -85,6 +85,7 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::Unavailable(m) => ServiceError::Unavailable(m),
             StoreError::Internal(m) => ServiceError::Internal(m),
+            StoreError::LimitReached(m) => ServiceError::FailedPrecondition(m),
         }
     }
 }

@@ -45,6 +45,9 @@ pub enum StoreError {
     /// Redis answered with an error or data that does not decode.
     #[error("redis error: {0}")]
     Internal(String),
+    /// The write would take a collection past its configured size.
+    #[error("{0}")]
+    LimitReached(String),
 }
 
 impl From<redis::RedisError> for StoreError {
@@ -96,6 +99,9 @@ pub struct StoreOptions {
     /// Most records one write script carries: a larger write is split, so
     /// no single script holds Redis (and every other client) for long.
     pub max_write_records: usize,
+    /// Most policy events one mineral keeps: every snapshot of the mineral
+    /// reads them all.
+    pub max_policy_events_per_mineral: u64,
 }
 
 impl Default for StoreOptions {
@@ -105,6 +111,7 @@ impl Default for StoreOptions {
             upload_ttl: Duration::from_secs(7 * 24 * 3600),
             snapshot_ttl: Duration::from_secs(24 * 3600),
             max_write_records: 5000,
+            max_policy_events_per_mineral: 1000,
         }
     }
 }

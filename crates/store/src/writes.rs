@@ -14,7 +14,7 @@ use supplyrisk_telemetry::propagation::current_carrier;
 
 use crate::stored::{ProductionValue, StoredPolicyEvent, StoredReported, StoredStockpile, TradeValue};
 use crate::upsert::UpsertBatch;
-use crate::{Store, StoreResult, keys};
+use crate::{Store, StoreError, StoreResult, keys};
 
 /// Country code under which a published world total is stored beside the
 /// countries of the same source.
@@ -200,8 +200,31 @@ impl Store {
 
     /// Records a policy event, replacing an earlier one with the same id
     /// (and removing it from minerals it no longer touches).
+    ///
+    /// A mineral the event newly touches must have room for one more
+    /// ([`crate::StoreOptions::max_policy_events_per_mineral`]); the count
+    /// is read before the write, so concurrent writers may pass it by a few.
     pub async fn write_policy_event(&self, e: &PolicyEvent) -> StoreResult<WriteOutcome> {
         let previous = self.policy_event(&e.id).await?;
+        let added: Vec<&str> = e
+            .minerals
+            .iter()
+            .filter(|m| previous.as_ref().is_none_or(|p| !p.minerals.contains(m)))
+            .map(|m| m.as_str())
+            .collect();
+        if !added.is_empty() {
+            let mut pipe = redis::pipe();
+            for m in &added {
+                pipe.hlen(keys::mineral_policies(m));
+            }
+            let counts: Vec<u64> = pipe.query_async(&mut self.conn().await?).await?;
+            let max = self.options().max_policy_events_per_mineral;
+            if let Some((m, n)) = added.iter().zip(counts).find(|(_, n)| *n >= max) {
+                return Err(StoreError::LimitReached(format!(
+                    "{m} already has {n} policy events, the most one mineral keeps ({max})"
+                )));
+            }
+        }
         let value = StoredPolicyEvent::from(e).encode_to_vec();
         let mut batch = UpsertBatch::new();
         batch.hset(keys::policy_events(), e.id.clone(), value.clone(), None);

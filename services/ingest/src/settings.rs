@@ -32,6 +32,9 @@ pub struct IngestSection {
     pub max_inflated_bytes: u64,
     /// Most inflated bytes per compressed byte of a gzip import.
     pub max_inflate_ratio: u64,
+    /// Most policy events one mineral keeps; recording one more on it is
+    /// `FAILED_PRECONDITION`.
+    pub max_policy_events_per_mineral: u64,
 }
 
 /// The ingest service's own sections.
@@ -57,6 +60,7 @@ bulk_threads = 2
 max_concurrent_imports = 4
 max_inflated_bytes = 4294967296
 max_inflate_ratio = 200
+max_policy_events_per_mineral = 1000
 "#;
 
 impl ServiceSettings for IngestSettings {
@@ -76,6 +80,7 @@ impl ServiceSettings for IngestSettings {
             ("ingest.max_concurrent_imports", i.max_concurrent_imports as u64),
             ("ingest.max_inflated_bytes", i.max_inflated_bytes),
             ("ingest.max_inflate_ratio", i.max_inflate_ratio),
+            ("ingest.max_policy_events_per_mineral", i.max_policy_events_per_mineral),
         ])
     }
 }

@@ -130,19 +130,47 @@ pub struct PolicyEvent {
 /// Longest accepted policy-event id.
 pub const MAX_POLICY_ID_LEN: usize = 64;
 
+/// Longest `source_reference` (a URL or citation), in bytes.
+pub const MAX_SOURCE_REFERENCE_LEN: usize = 1000;
+
+/// Longest `summary`, in bytes.
+pub const MAX_SUMMARY_LEN: usize = 2000;
+
+/// Most entries of each list of an event: minerals, HS codes.
+pub const MAX_POLICY_LIST_ENTRIES: usize = 64;
+
+/// Most target countries of an event (more than every country there is).
+pub const MAX_TARGET_COUNTRIES: usize = 250;
+
+/// Pushes a violation when `list` is longer than `max`; the caller reads
+/// only the first `max` entries, so an oversized list costs no more.
+fn check_list_len(v: &mut Violations, field: &str, len: usize, max: usize) {
+    if len > max {
+        v.push(field, format!("at most {max} entries, got {len}"));
+    }
+}
+
 impl PolicyEvent {
     /// Validates every field of `raw`; derives the id when `raw.id` is empty.
     pub fn validate(raw: &RawPolicyEvent) -> Result<Self, Violations> {
         let mut v = Violations::new();
         let country = check_country(&mut v, "country", &raw.country);
+        check_list_len(&mut v, "minerals", raw.minerals.len(), MAX_POLICY_LIST_ENTRIES);
+        check_list_len(&mut v, "hs_codes", raw.hs_codes.len(), MAX_POLICY_LIST_ENTRIES);
+        check_list_len(
+            &mut v,
+            "target_countries",
+            raw.target_countries.len(),
+            MAX_TARGET_COUNTRIES,
+        );
         let mut minerals: Vec<MineralId> = Vec::new();
-        for (i, m) in raw.minerals.iter().enumerate() {
+        for (i, m) in raw.minerals.iter().take(MAX_POLICY_LIST_ENTRIES).enumerate() {
             if let Some(id) = check_mineral(&mut v, &format!("minerals[{i}]"), m) {
                 minerals.push(id);
             }
         }
         let mut hs_codes = Vec::new();
-        for (i, code) in raw.hs_codes.iter().enumerate() {
+        for (i, code) in raw.hs_codes.iter().take(MAX_POLICY_LIST_ENTRIES).enumerate() {
             if let Some((hs, mineral, _)) = v.check(&format!("hs_codes[{i}]"), HsCode::parse(code)) {
                 hs_codes.push(hs.as_str().to_string());
                 minerals.push(mineral);
@@ -159,7 +187,7 @@ impl PolicyEvent {
             v.push("measure", "is required (licensing, quota, tax, ban or other)");
         }
         let mut targets = Vec::new();
-        for (i, t) in raw.target_countries.iter().enumerate() {
+        for (i, t) in raw.target_countries.iter().take(MAX_TARGET_COUNTRIES).enumerate() {
             if let Some(c) = check_country(&mut v, &format!("target_countries[{i}]"), t) {
                 targets.push(c);
             }
@@ -210,8 +238,14 @@ impl PolicyEvent {
         if raw.source_reference.trim().is_empty() {
             v.push("source_reference", "is required (a URL or citation for the facts)");
         }
-        if raw.summary.len() > 2000 {
-            v.push("summary", "must be at most 2000 characters");
+        if raw.source_reference.len() > MAX_SOURCE_REFERENCE_LEN {
+            v.push(
+                "source_reference",
+                format!("must be at most {MAX_SOURCE_REFERENCE_LEN} bytes"),
+            );
+        }
+        if raw.summary.len() > MAX_SUMMARY_LEN {
+            v.push("summary", format!("must be at most {MAX_SUMMARY_LEN} bytes"));
         }
         let id = raw.id.trim();
         if id.len() > MAX_POLICY_ID_LEN
@@ -352,5 +386,33 @@ mod tests {
         assert!(e.active_on(Date::new(2024, 1, 1).expect("date")));
         assert!(!e.active_on(Date::new(2023, 7, 31).expect("date")));
         assert!(e.active_in_year(2023));
+    }
+
+    #[test]
+    fn oversized_strings_and_lists_are_refused_naming_the_limit() {
+        let raw = RawPolicyEvent {
+            country: "CHN".into(),
+            minerals: vec!["GA".into(); 65],
+            hs_codes: vec!["284690".into(); 70],
+            measure: Some(PolicyMeasure::Licensing),
+            target_countries: vec!["USA".into(); 251],
+            effective_from: Some((2023, 8, 1)),
+            severity: 0.5,
+            source_reference: "x".repeat(1001),
+            summary: "y".repeat(2001),
+            ..Default::default()
+        };
+        let v = PolicyEvent::validate(&raw).expect_err("refused");
+        let fields: Vec<(&str, &str)> = v.0.iter().map(|f| (f.field.as_str(), f.description.as_str())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("minerals", "at most 64 entries, got 65"),
+                ("hs_codes", "at most 64 entries, got 70"),
+                ("target_countries", "at most 250 entries, got 251"),
+                ("source_reference", "must be at most 1000 bytes"),
+                ("summary", "must be at most 2000 bytes"),
+            ]
+        );
     }
 }

@@ -255,3 +255,56 @@ async fn a_silent_upload_stream_is_ended_after_the_idle_bound() {
         err.message()
     );
 }
+
+#[tokio::test]
+async fn policy_events_are_bounded_in_size_and_in_number_per_mineral() {
+    let c = start_with(&[("SUPPLYRISK__INGEST__MAX_POLICY_EVENTS_PER_MINERAL", "2")]);
+    let client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    let event = |minerals: &[&str], month: i32| pb::PolicyEvent {
+        country: "CHN".into(),
+        minerals: minerals.iter().map(|s| s.to_string()).collect(),
+        measure: pb::PolicyMeasure::Licensing as i32,
+        effective_from: Some(supplyrisk_api::common::v1::Date {
+            year: 2023,
+            month,
+            day: 1,
+        }),
+        severity: 0.5,
+        source_reference: "MOFCOM announcement".into(),
+        ..Default::default()
+    };
+    let record = |e: pb::PolicyEvent| {
+        let mut client = client.clone();
+        async move {
+            client
+                .record_policy_event(pb::RecordPolicyEventRequest { event: Some(e) })
+                .await
+        }
+    };
+    let mut long = event(&["GA"], 1);
+    long.source_reference = "x".repeat(1001);
+    let err = record(long).await.unwrap_err();
+    assert_eq!(
+        supplyrisk_testkit::field_violations(&err),
+        [(
+            "event.source_reference".to_string(),
+            "must be at most 1000 bytes".to_string()
+        )]
+    );
+
+    record(event(&["GA"], 1)).await.unwrap();
+    record(event(&["GA", "GE"], 2)).await.unwrap();
+    let err = record(event(&["GA"], 3)).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(
+        err.message()
+            .contains("GA already has 2 policy events, the most one mineral keeps (2)"),
+        "{}",
+        err.message()
+    );
+    // Germanium has room, and an event already on gallium may still change.
+    record(event(&["GE"], 3)).await.unwrap();
+    let mut revised = event(&["GA"], 1);
+    revised.severity = 0.9;
+    assert!(record(revised).await.unwrap().into_inner().changed);
+}
