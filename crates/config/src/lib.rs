@@ -98,5 +98,6 @@ mod tests;
 
 pub use layered::{Layered, RenamedSection};
 pub use sections::{
-    AuthSettings, COMMON_DEFAULTS, EndpointSettings, GrpcSettings, RedisSettings, Role, TelemetrySettings,
+    AuthSettings, COMMON_DEFAULTS, EndpointSettings, GrpcSettings, MAX_PRINCIPAL_NAME_LEN, Principal, RedisSettings,
+    Role, TelemetrySettings,
 };

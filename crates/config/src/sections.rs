@@ -156,11 +156,37 @@ impl Role {
     }
 }
 
+/// Who calls: the name a token was given and its role. Ownership (of a
+/// subscription, of an upload id) belongs to the name, so tokens given the
+/// same name, e.g. an old and a new one during a rotation, are one caller.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Principal {
+    /// The token's name: `team-a` in `ingester:team-a=…`; the role's name
+    /// for a token given none.
+    pub name: String,
+    /// What the token may do.
+    pub role: Role,
+}
+
+impl Principal {
+    /// The caller of a server running with authentication disabled.
+    pub fn local() -> Self {
+        Principal {
+            name: "local".into(),
+            role: Role::Admin,
+        }
+    }
+}
+
+/// Longest principal name.
+pub const MAX_PRINCIPAL_NAME_LEN: usize = 64;
+
 /// Authentication settings (`[auth]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
-    /// Comma-separated `role=token` pairs; roles are reader, ingester, admin.
+    /// Comma-separated `role=token` or `role:name=token` entries; roles are
+    /// reader, ingester, admin; a token without a name is named after its role.
     #[serde(default = "empty_secret")]
     pub tokens: SecretString,
     /// Local development only: accept every call as admin. Logged loudly.
@@ -173,34 +199,59 @@ fn empty_secret() -> SecretString {
 }
 
 impl AuthSettings {
-    /// The configured (role, token) pairs, checked.
-    pub fn parsed_tokens(&self) -> Result<Vec<(Role, SecretString)>, ConfigError> {
+    /// The configured tokens with the principal each stands for, checked.
+    pub fn parsed_tokens(&self) -> Result<Vec<(Principal, SecretString)>, ConfigError> {
         let mut out = Vec::new();
         for (i, pair) in self.tokens.expose_secret().split(',').map(str::trim).enumerate() {
             if pair.is_empty() {
                 continue;
             }
-            let Some((role, token)) = pair.split_once('=') else {
-                return Err(invalid("auth.tokens", format!("entry {} is not role=token", i + 1)));
+            let entry = i + 1;
+            let Some((who, token)) = pair.split_once('=') else {
+                return Err(invalid(
+                    "auth.tokens",
+                    format!("entry {entry} is not role=token or role:name=token"),
+                ));
+            };
+            let (role, name) = match who.split_once(':') {
+                Some((role, name)) => (role, Some(name.trim())),
+                None => (who, None),
             };
             let Some(role) = Role::parse(role) else {
                 return Err(invalid(
                     "auth.tokens",
                     format!(
-                        "entry {}: unknown role '{}' (reader, ingester, admin)",
-                        i + 1,
+                        "entry {entry}: unknown role '{}' (reader, ingester, admin)",
                         role.trim()
                     ),
                 ));
             };
+            let name = name.unwrap_or(role.as_str());
+            let valid_name = !name.is_empty()
+                && name.len() <= MAX_PRINCIPAL_NAME_LEN
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !valid_name {
+                return Err(invalid(
+                    "auth.tokens",
+                    format!(
+                        "entry {entry}: a name is 1 to {MAX_PRINCIPAL_NAME_LEN} characters of A-Z, a-z, 0-9, '-', '_', '.'"
+                    ),
+                ));
+            }
             let token = token.trim();
             if token.len() < 8 {
                 return Err(invalid(
                     "auth.tokens",
-                    format!("entry {}: token must be at least 8 characters", i + 1),
+                    format!("entry {entry}: token must be at least 8 characters"),
                 ));
             }
-            out.push((role, SecretString::from(token)));
+            let principal = Principal {
+                name: name.to_string(),
+                role,
+            };
+            out.push((principal, SecretString::from(token)));
         }
         if out.is_empty() && !self.disabled {
             return Err(invalid(

@@ -87,7 +87,14 @@ fn tokens_parse_and_stay_secret() {
     .expect("valid");
     let tokens = s.auth.parsed_tokens().expect("valid tokens");
     assert_eq!(tokens.len(), 2);
-    assert_eq!(tokens[1].0, Role::Admin);
+    assert_eq!(
+        tokens[1].0,
+        Principal {
+            name: "admin".into(),
+            role: Role::Admin
+        },
+        "a token without a name is named after its role"
+    );
     assert!(
         !format!("{s:?}").contains("admin-token-1"),
         "secrets must not appear in Debug output"
@@ -107,6 +114,40 @@ fn tokens_parse_and_stay_secret() {
         disabled: false,
     };
     assert!(none.parsed_tokens().is_err());
+}
+
+#[test]
+fn tokens_may_name_their_principal() {
+    let auth = AuthSettings {
+        tokens: SecretString::from("ingester:team-a=token-a-123, ingester:team-b=token-b-123, reader=read-1234"),
+        disabled: false,
+    };
+    let names: Vec<(String, Role)> = auth
+        .parsed_tokens()
+        .expect("valid")
+        .into_iter()
+        .map(|(p, _)| (p.name, p.role))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("team-a".to_string(), Role::Ingester),
+            ("team-b".to_string(), Role::Ingester),
+            ("reader".to_string(), Role::Reader),
+        ]
+    );
+    for bad in [
+        "ingester:=token-a-123",
+        "ingester:team a=token-a-123",
+        "ingester:a|b=token-a-123",
+    ] {
+        let auth = AuthSettings {
+            tokens: SecretString::from(bad),
+            disabled: false,
+        };
+        let err = auth.parsed_tokens().expect_err(bad).to_string();
+        assert!(err.contains("a name is 1 to 64 characters"), "{bad}: {err}");
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use secrecy::{ExposeSecret, SecretString};
-use supplyrisk_config::Role;
+use supplyrisk_config::{Principal, Role};
 use supplyrisk_telemetry::metrics::{self, RpcTimer};
 use supplyrisk_telemetry::{SpanExt, SpanStatus, propagation};
 use tokio::sync::Semaphore;
@@ -69,13 +69,23 @@ pub fn permission_of(path: &str, reads: &[&str], writes: &[&str]) -> Permission 
     }
 }
 
+/// The caller the edge admitted, for a handler: a token's principal, or
+/// [`Principal::local`] with authentication disabled.
+pub fn caller<T>(request: &tonic::Request<T>) -> crate::ServiceResult<Principal> {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| crate::ServiceError::Internal("no caller: the request did not pass the edge".into()))
+}
+
 /// Paths open to everyone: health checks and reflection.
 fn is_open_path(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
 }
 
 struct EdgeConfig {
-    tokens: Vec<(Role, SecretString)>,
+    tokens: Vec<(Principal, SecretString)>,
     auth_disabled: bool,
     policy: MethodPolicy,
     local_addr: SocketAddr,
@@ -98,7 +108,7 @@ impl EdgeLayer {
     /// An edge for a server at `local_addr` accepting `tokens`, with
     /// per-method requirements from `policy`.
     pub fn new(
-        tokens: Vec<(Role, SecretString)>,
+        tokens: Vec<(Principal, SecretString)>,
         auth_disabled: bool,
         policy: MethodPolicy,
         local_addr: SocketAddr,
@@ -168,12 +178,12 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl EdgeConfig {
-    fn authorise(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Role>, Status> {
+    fn authorise(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Principal>, Status> {
         if is_open_path(path) {
             return Ok(None);
         }
         if self.auth_disabled {
-            return Ok(Some(Role::Admin));
+            return Ok(Some(Principal::local()));
         }
         let Some(value) = headers.get("authorization") else {
             return Err(Status::unauthenticated(
@@ -186,20 +196,20 @@ impl EdgeConfig {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or_else(|| Status::unauthenticated("authorization must be 'Bearer <token>'"))?;
-        let mut role = None;
-        for (r, t) in &self.tokens {
+        let mut caller = None;
+        for (p, t) in &self.tokens {
             if constant_time_eq(t.expose_secret().as_bytes(), token.as_bytes()) {
-                role = Some(*r);
+                caller = Some(p);
             }
         }
-        let role = role.ok_or_else(|| Status::unauthenticated("unknown token"))?;
+        let caller = caller.ok_or_else(|| Status::unauthenticated("unknown token"))?;
         let need = (self.policy)(path);
-        if need.allows(role) {
-            Ok(Some(role))
+        if need.allows(caller.role) {
+            Ok(Some(caller.clone()))
         } else {
             Err(Status::permission_denied(format!(
                 "role '{}' may not call {path} (requires {need:?})",
-                role.as_str()
+                caller.role.as_str()
             )))
         }
     }
@@ -219,7 +229,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let timer = RpcTimer::start();
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -231,13 +241,17 @@ where
         propagation::set_parent_from_headers(&span, req.headers());
         // A permit is taken only by an authorised call: refusing a stranger
         // costs nothing. It is held until the answer's headers are out.
-        let decision = config.authorise(&path, req.headers()).and_then(|role| {
+        let decision = config.authorise(&path, req.headers()).and_then(|caller| {
             let permit = match (&self.calls, is_open_path(&path)) {
                 (Some(calls), false) => Some(calls.clone().try_acquire_owned().map_err(|_| shed())?),
                 _ => None,
             };
-            Ok((role, permit))
+            Ok((caller, permit))
         });
+        // Handlers find the caller among the request's extensions.
+        if let Ok((Some(caller), _)) = &decision {
+            req.extensions_mut().insert(caller.clone());
+        }
         Box::pin(
             async move {
                 let span = tracing::Span::current();
@@ -250,7 +264,7 @@ where
                         tracing::info!(code = ?status.code(), "call refused");
                         Ok(status.into_http())
                     }
-                    Ok((_, permit)) => {
+                    Ok((_caller, permit)) => {
                         let resp = inner.call(req).await?;
                         drop(permit);
                         let code = resp
@@ -302,11 +316,18 @@ mod tests {
         }
     }
 
+    fn principal(name: &str, role: Role) -> Principal {
+        Principal {
+            name: name.into(),
+            role,
+        }
+    }
+
     fn config() -> EdgeConfig {
         EdgeConfig {
             tokens: vec![
-                (Role::Reader, SecretString::from("reader-token")),
-                (Role::Ingester, SecretString::from("ingest-token")),
+                (principal("readers", Role::Reader), SecretString::from("reader-token")),
+                (principal("team-a", Role::Ingester), SecretString::from("ingest-token")),
             ],
             auth_disabled: false,
             policy,
@@ -338,7 +359,7 @@ mod tests {
         );
         assert_eq!(
             c.authorise("/x.S/Read", &headers(Some("reader-token"))).expect("ok"),
-            Some(Role::Reader)
+            Some(principal("readers", Role::Reader))
         );
         assert_eq!(
             c.authorise("/x.S/Write", &headers(Some("reader-token")))
@@ -348,7 +369,7 @@ mod tests {
         );
         assert_eq!(
             c.authorise("/x.S/Write", &headers(Some("ingest-token"))).expect("ok"),
-            Some(Role::Ingester)
+            Some(principal("team-a", Role::Ingester))
         );
         assert_eq!(
             c.authorise("/grpc.health.v1.Health/Check", &headers(None))

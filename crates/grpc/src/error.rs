@@ -30,6 +30,16 @@ pub enum ServiceError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A name the caller chose is already taken, by other content.
+    #[error("{resource_type} '{name}' already exists: {description}")]
+    AlreadyExists {
+        /// Kind of resource, e.g. `upload`.
+        resource_type: &'static str,
+        /// The name taken.
+        name: String,
+        /// Why it is taken and what to do.
+        description: String,
+    },
     /// This process is already doing as much of this as it may; the caller
     /// retries after `retry_after` (sent as `RetryInfo`).
     #[error("{what}")]
@@ -119,6 +129,15 @@ impl From<ServiceError> for Status {
                 )
             }
             ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
+            ServiceError::AlreadyExists {
+                resource_type,
+                name,
+                description,
+            } => {
+                let message = format!("{resource_type} '{name}' already exists: {description}");
+                let details = ErrorDetails::with_resource_info(resource_type, name, "", description);
+                Status::with_error_details(Code::AlreadyExists, message, details)
+            }
             ServiceError::ResourceExhausted { what, retry_after } => {
                 let details = ErrorDetails::with_retry_info(Some(retry_after));
                 Status::with_error_details(Code::ResourceExhausted, what, details)

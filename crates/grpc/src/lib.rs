@@ -15,7 +15,7 @@ pub mod server;
 pub mod small_frames;
 
 pub use client_stream::ClientStream;
-pub use edge::{EdgeLayer, MethodPolicy, Permission};
+pub use edge::{EdgeLayer, MethodPolicy, Permission, caller};
 pub use error::{ServiceError, ServiceResult, never_processed, retry_read};
 pub use health::HealthMonitor;
 pub use page::{CursorPage, OffsetPage, Page, PageSizes, Position};

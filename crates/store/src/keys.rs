@@ -108,9 +108,11 @@ pub fn reported(mineral: &str) -> String {
     format!("{PREFIX}:{{{mineral}}}:reported")
 }
 
-/// Stored summary of a finished dataset import.
-pub fn import(upload_id: &str) -> String {
-    format!("{PREFIX}:import:{upload_id}")
+/// The stored answer of a finished upload (`kind` `upload`) or import
+/// (`import`) of `principal` under `upload_id`. A principal name holds no
+/// `:`, so the key is unambiguous even though an upload id may.
+pub fn replay(kind: &str, principal: &str, upload_id: &str) -> String {
+    format!("{PREFIX}:{kind}:{principal}:{upload_id}")
 }
 
 /// Latest score of `mineral` by `method`: hash importer → score.
@@ -176,11 +178,6 @@ pub fn deliveries_due() -> String {
 /// Webhook delivery state of each alert of a subscription: hash alert id → state.
 pub fn deliveries(subscription: &str) -> String {
     format!("{PREFIX}:{{alerts}}:deliveries:{subscription}")
-}
-
-/// Stored response of a finished upload.
-pub fn upload(upload_id: &str) -> String {
-    format!("{PREFIX}:upload:{upload_id}")
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub use alerts::{ALERTS_PER_SUBSCRIPTION, AlertRange, RecordedAlert, Subscriptio
 pub use reads::{PolicyPage, SnapshotData, SnapshotGovernance};
 pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord};
 pub use streams::StreamEntry;
-pub use writes::{PreparedWrite, WriteOutcome};
+pub use writes::{PreparedWrite, Replay, ReplayKind, WriteOutcome};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]

@@ -26,6 +26,18 @@ pub(crate) struct TradeValue {
     pub net_weight_kg: Option<f64>,
 }
 
+/// The answer of a finished upload or import, with the digest of the
+/// request it answered.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredReplay {
+    /// Digest of the request's content.
+    #[prost(bytes = "vec", tag = "1")]
+    pub digest: Vec<u8>,
+    /// The encoded answer.
+    #[prost(bytes = "vec", tag = "2")]
+    pub answer: Vec<u8>,
+}
+
 /// Value of one production field.
 #[derive(Clone, PartialEq, prost::Message)]
 pub(crate) struct ProductionValue {

@@ -12,7 +12,7 @@ use supplyrisk_domain::{
 };
 use supplyrisk_telemetry::propagation::current_carrier;
 
-use crate::stored::{ProductionValue, StoredPolicyEvent, StoredReported, StoredStockpile, TradeValue};
+use crate::stored::{ProductionValue, StoredPolicyEvent, StoredReplay, StoredReported, StoredStockpile, TradeValue};
 use crate::upsert::UpsertBatch;
 use crate::{Store, StoreError, StoreResult, keys};
 
@@ -44,6 +44,34 @@ fn event(kind: DataKind) -> DataChanged {
         trace: trace(),
         ..Default::default()
     }
+}
+
+/// Which kind of call an upload id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayKind {
+    /// `IngestTradeFlows`.
+    Upload,
+    /// `ImportDataset`.
+    Import,
+}
+
+impl ReplayKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReplayKind::Upload => "upload",
+            ReplayKind::Import => "import",
+        }
+    }
+}
+
+/// The answer of a finished upload or import and the digest of its request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    /// Digest of the request's content: the same id with other content is
+    /// not a retry.
+    pub digest: Vec<u8>,
+    /// The encoded answer.
+    pub answer: Vec<u8>,
 }
 
 /// An upsert ready to send: its whole command is built, so a caller can
@@ -184,18 +212,42 @@ impl Store {
         self.apply_in_chunks(indicators, governance_batch).await
     }
 
-    /// Stores the summary of a finished import for idempotent replays.
-    pub async fn put_import_summary(&self, upload_id: &str, summary: &[u8]) -> StoreResult<()> {
+    /// Keeps the answer of a finished upload or import of `principal` for
+    /// [`StoreOptions::upload_ttl`](crate::StoreOptions::upload_ttl), for
+    /// idempotent replays.
+    pub async fn put_replay(
+        &self,
+        kind: ReplayKind,
+        principal: &str,
+        upload_id: &str,
+        replay: &Replay,
+    ) -> StoreResult<()> {
+        let value = StoredReplay {
+            digest: replay.digest.clone(),
+            answer: replay.answer.clone(),
+        }
+        .encode_to_vec();
         let mut conn = self.conn().await?;
         let ttl = self.options().upload_ttl.as_secs().max(1);
-        let _: () = conn.set_ex(keys::import(upload_id), summary, ttl).await?;
+        let _: () = conn
+            .set_ex(keys::replay(kind.as_str(), principal, upload_id), value, ttl)
+            .await?;
         Ok(())
     }
 
-    /// The stored summary of a finished import, if any.
-    pub async fn import_summary(&self, upload_id: &str) -> StoreResult<Option<Vec<u8>>> {
+    /// The kept answer of `principal`'s upload or import `upload_id`, if any.
+    pub async fn replay(&self, kind: ReplayKind, principal: &str, upload_id: &str) -> StoreResult<Option<Replay>> {
         let mut conn = self.conn().await?;
-        Ok(conn.get(keys::import(upload_id)).await?)
+        let value: Option<Vec<u8>> = conn.get(keys::replay(kind.as_str(), principal, upload_id)).await?;
+        value
+            .map(|v| {
+                let stored = StoredReplay::decode(v.as_slice())?;
+                Ok(Replay {
+                    digest: stored.digest,
+                    answer: stored.answer,
+                })
+            })
+            .transpose()
     }
 
     /// Records a policy event, replacing an earlier one with the same id
@@ -259,20 +311,6 @@ impl Store {
             Some(m),
         );
         self.apply(batch, &event(DataKind::Stockpiles)).await
-    }
-
-    /// Stores the response of a finished upload for idempotent replays.
-    pub async fn put_upload_response(&self, upload_id: &str, response: &[u8]) -> StoreResult<()> {
-        let mut conn = self.conn().await?;
-        let ttl = self.options().upload_ttl.as_secs().max(1);
-        let _: () = conn.set_ex(keys::upload(upload_id), response, ttl).await?;
-        Ok(())
-    }
-
-    /// The stored response of a finished upload, if any.
-    pub async fn upload_response(&self, upload_id: &str) -> StoreResult<Option<Vec<u8>>> {
-        let mut conn = self.conn().await?;
-        Ok(conn.get(keys::upload(upload_id)).await?)
     }
 }
 

@@ -45,7 +45,19 @@ pub async fn import(
     bytes: &[u8],
     chunk: usize,
 ) -> Result<(Vec<pb::ImportProgress>, pb::ImportSummary), tonic::Status> {
-    let mut client = ingest_client(endpoint, Some(INGESTER_TOKEN)).await;
+    import_as(endpoint, INGESTER_TOKEN, format, upload_id, bytes, chunk).await
+}
+
+/// As [`import`], calling with `token`.
+pub async fn import_as(
+    endpoint: &str,
+    token: &str,
+    format: pb::DatasetFormat,
+    upload_id: &str,
+    bytes: &[u8],
+    chunk: usize,
+) -> Result<(Vec<pb::ImportProgress>, pb::ImportSummary), tonic::Status> {
+    let mut client = ingest_client(endpoint, Some(token)).await;
     let mut stream = client
         .import_dataset(tokio_stream::iter(messages(format, upload_id, bytes, chunk)))
         .await?

@@ -16,7 +16,9 @@ use supplyrisk_domain::{
 };
 use supplyrisk_formats::{Format, Item, Options, Record, SalientCategory, TotalScope, UsgsValue};
 use supplyrisk_grpc::{ClientStream, ServiceError, ServiceResult};
-use supplyrisk_store::{Store, WriteOutcome};
+use supplyrisk_store::{Replay, ReplayKind, Store, WriteOutcome};
+
+use crate::replay::{self, RequestDigest};
 use supplyrisk_telemetry::metrics;
 use tokio::sync::mpsc;
 use tonic::Status;
@@ -263,10 +265,11 @@ fn invalid(field: &str, reason: impl Into<String>) -> ServiceError {
 pub async fn run(
     store: Store,
     settings: std::sync::Arc<IngestSection>,
+    principal: String,
     inbound: ClientStream<pb::ImportDatasetRequest>,
     tx: mpsc::Sender<Result<pb::ImportDatasetResponse, Status>>,
 ) {
-    if let Err(e) = import(store, settings, inbound, &tx).await {
+    if let Err(e) = import(store, settings, &principal, inbound, &tx).await {
         let _ = tx.send(Err(e.into())).await;
     }
 }
@@ -274,6 +277,7 @@ pub async fn run(
 async fn import(
     store: Store,
     settings: std::sync::Arc<IngestSection>,
+    principal: &str,
     mut inbound: ClientStream<pb::ImportDatasetRequest>,
     tx: &mpsc::Sender<Result<pb::ImportDatasetResponse, Status>>,
 ) -> ServiceResult<()> {
@@ -302,8 +306,20 @@ async fn import(
         return Err(v.into());
     }
     let format = format.ok_or_else(|| ServiceError::Internal("format checked".into()))?;
-    if let Some(stored) = store.import_summary(&header.upload_id).await? {
-        let mut summary = pb::ImportSummary::decode(stored.as_slice())
+    // The file's bytes are digested as one stream: a retry may chunk it otherwise.
+    let mut digest = RequestDigest::new("import");
+    digest.update(format.name().as_bytes());
+    digest.update(source.as_bytes());
+    if let Some(kept) = store.replay(ReplayKind::Import, principal, &header.upload_id).await? {
+        while let Some(msg) = inbound.next().await? {
+            if let Some(import_dataset_request::Item::Chunk(bytes)) = msg.item {
+                digest.update_stream(&bytes);
+            }
+        }
+        if digest.finish() != kept.digest {
+            return Err(replay::conflict("import", &header.upload_id));
+        }
+        let mut summary = pb::ImportSummary::decode(kept.answer.as_slice())
             .map_err(|e| ServiceError::Internal(format!("stored import summary: {e}")))?;
         summary.replayed = true;
         let _ = tx
@@ -341,6 +357,7 @@ async fn import(
     while let Some(msg) = inbound.next().await? {
         match msg.item {
             Some(import_dataset_request::Item::Chunk(bytes)) => {
+                digest.update_stream(&bytes);
                 sink.progress.bytes_read += bytes.len() as u64;
                 for piece in bytes.chunks(FEED_PIECE) {
                     parser.feed_with(piece, &mut |item| sink.take(item));
@@ -385,8 +402,12 @@ async fn import(
         skipped_by_kind: sink.skipped_by_kind.into_iter().collect(),
         replayed: false,
     };
+    let kept = Replay {
+        digest: digest.finish(),
+        answer: summary.encode_to_vec(),
+    };
     sink.store
-        .put_import_summary(&header.upload_id, &summary.encode_to_vec())
+        .put_replay(ReplayKind::Import, principal, &header.upload_id, &kept)
         .await?;
     let totals = &sink.progress;
     metrics::ingest_records(format.name(), totals.accepted, totals.unchanged, totals.rejected);

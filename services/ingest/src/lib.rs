@@ -9,6 +9,7 @@
 
 mod bulk;
 mod import;
+mod replay;
 mod service;
 pub mod settings;
 mod snapshot;

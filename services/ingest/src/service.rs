@@ -9,13 +9,14 @@ use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_api::ingest::v1::ingest_service_server::IngestService;
 use supplyrisk_domain::{Catalog, Date, Iso3, MineralId, TradeFlow, Violations};
 use supplyrisk_grpc::{ClientStream, CursorPage, PageSizes, ServiceError, ServiceResult};
-use supplyrisk_store::Store;
+use supplyrisk_store::{Replay, ReplayKind, Store};
 use supplyrisk_telemetry::metrics;
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use crate::bulk::BulkRuntime;
+use crate::replay::{self, RequestDigest};
 use crate::settings::IngestSection;
 use crate::snapshot::SnapshotService;
 use crate::writes::{OrderedWrites, accepted_and_unchanged};
@@ -179,6 +180,7 @@ impl IngestHandler {
 
     async fn ingest_trade_flows_inner(
         &self,
+        principal: &str,
         stream: Streaming<pb::IngestTradeFlowsRequest>,
     ) -> ServiceResult<pb::IngestTradeFlowsResponse> {
         let mut stream = ClientStream::new(stream, self.stream_idle, "upload");
@@ -190,8 +192,21 @@ impl IngestHandler {
         };
         check_upload_id(&first.upload_id)?;
         let upload_id = first.upload_id.clone();
-        if let Some(stored) = self.store.upload_response(&upload_id).await? {
-            let mut resp = pb::IngestTradeFlowsResponse::decode(stored.as_slice())
+        // Flows are digested one by one: a retry may cut them into other messages.
+        let mut digest = RequestDigest::new("upload");
+        let mut scratch = Vec::new();
+        if let Some(kept) = self.store.replay(ReplayKind::Upload, principal, &upload_id).await? {
+            let mut next = Some(first);
+            while let Some(msg) = match next.take() {
+                Some(m) => Some(m),
+                None => stream.next().await?,
+            } {
+                msg.flows.iter().for_each(|f| digest.update_message(f, &mut scratch));
+            }
+            if digest.finish() != kept.digest {
+                return Err(replay::conflict("upload", &upload_id));
+            }
+            let mut resp = pb::IngestTradeFlowsResponse::decode(kept.answer.as_slice())
                 .map_err(|e| ServiceError::Internal(format!("stored upload response: {e}")))?;
             resp.replayed = true;
             tracing::info!(upload_id, "upload already finished; replaying its response");
@@ -213,6 +228,7 @@ impl IngestHandler {
             let done = msg.is_none();
             if let Some(msg) = msg {
                 for flow in &msg.flows {
+                    digest.update_message(flow, &mut scratch);
                     match convert::trade_flow(flow) {
                         Ok(f) => chunk.push(f),
                         Err(v) => tally.reject(index, v),
@@ -250,8 +266,12 @@ impl IngestHandler {
             rejected_count: summary.rejected_count,
             replayed: false,
         };
+        let kept = Replay {
+            digest: digest.finish(),
+            answer: resp.encode_to_vec(),
+        };
         self.store
-            .put_upload_response(&upload_id, &resp.encode_to_vec())
+            .put_replay(ReplayKind::Upload, principal, &upload_id, &kept)
             .await?;
         metrics::ingest_records("trade_flows", resp.accepted, resp.unchanged, resp.rejected_count);
         tracing::info!(
@@ -335,8 +355,9 @@ impl IngestService for IngestHandler {
         request: Request<Streaming<pb::IngestTradeFlowsRequest>>,
     ) -> Result<Response<pb::IngestTradeFlowsResponse>, Status> {
         let this = self.clone();
+        let principal = supplyrisk_grpc::caller(&request)?.name;
         let stream = request.into_inner();
-        let work = async move { this.ingest_trade_flows_inner(stream).await }.in_current_span();
+        let work = async move { this.ingest_trade_flows_inner(&principal, stream).await }.in_current_span();
         Ok(Response::new(self.bulk.run(work).await?))
     }
 
@@ -460,8 +481,9 @@ impl IngestService for IngestHandler {
             })?;
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         let (store, settings) = (self.store.clone(), self.settings.clone());
+        let principal = supplyrisk_grpc::caller(&request)?.name;
         let inbound = ClientStream::new(request.into_inner(), self.stream_idle, "import");
-        let import = crate::import::run(store, settings, inbound, tx);
+        let import = crate::import::run(store, settings, principal, inbound, tx);
         self.bulk.spawn(
             async move {
                 import.await;

@@ -63,8 +63,11 @@ async fn shipped_baci_gzip_imports_with_progress_and_replays() {
     assert!(!from_china.is_empty());
     assert!(from_china.iter().all(|t| t.source == "BACI"));
 
-    // The same upload id returns the stored summary; a new one finds nothing new.
-    let (_, again) = import(&e, pb::DatasetFormat::Baci, "baci-1", &[], 1).await.unwrap();
+    // The same upload id and file return the stored summary (however the
+    // file is chunked); a new id finds nothing new.
+    let (_, again) = import(&e, pb::DatasetFormat::Baci, "baci-1", &bytes, 100 * 1024)
+        .await
+        .unwrap();
     assert!(again.replayed);
     assert_eq!(again.totals, Some(t));
     let (_, second) = import(&e, pb::DatasetFormat::Baci, "baci-2", &bytes, 8 * 1024)

@@ -8,3 +8,4 @@ mod ingest_api;
 mod limits;
 mod platform;
 mod resilience;
+mod upload_ids;

@@ -98,7 +98,7 @@ async fn acknowledged_upload_survives_kill9_of_the_service() {
         })
         .collect();
     let resp = client
-        .ingest_trade_flows(tokio_stream::iter(vec![request("k9", flows)]))
+        .ingest_trade_flows(tokio_stream::iter(vec![request("k9", flows.clone())]))
         .await
         .unwrap()
         .into_inner();
@@ -108,7 +108,7 @@ async fn acknowledged_upload_survives_kill9_of_the_service() {
     c.ingest.restart();
     let mut client = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
     let replay = client
-        .ingest_trade_flows(tokio_stream::iter(vec![request("k9", vec![])]))
+        .ingest_trade_flows(tokio_stream::iter(vec![request("k9", flows)]))
         .await
         .unwrap()
         .into_inner();
