@@ -13,6 +13,7 @@ mod error;
 mod settings;
 mod stream;
 mod supervisor;
+mod trimmer;
 mod upstream;
 
 pub use application::{Application, Service, Start, main, run};
@@ -21,4 +22,5 @@ pub use settings::{CommonSettings, ServiceSettings, Settings};
 pub use stream::{StreamProcessor, StreamWorker};
 pub use supervisor::{Shutdown, Supervisor, Worker};
 pub use supplyrisk_config::ConfigError;
+pub use trimmer::{StreamTrimmer, TRIM_EVERY};
 pub use upstream::Upstream;

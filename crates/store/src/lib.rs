@@ -17,6 +17,7 @@ mod scores;
 mod stored;
 mod stored_alerting;
 mod streams;
+mod trim;
 pub mod upsert;
 mod writes;
 
@@ -34,6 +35,7 @@ pub use alerts::{ALERTS_PER_SUBSCRIPTION, AlertRange, RecordedAlert, Subscriptio
 pub use reads::{PolicyPage, SnapshotData, SnapshotGovernance};
 pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord};
 pub use streams::StreamEntry;
+pub use trim::Trimmed;
 pub use writes::{PreparedWrite, Replay, ReplayKind, WriteOutcome};
 
 /// A storage failure.
@@ -90,7 +92,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Store tuning.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Approximate length the data stream is trimmed to.
+    /// Ceiling of the data stream's length on append; below it the
+    /// stream is trimmed by its slowest consumer group.
     pub stream_maxlen: u64,
     /// How long an upload's response is kept for idempotent replays.
     pub upload_ttl: Duration,
@@ -107,7 +110,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
-            stream_maxlen: 1_000_000,
+            stream_maxlen: 5_000_000,
             upload_ttl: Duration::from_secs(7 * 24 * 3600),
             snapshot_ttl: Duration::from_secs(24 * 3600),
             max_write_records: 5000,

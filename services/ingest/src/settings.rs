@@ -16,7 +16,8 @@ pub struct IngestSection {
     pub max_rejected_listed: usize,
     /// How long an upload's response is kept for replays, seconds.
     pub upload_ttl_secs: u64,
-    /// Approximate length the data stream is trimmed to.
+    /// Ceiling of the data stream's length, reached only when a consumer
+    /// group lags that far (the stream is trimmed by its slowest group).
     pub stream_maxlen: u64,
     /// Snapshots kept in the in-process cache.
     pub snapshot_cache_entries: usize,
@@ -53,7 +54,7 @@ max_batch_records = 10000
 write_chunk_records = 5000
 max_rejected_listed = 1000
 upload_ttl_secs = 604800
-stream_maxlen = 1000000
+stream_maxlen = 5000000
 snapshot_cache_entries = 4096
 snapshot_ttl_secs = 86400
 bulk_threads = 2

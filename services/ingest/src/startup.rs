@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use supplyrisk_api::ingest::v1::ingest_service_server::IngestServiceServer;
-use supplyrisk_service::{Service, Start, StartupError};
-use supplyrisk_store::StoreOptions;
+use supplyrisk_service::{Service, Start, StartupError, StreamTrimmer};
+use supplyrisk_store::{StoreOptions, keys};
 
 use crate::bulk::BulkRuntime;
 use crate::service::IngestHandler;
@@ -54,6 +54,9 @@ impl Service for Ingest {
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
         );
+        start
+            .workers
+            .spawn(StreamTrimmer::new(start.store.clone(), keys::DATA_STREAM));
         Ok(())
     }
 }

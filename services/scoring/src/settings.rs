@@ -33,7 +33,8 @@ pub struct ScoringSection {
     /// a batch, another takes the next (a mineral is never recomputed twice
     /// at once).
     pub recompute_workers: usize,
-    /// Approximate length the score stream is trimmed to.
+    /// Ceiling of the score stream's length, reached only when a consumer
+    /// group lags that far (the stream is trimmed by its slowest group).
     pub stream_maxlen: u64,
 }
 
@@ -79,7 +80,7 @@ max_concurrent_snapshot_calls = 64
 consumer_group = "scoring"
 reclaim_idle_ms = 30000
 recompute_workers = 2
-stream_maxlen = 1000000
+stream_maxlen = 5000000
 "#
     )
 }

@@ -8,8 +8,8 @@ use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringServiceServer;
 use supplyrisk_grpc::Permission;
 use supplyrisk_grpc::cached_answers::CachedAnswersFirst;
-use supplyrisk_service::{Service, Start, StartupError, StreamWorker, Upstream};
-use supplyrisk_store::StoreOptions;
+use supplyrisk_service::{Service, Start, StartupError, StreamTrimmer, StreamWorker, Upstream};
+use supplyrisk_store::{StoreOptions, keys};
 
 use crate::fanout::Fanout;
 use crate::importers::Importers;
@@ -75,6 +75,9 @@ impl Service for Scoring {
             ));
         }
         start.workers.spawn(PolicyClock::new(recomputer));
+        start
+            .workers
+            .spawn(StreamTrimmer::new(start.store.clone(), keys::SCORE_STREAM));
 
         let answers = scorer.clone();
         let handler = ScoringHandler::new(scorer, start.store.clone(), importers);

@@ -1,0 +1,4 @@
+//! The store against a real `redis-server`, for behaviour no service test
+//! reaches directly.
+
+mod trim;
