@@ -18,12 +18,20 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Longest input for which suggestions are worked out: no name is longer,
+/// and the edit distance costs time in proportion to the input's length.
+pub const MAX_SUGGESTED_INPUT: usize = 64;
+
 /// The up to `n` candidates closest to `input`, as (id, distance) pairs keyed
-/// by any of their names; ties keep catalog order.
+/// by any of their names; ties keep catalog order. An input longer than
+/// [`MAX_SUGGESTED_INPUT`] is no typo of a name and gets none.
 pub fn closest<'a, I>(input: &str, candidates: I, n: usize) -> Vec<String>
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
+    if input.len() > MAX_SUGGESTED_INPUT {
+        return Vec::new();
+    }
     let mut scored: Vec<(usize, usize, String)> = Vec::new();
     for (order, (id, name)) in candidates.into_iter().enumerate() {
         let d = edit_distance(input, name);
@@ -46,6 +54,10 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("JPN", "jpn"), 0);
         assert_eq!(edit_distance("", "abc"), 3);
+        assert!(
+            closest(&"J".repeat(65), [("JPN", "JPN")], 3).is_empty(),
+            "no suggestion for a very long input"
+        );
     }
 
     #[test]

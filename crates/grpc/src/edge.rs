@@ -208,8 +208,9 @@ impl EdgeConfig {
             Ok(Some(caller.clone()))
         } else {
             Err(Status::permission_denied(format!(
-                "role '{}' may not call {path} (requires {need:?})",
-                caller.role.as_str()
+                "role '{}' may not call {} (requires {need:?})",
+                caller.role.as_str(),
+                crate::echo::echo(path)
             )))
         }
     }

@@ -11,6 +11,8 @@ use supplyrisk_store::StoreError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::echo;
+
 /// Why a call failed, in terms a client can act on.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ServiceError {
@@ -101,20 +103,32 @@ impl From<StoreError> for ServiceError {
 }
 
 impl From<ServiceError> for Status {
+    /// Every message and detail is bounded here ([`echo`]): quoted caller
+    /// values keep a short prefix and the whole error stays a few KiB.
     fn from(err: ServiceError) -> Status {
         match err {
             ServiceError::InvalidArgument(v) => {
                 let mut details = ErrorDetails::new();
-                for fv in &v.0 {
-                    details.add_bad_request_violation(fv.field.clone(), fv.description.clone());
+                for fv in v.0.iter().take(echo::MAX_VIOLATIONS) {
+                    details.add_bad_request_violation(
+                        echo::clip(&fv.field, echo::MAX_FIELD_BYTES),
+                        echo::clip(&echo::clip_quoted(&fv.description), echo::MAX_DESCRIPTION_BYTES),
+                    );
                 }
-                Status::with_error_details(Code::InvalidArgument, format!("invalid request: {v}"), details)
+                let more = v.0.len().saturating_sub(echo::MAX_VIOLATIONS);
+                let listed = Violations(v.0.into_iter().take(echo::MAX_VIOLATIONS).collect());
+                let mut message = format!("invalid request: {listed}");
+                if more > 0 {
+                    message = format!("{} (and {more} more violations)", echo::message(&message));
+                }
+                Status::with_error_details(Code::InvalidArgument, echo::message(&message), details)
             }
             ServiceError::NotFound {
                 resource_type,
                 name,
                 suggestions,
             } => {
+                let name = echo::echo(&name);
                 let hint = if suggestions.is_empty() {
                     String::new()
                 } else {
@@ -124,23 +138,24 @@ impl From<ServiceError> for Status {
                     ErrorDetails::with_resource_info(resource_type, name.clone(), "", hint.trim_start_matches("; "));
                 Status::with_error_details(
                     Code::NotFound,
-                    format!("{resource_type} '{name}' not found{hint}"),
+                    echo::message(&format!("{resource_type} '{name}' not found{hint}")),
                     details,
                 )
             }
-            ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
+            ServiceError::FailedPrecondition(m) => Status::failed_precondition(echo::message(&m)),
             ServiceError::AlreadyExists {
                 resource_type,
                 name,
                 description,
             } => {
-                let message = format!("{resource_type} '{name}' already exists: {description}");
+                let name = echo::echo(&name);
+                let message = echo::message(&format!("{resource_type} '{name}' already exists: {description}"));
                 let details = ErrorDetails::with_resource_info(resource_type, name, "", description);
                 Status::with_error_details(Code::AlreadyExists, message, details)
             }
             ServiceError::ResourceExhausted { what, retry_after } => {
                 let details = ErrorDetails::with_retry_info(Some(retry_after));
-                Status::with_error_details(Code::ResourceExhausted, what, details)
+                Status::with_error_details(Code::ResourceExhausted, echo::message(&what), details)
             }
             ServiceError::Unavailable(m) => {
                 tracing::warn!(error = %m, "dependency unavailable");

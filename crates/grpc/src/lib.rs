@@ -7,6 +7,7 @@ pub mod cached_answers;
 mod call_span;
 pub mod client;
 mod client_stream;
+pub mod echo;
 pub mod edge;
 pub mod error;
 pub mod health;

@@ -2,6 +2,7 @@
 //! test binary: one build and link instead of one per file.
 
 mod deploy_config;
+mod echo_limits;
 mod geopolrisk_reference;
 mod limits;
 mod scoring;
