@@ -2,6 +2,14 @@
 //! command or pipeline, a client span (inside sampled traces only) and the
 //! Redis error counter.
 //!
+//! A command that meets a connection Redis has dropped (Redis restarted
+//! faster than the health probe looks) is sent once more, on the
+//! connection the manager opens in its place, so a client that waited for
+//! `SERVING` never sees the dead connection. Every command the store sends
+//! is safe to repeat: writes are idempotent upserts, and stream appends are
+//! consumed at least once anyway. A timeout is not repeated: the command may
+//! still be running.
+//!
 //! Spans carry the command name and never its arguments: keys name minerals
 //! and importers, values hold data and tokens never pass through here, but a
 //! span is the wrong place for either. A transaction is one span named
@@ -101,15 +109,47 @@ pub(crate) fn connect_failed(e: &RedisError) {
     metrics::redis_error("CONNECT", error_type(e));
 }
 
+/// Whether `e` says the connection was gone before an answer came.
+fn connection_lost(e: &RedisError) -> bool {
+    !e.is_timeout() && (e.is_connection_dropped() || e.is_io_error())
+}
+
+/// Sends `cmd`, once more on a fresh connection if the first was lost.
+async fn with_reconnect(mut inner: ConnectionManager, cmd: &Cmd) -> redis::RedisResult<Value> {
+    match inner.req_packed_command(cmd).await {
+        Err(e) if connection_lost(&e) => {
+            tracing::info!(error = %e, "redis connection lost; sending once more on a new one");
+            inner.req_packed_command(cmd).await
+        }
+        other => other,
+    }
+}
+
+/// As [`with_reconnect`], for a pipeline.
+async fn pipeline_with_reconnect(
+    mut inner: ConnectionManager,
+    pipeline: &Pipeline,
+    offset: usize,
+    count: usize,
+) -> redis::RedisResult<Vec<Value>> {
+    match inner.req_packed_commands(pipeline, offset, count).await {
+        Err(e) if connection_lost(&e) => {
+            tracing::info!(error = %e, "redis connection lost; sending once more on a new one");
+            inner.req_packed_commands(pipeline, offset, count).await
+        }
+        other => other,
+    }
+}
+
 impl ConnectionLike for InstrumentedConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         let sampled = supplyrisk_telemetry::current_trace_sampled();
+        let reply = with_reconnect(self.inner.clone(), cmd);
         if !sampled && !metrics::enabled() {
-            return self.inner.req_packed_command(cmd);
+            return Box::pin(reply);
         }
         let operation = command_name(cmd);
         let span = command_span(operation, sampled);
-        let reply = self.inner.req_packed_command(cmd);
         Box::pin(async move {
             let result = reply.instrument(span.clone()).await;
             match &result {
@@ -128,8 +168,9 @@ impl ConnectionLike for InstrumentedConnection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         let sampled = supplyrisk_telemetry::current_trace_sampled();
+        let reply = pipeline_with_reconnect(self.inner.clone(), pipeline, offset, count);
         if !sampled && !metrics::enabled() {
-            return self.inner.req_packed_commands(pipeline, offset, count);
+            return Box::pin(reply);
         }
         let operation = pipeline_name(pipeline);
         let span = command_span(operation, sampled);
@@ -137,7 +178,6 @@ impl ConnectionLike for InstrumentedConnection {
             span.set_attribute(attributes::DB_OPERATION_BATCH_SIZE, pipeline.len() as i64);
             span.set_attribute(attributes::REDIS_COMMANDS, pipeline_commands(pipeline));
         }
-        let reply = self.inner.req_packed_commands(pipeline, offset, count);
         Box::pin(async move {
             let result = reply.instrument(span.clone()).await;
             match &result {

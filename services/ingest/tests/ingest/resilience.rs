@@ -259,3 +259,47 @@ fn invalid_config_stops_start_up_naming_the_key() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_first_upload_after_redis_returns_succeeds_once_health_says_serving() {
+    let mut c = start();
+    let e = c.ingest.endpoint();
+    let mut client = ingest_client(&e, Some(INGESTER_TOKEN)).await;
+    // Round 0 lets health see Redis gone; later rounds restart it at once,
+    // faster than the health probe looks.
+    for round in 0..4 {
+        c.redis.kill9();
+        if round == 0 {
+            assert!(
+                eventually(Duration::from_secs(5), || async {
+                    health(&e, "").await.ok() == Some(NOT_SERVING)
+                })
+                .await,
+                "NOT_SERVING once Redis is gone"
+            );
+        }
+        c.redis.restart();
+        assert!(
+            eventually(Duration::from_secs(10), || async {
+                health(&e, "").await.ok() == Some(SERVING)
+            })
+            .await,
+            "round {round}: SERVING again"
+        );
+        // A client that waited for SERVING writes at once, and it works.
+        let flows = vec![supplyrisk_testkit::fixtures::ree_import(
+            "JPN",
+            "CHN",
+            f64::from(round) + 1.0,
+        )];
+        let resp = client
+            .ingest_trade_flows(tokio_stream::iter(vec![request(
+                &format!("after-restart-{round}"),
+                flows,
+            )]))
+            .await
+            .unwrap_or_else(|s| panic!("round {round}: {s:?}"))
+            .into_inner();
+        assert_eq!(resp.accepted, 1, "round {round}");
+    }
+}
