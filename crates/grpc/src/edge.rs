@@ -84,7 +84,11 @@ fn is_open_path(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
 }
 
+#[derive(Clone)]
 struct EdgeConfig {
+    /// Full names of the gRPC services this server serves, besides health
+    /// and reflection; empty = every path goes to the router.
+    served: Vec<&'static str>,
     tokens: Vec<(Principal, SecretString)>,
     auth_disabled: bool,
     policy: MethodPolicy,
@@ -120,6 +124,7 @@ impl EdgeLayer {
         }
         Self {
             config: Arc::new(EdgeConfig {
+                served: Vec::new(),
                 tokens,
                 auth_disabled,
                 policy,
@@ -129,6 +134,14 @@ impl EdgeLayer {
             answer_piece: small_frames::PIECE_PLAIN,
             calls: None,
         }
+    }
+
+    /// Serves only the gRPC services named in `served` (besides health and
+    /// reflection): a call to any other is `UNIMPLEMENTED` whatever its
+    /// token, rather than a request for a role it could never use here.
+    pub fn serving(mut self, served: Vec<&'static str>) -> Self {
+        Arc::make_mut(&mut self.config).served = served;
+        self
     }
 
     /// Runs at most `limit` calls at once (health and reflection aside);
@@ -181,6 +194,13 @@ impl EdgeConfig {
     fn authorise(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Principal>, Status> {
         if is_open_path(path) {
             return Ok(None);
+        }
+        let service = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        if !self.served.is_empty() && !self.served.contains(&service) {
+            return Err(Status::unimplemented(format!(
+                "{} is not served here",
+                crate::echo::echo(path.trim_start_matches('/'))
+            )));
         }
         if self.auth_disabled {
             return Ok(Some(Principal::local()));
@@ -326,6 +346,7 @@ mod tests {
 
     fn config() -> EdgeConfig {
         EdgeConfig {
+            served: vec!["x.S"],
             tokens: vec![
                 (principal("readers", Role::Reader), SecretString::from("reader-token")),
                 (principal("team-a", Role::Ingester), SecretString::from("ingest-token")),
@@ -377,6 +398,15 @@ mod tests {
                 .expect("open"),
             None
         );
+        for token in [None, Some("reader-token"), Some("ingest-token")] {
+            assert_eq!(
+                c.authorise("/y.Other/Read", &headers(token))
+                    .expect_err("not served")
+                    .code(),
+                tonic::Code::Unimplemented,
+                "a service not served here, with {token:?}"
+            );
+        }
     }
 
     #[test]

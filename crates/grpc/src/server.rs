@@ -40,20 +40,35 @@ pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServeEr
     Ok((listener, local))
 }
 
+/// Services every server answers besides its own.
+const STANDARD_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
 /// Adds health and reflection (v1 and v1alpha: grpcurl 1.8 speaks only
-/// v1alpha) to `routes`.
+/// v1alpha) to `routes`. Reflection lists the services in `served` and the
+/// standard ones, not every service the shared descriptor set describes.
 pub fn with_standard_services(
     mut routes: RoutesBuilder,
     health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+    served: &[&'static str],
 ) -> Result<RoutesBuilder, ServeError> {
-    let v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(supplyrisk_api::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    let configure = || {
+        served
+            .iter()
+            .chain(&STANDARD_SERVICES)
+            .fold(tonic_reflection::server::Builder::configure(), |b, name| {
+                b.with_service_name(*name)
+            })
+            .register_encoded_file_descriptor_set(supplyrisk_api::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let v1 = configure()
         .build_v1()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
-    let v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(supplyrisk_api::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    let v1alpha = configure()
         .build_v1alpha()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
     routes.add_service(health).add_service(v1).add_service(v1alpha);

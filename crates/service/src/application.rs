@@ -28,6 +28,10 @@ pub trait Service: Sized + 'static {
     type Server: NamedService;
     /// The binary's name, in logs and traces.
     const BINARY: &'static str;
+    /// Full names of the other gRPC services `start` adds besides
+    /// `Server` (health and reflection aside): a call to any service not
+    /// named is `UNIMPLEMENTED`, and reflection lists only these.
+    const ALSO_SERVES: &'static [&'static str] = &[];
 
     /// Methods any role may call.
     const READS: &'static [&'static str] = &[];
@@ -123,6 +127,9 @@ impl<S: Service> Application<S> {
         for upstream in settings.own.upstreams() {
             workers.spawn(upstream.credential_check(health.clone()));
         }
+        let served: Vec<&'static str> = std::iter::once(<S::Server as NamedService>::NAME)
+            .chain(S::ALSO_SERVES.iter().copied())
+            .collect();
         let mut routes = RoutesBuilder::default();
         let started = S::start(Start {
             settings: &settings,
@@ -130,10 +137,16 @@ impl<S: Service> Application<S> {
             routes: &mut routes,
             workers: &mut workers,
         })
-        .and_then(|()| Ok(supplyrisk_grpc::with_standard_services(routes, health_service)?));
+        .and_then(|()| {
+            Ok(supplyrisk_grpc::with_standard_services(
+                routes,
+                health_service,
+                &served,
+            )?)
+        });
         let result = match started {
             Ok(routes) => {
-                let edge = EdgeLayer::new(tokens, common.auth.disabled, S::method_policy, addr);
+                let edge = EdgeLayer::new(tokens, common.auth.disabled, S::method_policy, addr).serving(served);
                 tracing::info!(addr = %addr, "listening");
                 supplyrisk_grpc::serve(&common.grpc, listener, routes, edge, health, shutdown)
                     .await

@@ -3,6 +3,7 @@
 
 mod deploy_config;
 mod echo_limits;
+mod foreign_paths;
 mod geopolrisk_reference;
 mod limits;
 mod scoring;
