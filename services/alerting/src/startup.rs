@@ -62,7 +62,7 @@ impl Service for Alerting {
         start.workers.spawn(StreamWorker::new(
             store.clone(),
             PolicyWatcher::consumer(section),
-            PolicyWatcher::new(store.clone(), ingest, scoring, recorded.clone()),
+            PolicyWatcher::new(store.clone(), ingest, scoring.clone(), recorded.clone()),
         ));
         start.workers.spawn(Deliverer::new(
             store.clone(),
@@ -76,6 +76,7 @@ impl Service for Alerting {
             recorded,
             Duration::from_millis(section.stream_poll_ms),
             webhooks,
+            scoring,
         );
         let max = start.max_message_bytes();
         start.routes.add_service(
