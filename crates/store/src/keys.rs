@@ -134,6 +134,12 @@ pub fn subscriptions() -> String {
     format!("{PREFIX}:{{alerts}}:subscriptions")
 }
 
+/// Why each subscription last failed to be evaluated: hash id → error.
+/// Apart from the subscription, so recording one never races an update.
+pub fn subscription_errors() -> String {
+    format!("{PREFIX}:{{alerts}}:subscription-errors")
+}
+
 /// Subscription ids in lexical order (sorted set, score 0) for paging.
 pub fn subscription_index() -> String {
     format!("{PREFIX}:{{alerts}}:subscription-index")

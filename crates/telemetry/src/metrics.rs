@@ -38,6 +38,8 @@ pub const REDIS_ERRORS: &str = "supplyrisk.redis.errors";
 pub const WEBHOOK_ATTEMPTS: &str = "supplyrisk.webhook.attempts";
 /// Counter of webhook deliveries given up and dead-lettered.
 pub const WEBHOOK_DEAD_LETTERS: &str = "supplyrisk.webhook.dead_letters";
+/// Counter of subscriptions that could not be evaluated for an event.
+pub const SUBSCRIPTION_FAILURES: &str = "supplyrisk.alerting.subscription_failures";
 
 /// Bucket bounds of the RPC duration histograms, seconds: the semantic
 /// conventions' recommendation, extended below 5 ms because cached reads
@@ -57,6 +59,7 @@ struct Instruments {
     redis_errors: Counter<u64>,
     webhook_attempts: Counter<u64>,
     webhook_dead_letters: Counter<u64>,
+    subscription_failures: Counter<u64>,
 }
 
 static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
@@ -112,6 +115,11 @@ pub(crate) fn install(provider: &SdkMeterProvider) {
             .u64_counter(WEBHOOK_DEAD_LETTERS)
             .with_unit("{delivery}")
             .with_description("Webhook deliveries given up and dead-lettered")
+            .build(),
+        subscription_failures: meter
+            .u64_counter(SUBSCRIPTION_FAILURES)
+            .with_unit("{failure}")
+            .with_description("Subscriptions that could not be evaluated for an event")
             .build(),
     });
 }
@@ -224,6 +232,15 @@ pub fn stream_group(stream: &str, group: &str, lag: Option<u64>, pending: u64) {
         i.stream_group_lag.record(lag, &attrs);
     }
     i.stream_group_pending.record(pending, &attrs);
+}
+
+/// A subscription could not be evaluated by `worker` (`policy-watcher`,
+/// `score-matcher`); the others were.
+pub fn subscription_failure(worker: &'static str) {
+    if let Some(i) = instruments() {
+        i.subscription_failures
+            .add(1, &[KeyValue::new(attributes::ALERTING_WORKER, worker)]);
+    }
 }
 
 /// A Redis command (or, with `operation` `CONNECT`, a connection attempt) failed.

@@ -141,6 +141,9 @@ pub fn validate(
         ..filter
     });
     out.name = sub.name.trim().to_string();
+    // Output only: set by evaluation, never by a caller.
+    out.last_error = String::new();
+    out.last_error_time = None;
     v.into_result(|| (out, input))
 }
 
