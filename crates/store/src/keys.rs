@@ -13,6 +13,13 @@ pub const DATA_STREAM: &str = "sr:v1:events:data";
 /// Stream of `ScoreChanged` events.
 pub const SCORE_STREAM: &str = "sr:v1:events:scores";
 
+/// Dead letters of consumer group `group` on `stream`: a stream of the
+/// entries the group gave up on, each with its source id, payload, reason
+/// and delivery count, kept until redriven.
+pub fn dead_letters(stream: &str, group: &str) -> String {
+    format!("{stream}:dead-letters:{group}")
+}
+
 /// Data version of a mineral: the id of the last event that changed it.
 pub fn mineral_version(mineral: &str) -> String {
     format!("{PREFIX}:{{{mineral}}}:version")

@@ -17,9 +17,16 @@ pub enum EvaluationError {
     #[error("{0}")]
     Transient(String),
     /// Retrying will not help: recorded on the subscription; for a batch,
-    /// the batch stays pending.
+    /// its entries count toward the consumer group's dead letters.
     #[error("{0}")]
     Permanent(String),
+}
+
+impl EvaluationError {
+    /// True when a retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, EvaluationError::Transient(_))
+    }
 }
 
 impl From<tonic::Status> for EvaluationError {

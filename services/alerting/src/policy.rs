@@ -71,6 +71,10 @@ impl StreamProcessor for PolicyWatcher {
     const NAME: &'static str = "policy-watcher";
     type Error = EvaluationError;
 
+    fn transient(error: &EvaluationError) -> bool {
+        error.is_transient()
+    }
+
     async fn process(&self, entries: Vec<StreamEntry>) -> Result<(), EvaluationError> {
         let span = policy_span(&entries);
         tracing::Instrument::instrument(self.fire(&entries), span).await

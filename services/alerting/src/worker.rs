@@ -45,6 +45,10 @@ impl StreamProcessor for Matcher {
     const NAME: &'static str = "score-matcher";
     type Error = EvaluationError;
 
+    fn transient(error: &EvaluationError) -> bool {
+        error.is_transient()
+    }
+
     async fn process(&self, entries: Vec<StreamEntry>) -> Result<(), EvaluationError> {
         self.match_changes(&entries).await
     }

@@ -122,6 +122,7 @@ mod tests {
             consumer_group: "g".into(),
             consumer_name: String::new(),
             reclaim_idle_ms: 1000,
+            max_deliveries: 5,
             recompute_workers: 1,
             stream_maxlen: 100,
         }

@@ -26,6 +26,9 @@ pub struct ScoringSection {
     pub consumer_name: String,
     /// Pending entries idle this long are reclaimed from dead consumers, ms.
     pub reclaim_idle_ms: u64,
+    /// An event that fails on this many deliveries is moved to the group's
+    /// dead letters, so the events after it are recomputed.
+    pub max_deliveries: u64,
     /// Consumers of the data stream in this process: while one works through
     /// a batch, another takes the next (a mineral is never recomputed twice
     /// at once).
@@ -74,6 +77,7 @@ blocs = "EU27={EU27};QUAD=USA,JPN,IND,AUS;G7=USA,JPN,DEU,FRA,GBR,ITA,CAN"
 cache_entries = 100000
 consumer_group = "scoring"
 reclaim_idle_ms = 30000
+max_deliveries = 5
 recompute_workers = 2
 stream_maxlen = 1000000
 "#
@@ -94,7 +98,10 @@ impl ServiceSettings for ScoringSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         crate::importers::Importers::from_settings(&self.scoring)
             .map_err(|e| ConfigError(format!("{}: {e}", env_name("scoring.blocs"))))?;
-        supplyrisk_config::at_least_one(&[("scoring.cache_entries", self.scoring.cache_entries as u64)])
+        supplyrisk_config::at_least_one(&[
+            ("scoring.cache_entries", self.scoring.cache_entries as u64),
+            ("scoring.max_deliveries", self.scoring.max_deliveries),
+        ])
     }
 
     fn upstreams(&self) -> Vec<Upstream<'_>> {

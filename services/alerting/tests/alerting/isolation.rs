@@ -219,3 +219,159 @@ async fn a_stored_subscription_scoring_refuses_costs_only_itself() {
         .into_inner();
     assert!(read.last_error.is_empty() && read.last_error_time.is_none(), "{read:?}");
 }
+
+fn admin_dead_letters(
+    c: &supplyrisk_testkit::Cluster,
+    token: &str,
+) -> impl std::future::Future<
+    Output = supplyrisk_api::admin::v1::dead_letter_service_client::DeadLetterServiceClient<
+        tonic::service::interceptor::InterceptedService<tonic::transport::Channel, supplyrisk_testkit::Bearer>,
+    >,
+> {
+    let endpoint = c.alerting.endpoint();
+    let token = token.to_string();
+    async move {
+        supplyrisk_api::admin::v1::dead_letter_service_client::DeadLetterServiceClient::with_interceptor(
+            supplyrisk_testkit::channel(&endpoint).await,
+            supplyrisk_testkit::Bearer(Some(token)),
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_poison_entry_is_dead_lettered_alone_and_can_be_redriven() {
+    use prost::Message;
+    use supplyrisk_api::admin::v1 as adm;
+    use supplyrisk_api::events::v1::{DataChanged, DataKind};
+    use supplyrisk_store::keys;
+
+    let c = supplyrisk_testkit::Cluster::start_with(supplyrisk_testkit::ClusterOptions {
+        env: vec![
+            ("SUPPLYRISK__SCORING__RECLAIM_IDLE_MS".into(), "1000".into()),
+            ("SUPPLYRISK__ALERTING__RECLAIM_IDLE_MS".into(), "1000".into()),
+            ("SUPPLYRISK__ALERTING__MAX_DELIVERIES".into(), "2".into()),
+        ],
+        ..Default::default()
+    });
+    let writer = alerting(&c, INGESTER_TOKEN).await;
+    let mut any_ree = exposure_subscription(&[]);
+    any_ree.rules[0].kind = Some(pb::rule::Kind::Policy(pb::PolicyRule::default()));
+    let sub = writer
+        .clone()
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(any_ree),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let policy_id = record_ree_licensing(&c).await;
+    let mut reader = alerting(&c, READER_TOKEN).await;
+    assert_eq!(first_alerts(&mut reader, &sub.id, Duration::from_secs(20)).await, 1);
+
+    // One batch: a policy write no ingest call can read (ingest refuses its
+    // mineral), then the same policy write again (a new cause, a new alert).
+    let change = |mineral: &str, id: &str| {
+        let bytes = DataChanged {
+            kind: DataKind::PolicyEvents as i32,
+            minerals: vec![mineral.into()],
+            policy_event_ids: vec![id.into()],
+            ..Default::default()
+        }
+        .encode_to_vec();
+        String::from_utf8(bytes).unwrap()
+    };
+    let poison = change("NOT-A-MINERAL", "p-poison");
+    let good = change("REE", &policy_id);
+    let script = "local a = redis.call('XADD', KEYS[1], '*', 'payload', ARGV[1]) \
+                  redis.call('XADD', KEYS[1], '*', 'payload', ARGV[2]) return a";
+    let poison_id = c.redis.cli(&["EVAL", script, "1", keys::DATA_STREAM, &poison, &good]);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while alert_count(&mut reader, &sub.id).await < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        alert_count(&mut reader, &sub.id).await,
+        2,
+        "the good entry of the failing batch is processed; logs:\n{}",
+        c.alerting.logs()
+    );
+
+    let mut admin = admin_dead_letters(&c, supplyrisk_testkit::ADMIN_TOKEN).await;
+    let list = |admin: &mut adm::dead_letter_service_client::DeadLetterServiceClient<_>| {
+        let mut admin = admin.clone();
+        async move {
+            admin
+                .list_dead_letters(adm::ListDeadLettersRequest {
+                    group: "alerting-policy".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .dead_letters
+        }
+    };
+    let mut letters = Vec::new();
+    for _ in 0..150 {
+        letters = list(&mut admin).await;
+        if !letters.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(letters.len(), 1, "logs:\n{}", c.alerting.logs());
+    let letter = &letters[0];
+    assert_eq!(letter.source_id, poison_id);
+    assert_eq!(letter.stream, keys::DATA_STREAM);
+    assert_eq!(letter.attempts, 2);
+    assert!(!letter.reason.is_empty());
+    assert_eq!(letter.payload, poison.as_bytes());
+    let pending = c.redis.cli(&["XPENDING", keys::DATA_STREAM, "alerting-policy"]);
+    assert!(pending.starts_with('0'), "acknowledged in its group: {pending}");
+    assert!(c.alerting.logs().contains("entry dead-lettered"));
+
+    // Operators only.
+    let mut reader_admin = admin_dead_letters(&c, READER_TOKEN).await;
+    let denied = reader_admin
+        .list_dead_letters(adm::ListDeadLettersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let mut ingester_admin = admin_dead_letters(&c, INGESTER_TOKEN).await;
+    let denied = ingester_admin
+        .redrive_dead_letters(adm::RedriveDeadLettersRequest {
+            all: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
+    let before = c.redis.cli(&["XLEN", keys::DATA_STREAM]);
+    let redriven = admin
+        .redrive_dead_letters(adm::RedriveDeadLettersRequest {
+            ids: vec![letter.id.clone(), "1-0".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(redriven.redriven.len(), 1);
+    assert_eq!(redriven.redriven[0].group, "alerting-policy");
+    assert_eq!(redriven.not_found, ["1-0"]);
+    let after: u64 = c.redis.cli(&["XLEN", keys::DATA_STREAM]).parse().unwrap();
+    assert_eq!(
+        after,
+        before.parse::<u64>().unwrap() + 1,
+        "appended to its stream again"
+    );
+    let dead = c
+        .redis
+        .cli(&["XLEN", &keys::dead_letters(keys::DATA_STREAM, "alerting-policy")]);
+    // Gone from the dead letters until it fails its deliveries again.
+    assert!(
+        dead == "0" || list(&mut admin).await.iter().all(|d| d.id != letter.id),
+        "{dead}"
+    );
+}
