@@ -35,6 +35,7 @@ fn other_services_group(status: &tonic::Status, scope: &DeadLetterScope) -> bool
 /// Prints every dead letter of the selected services and groups.
 pub async fn list_dead_letters(cli: &Cli, scope: &DeadLetterScope) -> Result<(), CliError> {
     let mut rows = Vec::new();
+    let mut refused = Vec::new();
     for service in services(scope)? {
         let client = connect::dead_letters(cli, service).await?;
         let group = scope.group.clone().unwrap_or_default();
@@ -53,9 +54,15 @@ pub async fn list_dead_letters(cli: &Cli, scope: &DeadLetterScope) -> Result<(),
         .await;
         match letters {
             Ok(letters) => rows.extend(letters.into_iter().map(|d| (service, d))),
-            Err(status) if other_services_group(&status, scope) => {}
+            Err(status) if other_services_group(&status, scope) => refused.push(status),
             Err(status) => return Err(status.into()),
         }
+    }
+    // A group no service has is an error, not an empty list.
+    if refused.len() == services(scope)?.len()
+        && let Some(status) = refused.pop()
+    {
+        return Err(status.into());
     }
     if cli.output == Output::Json {
         let list: Vec<_> = rows
@@ -101,6 +108,7 @@ pub async fn redrive_dead_letters(
 ) -> Result<(), CliError> {
     let mut redriven = Vec::new();
     let mut missing: Option<Vec<String>> = None;
+    let mut refused = Vec::new();
     for service in services(scope)? {
         let mut client = connect::dead_letters(cli, service).await?;
         // Ids another service already redrove are not asked for again.
@@ -119,9 +127,14 @@ pub async fn redrive_dead_letters(
                 redriven.extend(answer.redriven);
                 missing = Some(answer.not_found);
             }
-            Err(status) if other_services_group(&status, scope) => {}
+            Err(status) if other_services_group(&status, scope) => refused.push(status),
             Err(status) => return Err(status.into()),
         }
+    }
+    if refused.len() == services(scope)?.len()
+        && let Some(status) = refused.pop()
+    {
+        return Err(status.into());
     }
     let missing = if all {
         Vec::new()

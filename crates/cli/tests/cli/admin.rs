@@ -70,6 +70,12 @@ fn dead_letters_are_listed_and_redriven_by_an_admin_only() {
     assert_eq!(letters[0]["source_id"], source_id.as_str());
     let id = letters[0]["id"].as_str().unwrap().to_string();
 
+    let (ok, _, err) = run(
+        ADMIN_TOKEN,
+        &["admin", "dead-letters", "list", "--group", "no-such-group"],
+    );
+    assert!(!ok && err.contains("is not a consumer group"), "{err}");
+
     let (ok, _, err) = list(READER_TOKEN);
     assert!(!ok && err.contains("permission denied"), "{err}");
 
