@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "supplyrisk/ingest/v1/ingest.proto",
         "supplyrisk/scoring/v1/scoring.proto",
         "supplyrisk/alerting/v1/alerting.proto",
+        "supplyrisk/admin/v1/admin.proto",
     ]
     .iter()
     .map(|f| root.join(f))

@@ -51,6 +51,14 @@ pub mod alerting {
     }
 }
 
+/// `supplyrisk.admin.v1`
+pub mod admin {
+    /// Version 1.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/supplyrisk.admin.v1.rs"));
+    }
+}
+
 pub mod convert;
 pub mod encoded;
 

@@ -82,6 +82,45 @@ pub enum AlertsCommand {
     },
 }
 
+// `supplyrisk admin …`.
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Stream entries consumer groups gave up on after repeated failures.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLettersCommand,
+    },
+}
+
+// `supplyrisk admin dead-letters …`.
+#[derive(Subcommand)]
+pub enum DeadLettersCommand {
+    /// Every dead letter of scoring's and alerting's consumer groups, oldest first.
+    List(DeadLetterScope),
+    /// Append dead letters to their stream again, so their groups process them anew.
+    Redrive {
+        /// Dead letter ids, as `list` prints them.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<String>,
+        /// Every dead letter (of --service and --group when given).
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        scope: DeadLetterScope,
+    },
+}
+
+/// Which services' and groups' dead letters.
+#[derive(clap::Args)]
+pub struct DeadLetterScope {
+    /// Only this service: scoring or alerting.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Only this consumer group (scoring, alerting, alerting-policy).
+    #[arg(long)]
+    pub group: Option<String>,
+}
+
 /// Which score: `score` and `suppliers` take the same arguments.
 #[derive(clap::Args)]
 pub struct ScoreArgs {
@@ -233,6 +272,11 @@ pub enum Command {
     Alerts {
         #[command(subcommand)]
         command: AlertsCommand,
+    },
+    /// Operator commands (admin token).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
     },
     /// Follow a subscription's alerts, resuming after reconnects.
     Watch {

@@ -6,6 +6,7 @@
 //! its cuts). Which error a user sees first depends on that order, so each
 //! command keeps its own.
 
+mod admin;
 mod alerts;
 mod import;
 mod minerals;
@@ -16,7 +17,7 @@ mod scores;
 mod snapshot;
 mod summary;
 
-use crate::cli::{AlertsCommand, Cli, Command, ImportCommand, PolicyCommand};
+use crate::cli::{AdminCommand, AlertsCommand, Cli, Command, DeadLettersCommand, ImportCommand, PolicyCommand};
 use crate::connect;
 use crate::error::CliError;
 
@@ -109,6 +110,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Alerts {
             command: AlertsCommand::Ack { subscription, alert },
         } => alerts::acknowledge(&cli, subscription, alert).await,
+        Command::Admin {
+            command: AdminCommand::DeadLetters { command },
+        } => match command {
+            DeadLettersCommand::List(scope) => admin::list_dead_letters(&cli, scope).await,
+            DeadLettersCommand::Redrive { ids, all, scope } => {
+                admin::redrive_dead_letters(&cli, ids, *all, scope).await
+            }
+        },
         Command::Watch { subscription, after } => alerts::watch(&cli, subscription, after.clone()).await,
         Command::Report {
             importers,

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use secrecy::SecretString;
+use supplyrisk_api::admin::v1::dead_letter_service_client::DeadLetterServiceClient;
 use supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
@@ -33,6 +34,9 @@ pub type ScoringClient = ScoringServiceClient<AuthorisedChannel>;
 /// A client of the alerting service.
 pub type AlertingClient = AlertingServiceClient<AuthorisedChannel>;
 
+/// A client of a service's dead letters.
+pub type DeadLetterClient = DeadLetterServiceClient<AuthorisedChannel>;
+
 /// A client of the ingest service at `--ingest-endpoint`.
 pub async fn ingest(cli: &Cli) -> Result<IngestClient, CliError> {
     let channel = authorised_channel(cli, &cli.ingest_endpoint, "ingest").await?;
@@ -49,6 +53,18 @@ pub async fn scoring(cli: &Cli) -> Result<ScoringClient, CliError> {
 pub async fn alerting(cli: &Cli) -> Result<AlertingClient, CliError> {
     let channel = authorised_channel(cli, &cli.alerting_endpoint, "alerting").await?;
     Ok(AlertingServiceClient::new(channel))
+}
+
+/// A client of the dead-letter service of `service` (`scoring` or
+/// `alerting`), at that service's endpoint.
+pub async fn dead_letters(cli: &Cli, service: &'static str) -> Result<DeadLetterClient, CliError> {
+    let endpoint = if service == "scoring" {
+        &cli.scoring_endpoint
+    } else {
+        &cli.alerting_endpoint
+    };
+    let channel = authorised_channel(cli, endpoint, service).await?;
+    Ok(DeadLetterServiceClient::new(channel))
 }
 
 /// A connected channel to `endpoint` carrying the caller's bearer token;

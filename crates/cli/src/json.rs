@@ -326,5 +326,7 @@ pub fn subscription(s: &apb::Subscription) -> Value {
         })),
         "create_time": timestamp(&s.create_time),
         "update_time": timestamp(&s.update_time),
+        "last_error": (!s.last_error.is_empty()).then(|| s.last_error.clone()),
+        "last_error_time": timestamp(&s.last_error_time),
     })
 }

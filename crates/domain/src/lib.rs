@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod country;
+pub mod importer;
 pub mod records;
 pub mod reported;
 pub mod snapshot;
@@ -16,6 +17,7 @@ pub mod validate;
 
 pub use catalog::{Catalog, Mineral, MineralId, Stage};
 pub use country::{Countries, Country, CountryKind, Iso3};
+pub use importer::{ImporterError, ImporterId};
 pub use records::*;
 pub use reported::ReportedStatistic;
 pub use validate::{FieldViolation, Violations};

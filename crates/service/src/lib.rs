@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod application;
+pub mod dead_letters;
 mod error;
 mod settings;
 mod stream;

@@ -19,6 +19,14 @@ pub trait StreamProcessor: Send + Sync + 'static {
     /// Why a batch failed; the batch stays pending and is retried.
     type Error: std::fmt::Display + Send;
 
+    /// True when `error` is a dependency's (Redis or an upstream
+    /// unavailable): the batch is retried as it is and never counts toward
+    /// the dead letters. Any other failure is retried entry by entry, and an
+    /// entry that keeps failing is dead-lettered.
+    fn transient(_error: &Self::Error) -> bool {
+        false
+    }
+
     /// Handles one batch; must be idempotent (a batch may come again).
     fn process(&self, entries: Vec<StreamEntry>) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
@@ -47,10 +55,16 @@ impl<P: StreamProcessor> Worker for StreamWorker<P> {
 
     async fn run(self, shutdown: Shutdown) {
         let processor = self.processor;
-        consume(self.store, self.consumer, shutdown.signal(), move |entries| {
-            let processor = processor.clone();
-            async move { processor.process(entries).await }
-        })
+        consume(
+            self.store,
+            self.consumer,
+            shutdown.signal(),
+            move |entries| {
+                let processor = processor.clone();
+                async move { processor.process(entries).await }
+            },
+            P::transient,
+        )
         .await;
     }
 }

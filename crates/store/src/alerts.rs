@@ -1,11 +1,13 @@
 //! Subscriptions, rule states and alert streams for the alerting service.
 
+use std::sync::LazyLock;
+
 use prost::Message;
 use redis::AsyncCommands;
 use supplyrisk_api::alerting::v1 as pb;
 
 use crate::deliveries::{NewDelivery, delivery_member};
-use crate::stored_alerting::{StoredAlert, StoredDelivery, StoredSubscription};
+use crate::stored_alerting::{StoredAlert, StoredDelivery, StoredSubscription, StoredSubscriptionError};
 use crate::streams::StreamEntry;
 use crate::{Store, StoreResult, keys};
 
@@ -107,8 +109,34 @@ fn readable_subscription(id: &str, bytes: &[u8]) -> Option<pb::Subscription> {
         .ok()
 }
 
+/// Records a subscription's error only while the subscription exists, so a
+/// deletion racing an evaluation leaves nothing behind.
+static RECORD_ERROR: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  return 1
+end
+return 0
+",
+    )
+});
+
+/// Adds the stored last error (if any) of each subscription to it.
+fn with_errors(subscriptions: &mut [pb::Subscription], errors: Vec<Option<Vec<u8>>>) {
+    for (sub, raw) in subscriptions.iter_mut().zip(errors) {
+        let Some(error) = raw.and_then(|b| StoredSubscriptionError::decode(b.as_slice()).ok()) else {
+            continue;
+        };
+        sub.last_error = error.message;
+        sub.last_error_time = error.time;
+    }
+}
+
 impl Store {
-    /// Stores a subscription (new or replaced) under its id.
+    /// Stores a subscription (new or replaced) under its id. Its last error
+    /// is cleared: it described the subscription as it was.
     pub async fn put_subscription(&self, subscription: &pb::Subscription) -> StoreResult<()> {
         let id = subscription.id.as_str();
         let bytes = StoredSubscription::from(subscription).encode_to_vec();
@@ -119,16 +147,54 @@ impl Store {
             .ignore()
             .zadd(keys::subscription_index(), id, 0)
             .ignore()
+            .hdel(keys::subscription_errors(), id)
+            .ignore()
             .query_async(&mut conn)
             .await?;
         Ok(())
     }
 
-    /// A subscription by id.
+    /// Records why subscription `id` could not be evaluated (visible as its
+    /// `last_error` until it is saved again); nothing when it no longer exists.
+    pub async fn record_subscription_error(&self, id: &str, message: &str) -> StoreResult<()> {
+        let stored = StoredSubscriptionError {
+            message: message.to_string(),
+            time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
+        };
+        let mut conn = self.conn().await?;
+        let _: i64 = RECORD_ERROR
+            .key(keys::subscriptions())
+            .key(keys::subscription_errors())
+            .arg(id)
+            .arg(stored.encode_to_vec())
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The stored last errors of `ids`, in order.
+    async fn subscription_errors(&self, ids: &[&str]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        Ok(redis::cmd("HMGET")
+            .arg(keys::subscription_errors())
+            .arg(ids)
+            .query_async(&mut conn)
+            .await?)
+    }
+
+    /// A subscription by id, with its last error.
     pub async fn subscription(&self, id: &str) -> StoreResult<Option<pb::Subscription>> {
         let mut conn = self.conn().await?;
         let raw: Option<Vec<u8>> = conn.hget(keys::subscriptions(), id).await?;
-        raw.map(|b| decode_subscription(&b)).transpose()
+        let Some(mut sub) = raw.map(|b| decode_subscription(&b)).transpose()? else {
+            return Ok(None);
+        };
+        let errors = self.subscription_errors(&[id]).await?;
+        with_errors(std::slice::from_mut(&mut sub), errors);
+        Ok(Some(sub))
     }
 
     /// Up to `limit` subscriptions with ids after `after`, in id order.
@@ -139,7 +205,11 @@ impl Store {
         let next_after = (page.len() == limit)
             .then(|| page.last().map(|(id, _)| id.clone()))
             .flatten();
-        let subscriptions = page.iter().filter_map(|(id, b)| readable_subscription(id, b)).collect();
+        let mut subscriptions: Vec<pb::Subscription> =
+            page.iter().filter_map(|(id, b)| readable_subscription(id, b)).collect();
+        let ids: Vec<&str> = subscriptions.iter().map(|s| s.id.as_str()).collect();
+        let errors = self.subscription_errors(&ids).await?;
+        with_errors(&mut subscriptions, errors);
         Ok(SubscriptionPage {
             subscriptions,
             next_after,
@@ -170,6 +240,8 @@ impl Store {
             .del(keys::deliveries(id))
             .ignore()
             .hdel(keys::webhook_secrets(), id)
+            .ignore()
+            .hdel(keys::subscription_errors(), id)
             .ignore()
             .query_async(&mut conn)
             .await?;

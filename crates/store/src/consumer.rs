@@ -3,6 +3,12 @@
 //! after processing succeeded (at-least-once; processing must be idempotent).
 //! While metrics are exported it also reports the group's lag and pending
 //! count every [`GROUP_REPORT_INTERVAL`].
+//!
+//! An entry that keeps failing must not hold its group back forever: when a
+//! batch fails for a reason of its own (not a dependency being unavailable),
+//! its entries are retried one at a time, so the good ones are acknowledged,
+//! and an entry that failed on its `max_deliveries`-th delivery is moved to
+//! the group's dead-letter stream (`keys::dead_letters`) and acknowledged.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -12,6 +18,7 @@ use redis::streams::StreamInfoGroupsReply;
 use supplyrisk_telemetry::metrics;
 use tokio::sync::watch;
 
+use crate::dead_letters::DeadLetterInput;
 use crate::{Store, StoreResult, StreamEntry};
 
 /// How often a consumer reports its group's lag and pending count.
@@ -30,7 +37,12 @@ pub struct ConsumerConfig {
     pub reclaim_idle_ms: u64,
     /// Entries per read.
     pub batch: usize,
+    /// An entry that fails on this delivery (or a later one) is dead-lettered.
+    pub max_deliveries: u64,
 }
+
+/// Deliveries after which a failing entry is dead-lettered, unless configured.
+pub const DEFAULT_MAX_DELIVERIES: u64 = 5;
 
 impl ConsumerConfig {
     /// A configuration for `group` on `stream`; an empty `consumer` means
@@ -46,7 +58,15 @@ impl ConsumerConfig {
             },
             reclaim_idle_ms,
             batch,
+            max_deliveries: DEFAULT_MAX_DELIVERIES,
         }
+    }
+
+    /// The same with entries dead-lettered after `max_deliveries` failed
+    /// deliveries (at least 1).
+    pub fn with_max_deliveries(mut self, max_deliveries: u64) -> Self {
+        self.max_deliveries = max_deliveries.max(1);
+        self
     }
 }
 
@@ -80,12 +100,21 @@ async fn report_group_state(store: &Store, config: &ConsumerConfig) {
 }
 
 /// Runs the loop until `stop` turns true. `process` gets each batch; on
-/// `Err` the batch stays pending and is retried after a pause.
-pub async fn consume<F, Fut, E>(store: Store, config: ConsumerConfig, mut stop: watch::Receiver<bool>, mut process: F)
-where
+/// `Err` the batch stays pending and is retried after a pause. An error
+/// `transient` says is one of a dependency (worth a retry, never the
+/// entries' fault); any other is retried entry by entry and, after
+/// `max_deliveries`, dead-letters the entry that keeps failing.
+pub async fn consume<F, Fut, E, T>(
+    store: Store,
+    config: ConsumerConfig,
+    mut stop: watch::Receiver<bool>,
+    mut process: F,
+    transient: T,
+) where
     F: FnMut(Vec<StreamEntry>) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
+    T: Fn(&E) -> bool,
 {
     let blocking = store.dedicated();
     while store.ensure_group(&config.stream, &config.group).await.is_err() {
@@ -145,16 +174,82 @@ where
             continue;
         }
         let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
-        match process(entries).await {
-            Ok(()) => {
-                if let Err(e) = store.ack(&config.stream, &config.group, &ids).await {
-                    tracing::warn!(error = %e, "ack failed; the entries will be redelivered");
-                }
-            }
-            Err(e) => {
+        match process(entries.clone()).await {
+            Ok(()) => ack(&store, &config, &ids).await,
+            Err(e) if transient(&e) => {
                 tracing::warn!(error = %e, "processing failed; the entries stay pending");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
+            Err(e) if entries.len() == 1 => {
+                let entry = &entries[0];
+                failed(&store, &config, entry, &e.to_string()).await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, count = entries.len(), "batch failed; retrying its entries one at a time");
+                for entry in entries {
+                    match process(vec![entry.clone()]).await {
+                        Ok(()) => ack(&store, &config, std::slice::from_ref(&entry.id)).await,
+                        Err(e) if transient(&e) => {
+                            tracing::warn!(error = %e, "processing failed; the entries stay pending");
+                            break;
+                        }
+                        Err(e) => failed(&store, &config, &entry, &e.to_string()).await,
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
+    }
+}
+
+async fn ack(store: &Store, config: &ConsumerConfig, ids: &[String]) {
+    if let Err(e) = store.ack(&config.stream, &config.group, ids).await {
+        tracing::warn!(error = %e, "ack failed; the entries will be redelivered");
+    }
+}
+
+/// `entry` failed for a reason of its own: dead-lettered once it has been
+/// delivered `max_deliveries` times, left pending (and reclaimed later) before.
+async fn failed(store: &Store, config: &ConsumerConfig, entry: &StreamEntry, reason: &str) {
+    let deliveries = match store.delivery_count(&config.stream, &config.group, &entry.id).await {
+        Ok(Some(n)) => n,
+        // No longer pending: another consumer took it over or acknowledged it.
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, entry = entry.id, "reading the delivery count failed; the entry stays pending");
+            return;
+        }
+    };
+    if deliveries < config.max_deliveries {
+        tracing::warn!(
+            error = reason,
+            entry = entry.id,
+            deliveries,
+            max_deliveries = config.max_deliveries,
+            "processing failed; the entry stays pending"
+        );
+        return;
+    }
+    let letter = DeadLetterInput {
+        entry,
+        reason,
+        attempts: deliveries,
+        consumer: &config.consumer,
+    };
+    match store.dead_letter(&config.stream, &config.group, letter).await {
+        Ok(id) => {
+            metrics::stream_dead_letter(&config.stream, &config.group);
+            tracing::warn!(
+                stream = config.stream,
+                group = config.group,
+                entry = entry.id,
+                dead_letter = id,
+                deliveries,
+                error = reason,
+                "entry dead-lettered after repeated failures; the group moves on"
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, entry = entry.id, "dead-lettering failed; the entry stays pending"),
     }
 }

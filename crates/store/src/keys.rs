@@ -13,6 +13,13 @@ pub const DATA_STREAM: &str = "sr:v1:events:data";
 /// Stream of `ScoreChanged` events.
 pub const SCORE_STREAM: &str = "sr:v1:events:scores";
 
+/// Dead letters of consumer group `group` on `stream`: a stream of the
+/// entries the group gave up on, each with its source id, payload, reason
+/// and delivery count, kept until redriven.
+pub fn dead_letters(stream: &str, group: &str) -> String {
+    format!("{stream}:dead-letters:{group}")
+}
+
 /// Data version of a mineral: the id of the last event that changed it.
 pub fn mineral_version(mineral: &str) -> String {
     format!("{PREFIX}:{{{mineral}}}:version")
@@ -134,6 +141,12 @@ pub fn ranking(method: &str, importer: &str) -> String {
 /// `{alerts}` tag, so recording an alert with its rule state is atomic.
 pub fn subscriptions() -> String {
     format!("{PREFIX}:{{alerts}}:subscriptions")
+}
+
+/// Why each subscription last failed to be evaluated: hash id → error.
+/// Apart from the subscription, so recording one never races an update.
+pub fn subscription_errors() -> String {
+    format!("{PREFIX}:{{alerts}}:subscription-errors")
 }
 
 /// Subscription ids in lexical order (sorted set, score 0) for paging.

@@ -9,6 +9,7 @@
 
 mod alerts;
 pub mod consumer;
+mod dead_letters;
 pub mod deliveries;
 mod instrumented;
 pub mod keys;
@@ -32,6 +33,7 @@ use tokio::sync::OnceCell;
 use crate::instrumented::InstrumentedConnection;
 
 pub use alerts::{ALERTS_PER_SUBSCRIPTION, AlertRange, RecordedAlert, SubscriptionPage};
+pub use dead_letters::{DeadLetter, DeadLetterInput, Redriven};
 pub use reads::{PolicyPage, SnapshotData, SnapshotGovernance};
 pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord};
 pub use streams::StreamEntry;

@@ -29,6 +29,15 @@ pub(crate) struct StoredSubscription {
     pub webhook: Option<StoredWebhook>,
 }
 
+/// Why a subscription last failed to be evaluated.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StoredSubscriptionError {
+    #[prost(string, tag = "1")]
+    pub message: String,
+    #[prost(message, optional, tag = "2")]
+    pub time: Option<Timestamp>,
+}
+
 #[derive(Clone, PartialEq, prost::Message)]
 pub(crate) struct StoredFilter {
     #[prost(string, repeated, tag = "1")]
@@ -163,6 +172,9 @@ impl From<StoredSubscription> for pb::Subscription {
                 disabled: w.disabled,
                 disabled_reason: w.disabled_reason,
             }),
+            // Kept apart (`keys::subscription_errors`) and added by the store.
+            last_error: String::new(),
+            last_error_time: None,
         }
     }
 }
@@ -393,6 +405,8 @@ mod tests {
                 disabled: true,
                 disabled_reason: "410 Gone".into(),
             }),
+            last_error: String::new(),
+            last_error_time: None,
         }
     }
 

@@ -46,3 +46,5 @@ pub const INGEST_OUTCOME: &str = "supplyrisk.ingest.outcome";
 pub const CACHE_RESULT: &str = "supplyrisk.cache.result";
 /// Result of one webhook delivery attempt: `delivered` or `failed`.
 pub const WEBHOOK_OUTCOME: &str = "supplyrisk.webhook.outcome";
+/// The alerting worker that evaluated a subscription: `policy-watcher` or `score-matcher`.
+pub const ALERTING_WORKER: &str = "supplyrisk.alerting.worker";

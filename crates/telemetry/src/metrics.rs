@@ -38,6 +38,10 @@ pub const REDIS_ERRORS: &str = "supplyrisk.redis.errors";
 pub const WEBHOOK_ATTEMPTS: &str = "supplyrisk.webhook.attempts";
 /// Counter of webhook deliveries given up and dead-lettered.
 pub const WEBHOOK_DEAD_LETTERS: &str = "supplyrisk.webhook.dead_letters";
+/// Counter of stream entries moved to their group's dead-letter stream.
+pub const STREAM_DEAD_LETTERS: &str = "supplyrisk.stream.dead_letters";
+/// Counter of subscriptions that could not be evaluated for an event.
+pub const SUBSCRIPTION_FAILURES: &str = "supplyrisk.alerting.subscription_failures";
 
 /// Bucket bounds of the RPC duration histograms, seconds: the semantic
 /// conventions' recommendation, extended below 5 ms because cached reads
@@ -57,6 +61,8 @@ struct Instruments {
     redis_errors: Counter<u64>,
     webhook_attempts: Counter<u64>,
     webhook_dead_letters: Counter<u64>,
+    stream_dead_letters: Counter<u64>,
+    subscription_failures: Counter<u64>,
 }
 
 static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
@@ -112,6 +118,16 @@ pub(crate) fn install(provider: &SdkMeterProvider) {
             .u64_counter(WEBHOOK_DEAD_LETTERS)
             .with_unit("{delivery}")
             .with_description("Webhook deliveries given up and dead-lettered")
+            .build(),
+        stream_dead_letters: meter
+            .u64_counter(STREAM_DEAD_LETTERS)
+            .with_unit("{entry}")
+            .with_description("Stream entries moved to their consumer group's dead-letter stream")
+            .build(),
+        subscription_failures: meter
+            .u64_counter(SUBSCRIPTION_FAILURES)
+            .with_unit("{failure}")
+            .with_description("Subscriptions that could not be evaluated for an event")
             .build(),
     });
 }
@@ -224,6 +240,29 @@ pub fn stream_group(stream: &str, group: &str, lag: Option<u64>, pending: u64) {
         i.stream_group_lag.record(lag, &attrs);
     }
     i.stream_group_pending.record(pending, &attrs);
+}
+
+/// An entry of `stream` was moved to the dead letters of `group`.
+pub fn stream_dead_letter(stream: &str, group: &str) {
+    if let Some(i) = instruments() {
+        i.stream_dead_letters.add(
+            1,
+            &[
+                KeyValue::new(attributes::MESSAGING_SYSTEM, "redis"),
+                KeyValue::new(attributes::MESSAGING_DESTINATION, stream.to_string()),
+                KeyValue::new(attributes::MESSAGING_CONSUMER_GROUP, group.to_string()),
+            ],
+        );
+    }
+}
+
+/// A subscription could not be evaluated by `worker` (`policy-watcher`,
+/// `score-matcher`); the others were.
+pub fn subscription_failure(worker: &'static str) {
+    if let Some(i) = instruments() {
+        i.subscription_failures
+            .add(1, &[KeyValue::new(attributes::ALERTING_WORKER, worker)]);
+    }
 }
 
 /// A Redis command (or, with `operation` `CONNECT`, a connection attempt) failed.

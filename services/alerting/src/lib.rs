@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod delivery;
+mod isolation;
 mod policy;
 mod rules;
 mod service;

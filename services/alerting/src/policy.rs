@@ -24,6 +24,7 @@ use supplyrisk_store::{Store, StreamEntry, keys};
 use tokio::sync::Notify;
 use tonic::service::interceptor::InterceptedService;
 
+use crate::isolation::{self, EvaluationError};
 use crate::rules;
 use crate::settings::AlertingSection;
 
@@ -68,16 +69,20 @@ impl PolicyWatcher {
 
 impl StreamProcessor for PolicyWatcher {
     const NAME: &'static str = "policy-watcher";
-    type Error = String;
+    type Error = EvaluationError;
 
-    async fn process(&self, entries: Vec<StreamEntry>) -> Result<(), String> {
+    fn transient(error: &EvaluationError) -> bool {
+        error.is_transient()
+    }
+
+    async fn process(&self, entries: Vec<StreamEntry>) -> Result<(), EvaluationError> {
         let span = policy_span(&entries);
         tracing::Instrument::instrument(self.fire(&entries), span).await
     }
 }
 
 impl PolicyWatcher {
-    async fn event(&self, id: &str, minerals: &[String]) -> Result<Option<ipb::PolicyEvent>, String> {
+    async fn event(&self, id: &str, minerals: &[String]) -> Result<Option<ipb::PolicyEvent>, EvaluationError> {
         let mut client = self.ingest.clone();
         let mut token = String::new();
         loop {
@@ -87,11 +92,7 @@ impl PolicyWatcher {
                 page_token: token.clone(),
                 ..Default::default()
             };
-            let resp = client
-                .list_policy_events(req)
-                .await
-                .map_err(|s| s.message().to_string())?
-                .into_inner();
+            let resp = client.list_policy_events(req).await?.into_inner();
             if let Some(e) = resp.events.into_iter().find(|e| e.id == id) {
                 return Ok(Some(e));
             }
@@ -106,7 +107,12 @@ impl PolicyWatcher {
     /// stage of its eu-crm score, from every supplier behind that score
     /// (`None` when the supplier is not one of them, or the mineral or
     /// importer has no score).
-    async fn supplier_share(&self, mineral: &str, importer: &str, supplier: &str) -> Result<Option<f64>, String> {
+    async fn supplier_share(
+        &self,
+        mineral: &str,
+        importer: &str,
+        supplier: &str,
+    ) -> Result<Option<f64>, EvaluationError> {
         let mut page_token = String::new();
         loop {
             let req = spb::ListScoreSuppliersRequest {
@@ -119,10 +125,11 @@ impl PolicyWatcher {
             };
             let page = match self.scoring.clone().list_score_suppliers(req).await {
                 Ok(page) => page.into_inner(),
-                Err(s) if matches!(s.code(), tonic::Code::NotFound | tonic::Code::FailedPrecondition) => {
-                    return Ok(None);
-                }
-                Err(s) => return Err(format!("scoring: {}", s.message())),
+                // The mineral has no score for this importer (no usable data).
+                Err(s) if s.code() == tonic::Code::FailedPrecondition => return Ok(None),
+                // Anything else about this importer (unknown, not a bloc
+                // scoring accepts) is this subscription's alone.
+                Err(s) => return Err(EvaluationError::from(s)),
             };
             if let Some(found) = page.suppliers.iter().find(|t| t.country == supplier) {
                 return Ok(Some(found.share));
@@ -135,7 +142,9 @@ impl PolicyWatcher {
     }
 
     /// Fires policy rules for the policy writes in `entries`; idempotent.
-    async fn fire(&self, entries: &[StreamEntry]) -> Result<(), String> {
+    /// Each subscription is evaluated apart: one that fails records its
+    /// error and the others still get their alerts.
+    async fn fire(&self, entries: &[StreamEntry]) -> Result<(), EvaluationError> {
         let mut subscriptions: Option<Vec<pb::Subscription>> = None;
         let mut recorded = 0;
         for entry in entries {
@@ -143,7 +152,7 @@ impl PolicyWatcher {
                 continue;
             };
             if subscriptions.is_none() {
-                subscriptions = Some(self.store.all_subscriptions().await.map_err(|e| e.to_string())?);
+                subscriptions = Some(self.store.all_subscriptions().await?);
             }
             let subs = subscriptions.as_deref().unwrap_or_default();
             for id in &change.policy_event_ids {
@@ -151,24 +160,8 @@ impl PolicyWatcher {
                     continue;
                 };
                 for sub in subs {
-                    for candidate in policy_candidates(sub, &event) {
-                        let Some(reason) = self.confirm(&candidate, &event).await? else {
-                            continue;
-                        };
-                        let alert = PolicyAlert {
-                            subscription: sub,
-                            candidate: &candidate,
-                            reason,
-                            cause: entry,
-                            change: &change,
-                            event: &event,
-                        }
-                        .alert();
-                        crate::delivery::record_alert(&self.store, sub, &alert, &[])
-                            .await
-                            .map_err(|e| e.to_string())?;
-                        recorded += 1;
-                    }
+                    let outcome = self.fire_for(sub, entry, &change, &event).await;
+                    recorded += isolation::settle(&self.store, Self::NAME, sub, outcome).await?;
                 }
             }
         }
@@ -178,9 +171,41 @@ impl PolicyWatcher {
         Ok(())
     }
 
+    /// Fires `sub`'s policy rules for `event`; the number of alerts recorded.
+    async fn fire_for(
+        &self,
+        sub: &pb::Subscription,
+        cause: &StreamEntry,
+        change: &DataChanged,
+        event: &ipb::PolicyEvent,
+    ) -> Result<usize, EvaluationError> {
+        let mut recorded = 0;
+        for candidate in policy_candidates(sub, event) {
+            let Some(reason) = self.confirm(&candidate, event).await? else {
+                continue;
+            };
+            let alert = PolicyAlert {
+                subscription: sub,
+                candidate: &candidate,
+                reason,
+                cause,
+                change,
+                event,
+            }
+            .alert();
+            crate::delivery::record_alert(&self.store, sub, &alert, &[]).await?;
+            recorded += 1;
+        }
+        Ok(recorded)
+    }
+
     /// The reason of `candidate`'s alert, once its supplier-share condition
     /// (if any) holds; `None` when it does not.
-    async fn confirm(&self, candidate: &PolicyCandidate, event: &ipb::PolicyEvent) -> Result<Option<String>, String> {
+    async fn confirm(
+        &self,
+        candidate: &PolicyCandidate,
+        event: &ipb::PolicyEvent,
+    ) -> Result<Option<String>, EvaluationError> {
         if candidate.min_supplier_share <= 0.0 {
             return Ok(Some(candidate.reason.clone()));
         }

@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::alerting::v1::alerting_service_server::AlertingService;
-use supplyrisk_domain::{Catalog, MineralId, Violations};
+use supplyrisk_domain::{Catalog, ImporterError, ImporterId, MineralId, Violations};
 use supplyrisk_grpc::{CursorPage, Page, PageSizes, Position, ServiceError, ServiceResult};
 use supplyrisk_store::Store;
 use supplyrisk_webhook::{Secret, WebhookClient};
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
+
+use crate::policy::ScoringClient;
 
 /// Default and largest page sizes of list calls (AIP-158).
 const PAGE_SIZES: PageSizes = PageSizes { default: 50, max: 500 };
@@ -25,6 +27,8 @@ pub struct AlertingHandler {
     recorded: Arc<Notify>,
     poll: Duration,
     webhooks: WebhookClient,
+    /// Knows the configured blocs an importer may name.
+    scoring: ScoringClient,
 }
 
 fn now() -> prost_types::Timestamp {
@@ -81,14 +85,16 @@ pub fn validate(
             );
         }
     }
-    let importers: Vec<String> = filter.importers.iter().map(|i| i.trim().to_ascii_uppercase()).collect();
-    for (i, imp) in importers.iter().enumerate() {
-        let ok = !imp.is_empty() && imp.len() <= 200 && imp.chars().all(|c| c.is_ascii_alphanumeric() || c == '+');
-        if !ok {
-            v.push(
-                format!("subscription.filter.importers[{i}]"),
-                "must be an ISO3 code or bloc id (e.g. JPN, JPN+USA, EU27)",
-            );
+    // Scoring's own parsing rules: a country, an ad-hoc bloc of two or more
+    // countries, or a name that must be one of scoring's configured blocs
+    // (checked against scoring by the handler, see `check_bloc_ids`).
+    let mut importers = Vec::new();
+    for (i, imp) in filter.importers.iter().enumerate() {
+        let field = format!("subscription.filter.importers[{i}]");
+        match ImporterId::parse(imp) {
+            Ok(id) if id.label().len() <= 200 => importers.push(id.label()),
+            Ok(_) => v.push(field, "must be at most 200 characters"),
+            Err(e) => v.push(field, importer_problem(&e)),
         }
     }
     if !matches!(filter.methodology.as_str(), "" | "eu-crm" | "geopolrisk") {
@@ -135,6 +141,9 @@ pub fn validate(
         ..filter
     });
     out.name = sub.name.trim().to_string();
+    // Output only: set by evaluation, never by a caller.
+    out.last_error = String::new();
+    out.last_error_time = None;
     v.into_result(|| (out, input))
 }
 
@@ -145,6 +154,23 @@ pub struct WebhookInput {
     pub present: bool,
     /// A new signing secret, validated.
     pub secret: Option<String>,
+}
+
+/// What is wrong with an importer, as a field violation says it.
+fn importer_problem(e: &ImporterError) -> String {
+    match e {
+        ImporterError::Unknown { input, suggestions } if !suggestions.is_empty() => {
+            format!(
+                "unknown importer '{input}' (an ISO3 code, a bloc of ISO3 codes joined by '+' or a configured bloc id); did you mean {}?",
+                suggestions.join(", ")
+            )
+        }
+        ImporterError::Unknown { input, .. } => format!(
+            "unknown importer '{input}' (an ISO3 code, a bloc of ISO3 codes joined by '+' or a configured bloc id)"
+        ),
+        ImporterError::BadMember(reason) => format!("is not a bloc scoring accepts: {reason}"),
+        ImporterError::Missing => e.to_string(),
+    }
 }
 
 fn secret_required() -> ServiceError {
@@ -177,13 +203,68 @@ impl Position for StreamEntryId {
 
 impl AlertingHandler {
     /// A handler over `store`; `recorded` wakes open streams; `webhooks`
-    /// checks webhook URLs against the SSRF guard.
-    pub fn new(store: Store, recorded: Arc<Notify>, poll: Duration, webhooks: WebhookClient) -> Self {
+    /// checks webhook URLs against the SSRF guard; `scoring` lists the
+    /// configured blocs importers may name.
+    pub fn new(
+        store: Store,
+        recorded: Arc<Notify>,
+        poll: Duration,
+        webhooks: WebhookClient,
+        scoring: ScoringClient,
+    ) -> Self {
         Self {
             store,
             recorded,
             poll,
             webhooks,
+            scoring,
+        }
+    }
+
+    /// Importers that name no bloc configured in scoring. Only a
+    /// subscription naming such an id asks scoring (`ListBlocs`), so
+    /// countries and ad-hoc blocs save while scoring is down.
+    async fn check_bloc_ids(&self, sub: &pb::Subscription) -> ServiceResult<Violations> {
+        let importers = sub.filter.as_ref().map(|f| f.importers.as_slice()).unwrap_or_default();
+        let named: Vec<(usize, String)> = importers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, imp)| match ImporterId::parse(imp) {
+                Ok(ImporterId::Named(id)) => Some((i, id)),
+                _ => None,
+            })
+            .collect();
+        if named.is_empty() {
+            return Ok(Violations::new());
+        }
+        let blocs = self
+            .scoring
+            .clone()
+            .list_blocs(supplyrisk_api::scoring::v1::ListBlocsRequest {})
+            .await
+            .map_err(ServiceError::from)?
+            .into_inner()
+            .blocs;
+        let mut v = Violations::new();
+        for (i, id) in named {
+            if !blocs.iter().any(|b| b.id == id) {
+                let error = ImporterError::unknown(&id, blocs.iter().map(|b| b.id.as_str()));
+                v.push(format!("subscription.filter.importers[{i}]"), importer_problem(&error));
+            }
+        }
+        Ok(v)
+    }
+
+    /// [`validate`] and [`Self::check_bloc_ids`], every violation of both at once.
+    async fn validate_all(&self, sub: &pb::Subscription) -> ServiceResult<(pb::Subscription, WebhookInput)> {
+        let blocs = self.check_bloc_ids(sub).await?;
+        match validate(sub, &self.webhooks) {
+            Ok(valid) if blocs.is_empty() => Ok(valid),
+            Ok(_) => Err(blocs.into()),
+            Err(mut v) => {
+                v.0.extend(blocs.0);
+                Err(v.into())
+            }
         }
     }
 
@@ -239,7 +320,7 @@ impl AlertingService for AlertingHandler {
             v.push("subscription", "is required");
             return Err(ServiceError::from(v).into());
         };
-        let (mut sub, webhook) = validate(&sub, &self.webhooks).map_err(ServiceError::from)?;
+        let (mut sub, webhook) = self.validate_all(&sub).await?;
         if webhook.present && webhook.secret.is_none() {
             return Err(secret_required().into());
         }
@@ -293,7 +374,7 @@ impl AlertingService for AlertingHandler {
             return Err(ServiceError::from(v).into());
         };
         let existing = self.get_subscription_inner(&sub.id).await?;
-        let (mut updated, webhook) = validate(&sub, &self.webhooks).map_err(ServiceError::from)?;
+        let (mut updated, webhook) = self.validate_all(&sub).await?;
         if webhook.present
             && webhook.secret.is_none()
             && self

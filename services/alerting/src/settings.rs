@@ -18,6 +18,9 @@ pub struct AlertingSection {
     pub consumer_name: String,
     /// Pending entries idle this long are reclaimed from dead consumers, ms.
     pub reclaim_idle_ms: u64,
+    /// An event that fails on this many deliveries is moved to its group's
+    /// dead letters, so the events after it are matched.
+    pub max_deliveries: u64,
     /// How often an open alert stream checks for alerts recorded by other replicas, ms.
     pub stream_poll_ms: u64,
     /// Internal webhook destinations allowed despite the SSRF guard:
@@ -70,6 +73,7 @@ impl AlertingSection {
     /// This process's place in consumer group `group` of `stream`.
     pub fn consumer(&self, stream: &str, group: &str) -> supplyrisk_store::consumer::ConsumerConfig {
         supplyrisk_store::consumer::ConsumerConfig::new(stream, group, &self.consumer_name, self.reclaim_idle_ms, 200)
+            .with_max_deliveries(self.max_deliveries)
     }
 
     /// The webhook retry schedule.
@@ -119,6 +123,7 @@ timeout_ms = 10000
 [alerting]
 consumer_group = "alerting"
 reclaim_idle_ms = 30000
+max_deliveries = 5
 stream_poll_ms = 250
 webhook_allow = ""
 webhook_ca_file = ""
@@ -150,6 +155,7 @@ impl ServiceSettings for AlertingSettings {
         let a = &self.alerting;
         supplyrisk_config::at_least_one(&[
             ("alerting.stream_poll_ms", a.stream_poll_ms),
+            ("alerting.max_deliveries", a.max_deliveries),
             ("alerting.webhook_timeout_ms", a.webhook_timeout_ms),
             ("alerting.webhook_initial_backoff_ms", a.webhook_initial_backoff_ms),
             ("alerting.webhook_max_backoff_ms", a.webhook_max_backoff_ms),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use supplyrisk_api::alerting::v1::alerting_service_server::AlertingServiceServer;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
+use supplyrisk_service::dead_letters::ConsumerGroup;
 use supplyrisk_service::{Service, Start, StartupError, StreamWorker, Upstream};
 use supplyrisk_webhook::WebhookClient;
 use tokio::sync::Notify;
@@ -29,8 +30,10 @@ impl Service for Alerting {
     type Settings = AlertingSettings;
     type Server = AlertingServiceServer<AlertingHandler>;
     const BINARY: &'static str = "supplyrisk-alerting";
+    const ALSO_SERVES: &'static [&'static str] = &[supplyrisk_service::dead_letters::SERVICE_NAME];
 
-    /// Reads need a reader; managing subscriptions and acknowledging need ingester or admin.
+    /// Reads need a reader; managing subscriptions and acknowledging need
+    /// ingester or admin; the dead-letter service is admin only.
     const READS: &'static [&'static str] = &["GetSubscription", "ListSubscriptions", "StreamAlerts", "ListAlerts"];
     const WRITES: &'static [&'static str] = &[
         "CreateSubscription",
@@ -54,6 +57,13 @@ impl Service for Alerting {
         let timeout = Duration::from_millis(section.webhook_timeout_ms);
         let webhooks = WebhookClient::new(section.webhook_allow_list()?, timeout, &section.webhook_extra_roots()?);
 
+        let groups = vec![
+            ConsumerGroup::from(&Matcher::consumer(section)),
+            ConsumerGroup::from(&PolicyWatcher::consumer(section)),
+        ];
+        start
+            .routes
+            .add_service(supplyrisk_service::dead_letters::server(store.clone(), groups));
         start.workers.spawn(StreamWorker::new(
             store.clone(),
             Matcher::consumer(section),
@@ -62,7 +72,7 @@ impl Service for Alerting {
         start.workers.spawn(StreamWorker::new(
             store.clone(),
             PolicyWatcher::consumer(section),
-            PolicyWatcher::new(store.clone(), ingest, scoring, recorded.clone()),
+            PolicyWatcher::new(store.clone(), ingest, scoring.clone(), recorded.clone()),
         ));
         start.workers.spawn(Deliverer::new(
             store.clone(),
@@ -76,6 +86,7 @@ impl Service for Alerting {
             recorded,
             Duration::from_millis(section.stream_poll_ms),
             webhooks,
+            scoring,
         );
         let max = start.max_message_bytes();
         start.routes.add_service(

@@ -6,29 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use supplyrisk_domain::Iso3;
+use supplyrisk_domain::{ImporterId, Iso3};
 use supplyrisk_engine::Importer;
 
 use crate::settings::ScoringSection;
 
-/// Why an importer did not resolve.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ImporterError {
-    /// Empty input.
-    #[error("is required (ISO3 country or bloc id, e.g. JPN, USA+JPN, EU27)")]
-    Missing,
-    /// Not a country code nor a bloc.
-    #[error("unknown importer '{input}'")]
-    Unknown {
-        /// The input.
-        input: String,
-        /// Closest valid ids.
-        suggestions: Vec<String>,
-    },
-    /// A malformed member of a `+` list.
-    #[error("{0}")]
-    BadMember(String),
-}
+pub use supplyrisk_domain::ImporterError;
 
 /// Configured blocs and tracked importers.
 #[derive(Debug, Clone)]
@@ -96,46 +79,17 @@ impl Importers {
         Ok(importers)
     }
 
-    /// Resolves an ISO3 code, a bloc id or a `+` list.
+    /// Resolves an ISO3 code, a bloc id or a `+` list: configured bloc ids
+    /// first, then the shared parsing rules of [`ImporterId`].
     pub fn resolve(&self, input: &str) -> Result<Importer, ImporterError> {
-        let input = input.trim();
-        if input.is_empty() {
-            return Err(ImporterError::Missing);
+        let trimmed = input.trim();
+        if let Some(members) = self.blocs.get(&trimmed.to_ascii_uppercase()) {
+            return Ok(Importer::bloc(trimmed.to_ascii_uppercase(), members.clone()));
         }
-        let upper = input.to_ascii_uppercase();
-        if let Some(members) = self.blocs.get(&upper) {
-            return Ok(Importer::bloc(upper, members.clone()));
-        }
-        if upper.contains('+') {
-            let mut members = Vec::new();
-            for m in upper.split('+') {
-                members.push(
-                    Iso3::parse(m)
-                        .map_err(|e| ImporterError::BadMember(format!("member '{m}': {e}")))?
-                        .to_string(),
-                );
-            }
-            members.sort();
-            members.dedup();
-            if members.len() < 2 {
-                return Err(ImporterError::BadMember(
-                    "a bloc needs at least two different members".into(),
-                ));
-            }
-            return Ok(Importer::bloc(members.join("+"), members));
-        }
-        match Iso3::parse(&upper) {
-            Ok(c) => Ok(Importer::country(c.to_string())),
-            Err(_) => {
-                let blocs = self.blocs.keys().map(|k| (k.as_str(), k.as_str()));
-                let mut suggestions = supplyrisk_domain::suggest::closest(&upper, blocs, 1);
-                suggestions.extend(supplyrisk_domain::Countries::builtin().suggest(&upper, 3));
-                suggestions.truncate(3);
-                Err(ImporterError::Unknown {
-                    input: input.to_string(),
-                    suggestions,
-                })
-            }
+        match ImporterId::parse(trimmed)? {
+            ImporterId::Country(c) => Ok(Importer::country(c.to_string())),
+            ImporterId::AdHoc(members) => Ok(Importer::bloc(members.join("+"), members)),
+            ImporterId::Named(_) => Err(ImporterError::unknown(trimmed, self.blocs.keys().map(String::as_str))),
         }
     }
 
@@ -169,6 +123,7 @@ pub(crate) mod tests {
             consumer_group: "g".into(),
             consumer_name: String::new(),
             reclaim_idle_ms: 1000,
+            max_deliveries: 5,
             recompute_workers: 1,
             stream_maxlen: 100,
         }

@@ -21,9 +21,6 @@ use crate::scorer::{CachedScore, Scorer};
 /// Default and largest page sizes of list calls (AIP-158).
 const PAGE_SIZES: PageSizes = PageSizes { default: 50, max: 500 };
 const MAX_BATCH: usize = 100;
-/// Most members of an ad-hoc (`+`-joined) bloc: each is one snapshot call
-/// per mineral scored. Configured blocs are the operator's and not capped.
-pub const MAX_BLOC_MEMBERS: usize = 50;
 const MAX_SCENARIO_IMPORTERS: usize = 20;
 const MAX_SCENARIO_SHOCKS: usize = 64;
 const MAX_SCENARIO_MINERALS: usize = 16;
@@ -89,15 +86,6 @@ impl ScoringHandler {
     }
 
     fn importer(&self, v: &mut Violations, field: &str, input: &str) -> ServiceResult<Option<Importer>> {
-        // Counted before resolving, so an oversized list costs no lookups.
-        let members = input.split('+').count();
-        if members > MAX_BLOC_MEMBERS {
-            v.push(
-                field,
-                format!("an ad-hoc bloc has at most {MAX_BLOC_MEMBERS} members, got {members}"),
-            );
-            return Ok(None);
-        }
         match self.importers.resolve(input) {
             Ok(i) => Ok(Some(i)),
             Err(ImporterError::Unknown { input, suggestions }) => Err(ServiceError::NotFound {

@@ -29,6 +29,9 @@ pub struct ScoringSection {
     pub consumer_name: String,
     /// Pending entries idle this long are reclaimed from dead consumers, ms.
     pub reclaim_idle_ms: u64,
+    /// An event that fails on this many deliveries is moved to the group's
+    /// dead letters, so the events after it are recomputed.
+    pub max_deliveries: u64,
     /// Consumers of the data stream in this process: while one works through
     /// a batch, another takes the next (a mineral is never recomputed twice
     /// at once).
@@ -79,6 +82,7 @@ cache_entries = 100000
 max_concurrent_snapshot_calls = 64
 consumer_group = "scoring"
 reclaim_idle_ms = 30000
+max_deliveries = 5
 recompute_workers = 2
 stream_maxlen = 5000000
 "#
@@ -105,6 +109,7 @@ impl ServiceSettings for ScoringSettings {
                 "scoring.max_concurrent_snapshot_calls",
                 self.scoring.max_concurrent_snapshot_calls as u64,
             ),
+            ("scoring.max_deliveries", self.scoring.max_deliveries),
         ])
     }
 

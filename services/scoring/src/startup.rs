@@ -8,6 +8,7 @@ use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::preencoded::scoring_service_server::ScoringServiceServer;
 use supplyrisk_grpc::Permission;
 use supplyrisk_grpc::cached_answers::CachedAnswersFirst;
+use supplyrisk_service::dead_letters::ConsumerGroup;
 use supplyrisk_service::{Service, Start, StartupError, StreamTrimmer, StreamWorker, Upstream};
 use supplyrisk_store::{StoreOptions, keys};
 
@@ -28,6 +29,7 @@ impl Service for Scoring {
     type Settings = ScoringSettings;
     type Server = ScoringServiceServer<ScoringHandler>;
     const BINARY: &'static str = "supplyrisk-scoring";
+    const ALSO_SERVES: &'static [&'static str] = &[supplyrisk_service::dead_letters::SERVICE_NAME];
 
     /// Every scoring call is a read.
     fn method_policy(path: &str) -> Permission {
@@ -67,7 +69,12 @@ impl Service for Scoring {
             importers.clone(),
             own.scoring.clone(),
         ));
-        for consumer in Recomputer::consumers(&own.scoring) {
+        let consumers = Recomputer::consumers(&own.scoring);
+        let groups = consumers.iter().map(ConsumerGroup::from).collect();
+        start
+            .routes
+            .add_service(supplyrisk_service::dead_letters::server(start.store.clone(), groups));
+        for consumer in consumers {
             start.workers.spawn(StreamWorker::<Recomputer>::new(
                 start.store.clone(),
                 consumer,

@@ -200,6 +200,7 @@ impl Recomputer {
                     settings.reclaim_idle_ms,
                     100,
                 )
+                .with_max_deliveries(settings.max_deliveries)
             })
             .collect()
     }
@@ -208,6 +209,10 @@ impl Recomputer {
 impl StreamProcessor for Recomputer {
     const NAME: &'static str = "recomputer";
     type Error = ServiceError;
+
+    fn transient(error: &ServiceError) -> bool {
+        matches!(error, ServiceError::Unavailable(_))
+    }
 
     async fn process(&self, entries: Vec<StreamEntry>) -> Result<(), ServiceError> {
         self.recompute(&entries).await

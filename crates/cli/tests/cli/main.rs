@@ -6,6 +6,7 @@ use std::process::Command;
 
 use supplyrisk_testkit::{RedisServer, ServiceProcess};
 
+mod admin;
 mod imports;
 mod report;
 mod scores;

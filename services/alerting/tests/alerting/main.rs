@@ -4,4 +4,5 @@
 mod alerting;
 mod common;
 mod deploy_config;
+mod isolation;
 mod webhooks;

@@ -26,11 +26,17 @@ async fn reflection_lists_and_the_server_serves_only_its_own_services() {
     );
     assert_eq!(
         reflected_services(&c.scoring.endpoint()).await,
-        listed(&["supplyrisk.scoring.v1.ScoringService"])
+        listed(&[
+            "supplyrisk.admin.v1.DeadLetterService",
+            "supplyrisk.scoring.v1.ScoringService"
+        ])
     );
     assert_eq!(
         reflected_services(&c.alerting.endpoint()).await,
-        listed(&["supplyrisk.alerting.v1.AlertingService"])
+        listed(&[
+            "supplyrisk.admin.v1.DeadLetterService",
+            "supplyrisk.alerting.v1.AlertingService"
+        ])
     );
 
     // Ingest's methods called on scoring: not served here, whoever asks.
