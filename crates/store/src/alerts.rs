@@ -11,8 +11,21 @@ use crate::stored_alerting::{StoredAlert, StoredDelivery, StoredSubscription, St
 use crate::streams::StreamEntry;
 use crate::{Store, StoreResult, keys};
 
-/// Alerts kept per subscription (approximate stream trim).
+/// Alerts kept per subscription: recording one more drops the oldest with
+/// its acknowledgement and delivery state.
 pub const ALERTS_PER_SUBSCRIPTION: u64 = 100_000;
+
+/// `text` with the glob characters of `SCAN … MATCH` escaped.
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
 
 fn parse_range(v: redis::Value) -> Vec<StreamEntry> {
     let mut out = Vec::new();
@@ -147,11 +160,19 @@ impl Store {
             .ignore()
             .zadd(keys::subscription_index(), id, 0)
             .ignore()
+            .sadd(keys::owned_subscriptions(&subscription.owner), id)
+            .ignore()
             .hdel(keys::subscription_errors(), id)
             .ignore()
             .query_async(&mut conn)
             .await?;
         Ok(())
+    }
+
+    /// How many subscriptions `owner` has created and not deleted.
+    pub async fn owned_subscription_count(&self, owner: &str) -> StoreResult<u64> {
+        let mut conn = self.conn().await?;
+        Ok(conn.scard(keys::owned_subscriptions(owner)).await?)
     }
 
     /// Records why subscription `id` could not be evaluated (visible as its
@@ -223,11 +244,42 @@ impl Store {
         Ok(raw.iter().filter_map(|(id, b)| readable_subscription(id, b)).collect())
     }
 
-    /// Deletes a subscription and its alerts; false when it did not exist.
+    /// Deletes a subscription with everything kept for it: its alerts, their
+    /// index, acknowledgements and deliveries (queued ones included), its
+    /// rule states, webhook secret and last error. False when it did not exist.
     pub async fn delete_subscription(&self, id: &str) -> StoreResult<bool> {
+        let owner = self.subscription(id).await?.map(|s| s.owner);
         let mut conn = self.conn().await?;
-        let (removed,): (i64,) = redis::pipe()
-            .atomic()
+        // Rule states and queued deliveries live in shared keys, under
+        // fields that start with the subscription id.
+        let prefix = format!("{id}|");
+        let pattern = format!("{}*", glob_escape(&prefix));
+        let mut states: Vec<String> = Vec::new();
+        let mut fields: redis::AsyncIter<'_, (String, String)> =
+            conn.hscan_match(keys::rule_states(), &pattern).await?;
+        while let Some(item) = fields.next_item().await {
+            states.push(item?.0);
+        }
+        drop(fields);
+        let mut queued: Vec<String> = Vec::new();
+        let mut members: redis::AsyncIter<'_, (String, f64)> =
+            conn.zscan_match(keys::deliveries_due(), &pattern).await?;
+        while let Some(item) = members.next_item().await {
+            queued.push(item?.0);
+        }
+        drop(members);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if !states.is_empty() {
+            pipe.hdel(keys::rule_states(), &states).ignore();
+        }
+        if !queued.is_empty() {
+            pipe.zrem(keys::deliveries_due(), &queued).ignore();
+        }
+        if let Some(owner) = owner {
+            pipe.srem(keys::owned_subscriptions(&owner), id).ignore();
+        }
+        let (removed,): (i64,) = pipe
             .hdel(keys::subscriptions(), id)
             .zrem(keys::subscription_index(), id)
             .ignore()
@@ -289,8 +341,9 @@ impl Store {
             .key(keys::alerts(subscription))
             .key(keys::rule_states())
             .key(keys::deliveries_due())
-            .key(keys::deliveries(subscription));
-        inv.arg(alert_id).arg(encoded).arg(ALERTS_PER_SUBSCRIPTION);
+            .key(keys::deliveries(subscription))
+            .key(keys::acknowledged(subscription));
+        inv.arg(alert_id).arg(encoded).arg(self.alerts_kept());
         match delivery {
             Some(d) => inv
                 .arg(delivery_member(subscription, alert_id))
@@ -298,10 +351,16 @@ impl Store {
                 .arg(StoredDelivery::from(d.state).encode_to_vec()),
             None => inv.arg("").arg(0).arg(""),
         };
+        inv.arg(delivery_member(subscription, ""));
         for (f, v) in states {
             inv.arg(f).arg(v);
         }
         Ok(inv.invoke_async(&mut conn).await?)
+    }
+
+    /// Alerts a subscription keeps (at least one).
+    fn alerts_kept(&self) -> u64 {
+        self.options().alerts_per_subscription.max(1)
     }
 
     /// Stream entry id of an alert.

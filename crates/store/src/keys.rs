@@ -154,6 +154,11 @@ pub fn subscription_index() -> String {
     format!("{PREFIX}:{{alerts}}:subscription-index")
 }
 
+/// Ids of the subscriptions `owner` created (a set), to count them.
+pub fn owned_subscriptions(owner: &str) -> String {
+    format!("{PREFIX}:{{alerts}}:owned:{owner}")
+}
+
 /// Rule states (armed or not): hash `subscription|rule|mineral|importer|method` → 0/1.
 pub fn rule_states() -> String {
     format!("{PREFIX}:{{alerts}}:rule-states")

@@ -107,6 +107,8 @@ pub struct StoreOptions {
     /// Most policy events one mineral keeps: every snapshot of the mineral
     /// reads them all.
     pub max_policy_events_per_mineral: u64,
+    /// Alerts a subscription keeps; recording one more drops the oldest.
+    pub alerts_per_subscription: u64,
 }
 
 impl Default for StoreOptions {
@@ -117,6 +119,7 @@ impl Default for StoreOptions {
             snapshot_ttl: Duration::from_secs(24 * 3600),
             max_write_records: 5000,
             max_policy_events_per_mineral: 1000,
+            alerts_per_subscription: ALERTS_PER_SUBSCRIPTION,
         }
     }
 }

@@ -27,7 +27,16 @@ pub(crate) struct StoredSubscription {
     pub update_time: Option<Timestamp>,
     #[prost(message, optional, tag = "7")]
     pub webhook: Option<StoredWebhook>,
+    /// The principal that created it; empty for subscriptions stored before
+    /// owners were recorded (read as [`LEGACY_OWNER`]).
+    #[prost(string, tag = "10")]
+    pub owner: String,
 }
+
+/// The owner of a subscription stored before owners were recorded: the
+/// principal every unnamed ingester token stands for, so the callers that
+/// could change it before still can.
+pub const LEGACY_OWNER: &str = "ingester";
 
 /// Why a subscription last failed to be evaluated.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -133,6 +142,7 @@ impl From<&pb::Subscription> for StoredSubscription {
                 disabled: w.disabled,
                 disabled_reason: w.disabled_reason.clone(),
             }),
+            owner: s.owner.clone(),
         }
     }
 }
@@ -175,6 +185,11 @@ impl From<StoredSubscription> for pb::Subscription {
             // Kept apart (`keys::subscription_errors`) and added by the store.
             last_error: String::new(),
             last_error_time: None,
+            owner: if s.owner.is_empty() {
+                LEGACY_OWNER.to_string()
+            } else {
+                s.owner
+            },
         }
     }
 }
@@ -407,6 +422,7 @@ mod tests {
             }),
             last_error: String::new(),
             last_error_time: None,
+            owner: "team-a".into(),
         }
     }
 
@@ -466,6 +482,14 @@ mod tests {
             pb::Subscription::from(StoredSubscription::decode(before.as_slice()).expect("decodes")),
             s
         );
+        // Stored before owners were recorded: the unnamed ingesters' principal.
+        let unowned = pb::Subscription {
+            owner: String::new(),
+            ..s.clone()
+        }
+        .encode_to_vec();
+        let read = pb::Subscription::from(StoredSubscription::decode(unowned.as_slice()).expect("decodes"));
+        assert_eq!(read.owner, LEGACY_OWNER);
 
         let a = alert();
         let before = a.encode_to_vec();

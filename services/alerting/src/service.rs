@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::alerting::v1::alerting_service_server::AlertingService;
+use supplyrisk_config::{Principal, Role};
 use supplyrisk_domain::{Catalog, ImporterError, ImporterId, MineralId, Violations};
 use supplyrisk_grpc::{CursorPage, Page, PageSizes, Position, ServiceError, ServiceResult};
 use supplyrisk_store::Store;
@@ -17,6 +18,8 @@ use crate::policy::ScoringClient;
 /// Default and largest page sizes of list calls (AIP-158).
 const PAGE_SIZES: PageSizes = PageSizes { default: 50, max: 500 };
 const MAX_RULES: usize = 20;
+/// Entries of each filter list (minerals, importers, applications).
+const MAX_FILTER_ENTRIES: usize = 64;
 /// Alerts one filtered `ListAlerts` call reads at most.
 const MAX_FILTER_SCAN: usize = 5_000;
 
@@ -29,6 +32,32 @@ pub struct AlertingHandler {
     webhooks: WebhookClient,
     /// Knows the configured blocs an importer may name.
     scoring: ScoringClient,
+    /// Subscriptions one principal may own.
+    max_owned: u64,
+}
+
+/// Whether `caller` may see the webhook URL of, change, delete or
+/// acknowledge the alerts of `sub`: its owner or an admin.
+fn may_manage(caller: &Principal, sub: &pb::Subscription) -> bool {
+    caller.role == Role::Admin || caller.name == sub.owner
+}
+
+/// `sub` as `caller` may see it: the webhook URL only for its owner or an admin.
+fn as_seen_by(caller: &Principal, mut sub: pb::Subscription) -> pb::Subscription {
+    if !may_manage(caller, &sub)
+        && let Some(w) = sub.webhook.as_mut()
+    {
+        w.url.clear();
+    }
+    sub
+}
+
+fn not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound {
+        resource_type: "subscription",
+        name: id.to_string(),
+        suggestions: Vec::new(),
+    }
 }
 
 fn now() -> prost_types::Timestamp {
@@ -70,6 +99,21 @@ pub fn validate(
         v.push("subscription.name", "is required (at most 200 characters)");
     }
     let filter = sub.filter.clone().unwrap_or_default();
+    for (field, len) in [
+        ("subscription.filter.minerals", filter.minerals.len()),
+        ("subscription.filter.importers", filter.importers.len()),
+        ("subscription.filter.applications", filter.applications.len()),
+    ] {
+        if len > MAX_FILTER_ENTRIES {
+            v.push(field, format!("at most {MAX_FILTER_ENTRIES} entries, got {len}"));
+        }
+    }
+    let filter = pb::Filter {
+        minerals: filter.minerals.into_iter().take(MAX_FILTER_ENTRIES).collect(),
+        importers: filter.importers.into_iter().take(MAX_FILTER_ENTRIES).collect(),
+        applications: filter.applications.into_iter().take(MAX_FILTER_ENTRIES).collect(),
+        methodology: filter.methodology,
+    };
     let mut minerals = Vec::new();
     for (i, m) in filter.minerals.iter().enumerate() {
         if let Some(id) = v.check(&format!("subscription.filter.minerals[{i}]"), MineralId::parse(m)) {
@@ -141,9 +185,10 @@ pub fn validate(
         ..filter
     });
     out.name = sub.name.trim().to_string();
-    // Output only: set by evaluation, never by a caller.
+    // Output only: set by evaluation and by the handler, never by a caller.
     out.last_error = String::new();
     out.last_error_time = None;
+    out.owner = String::new();
     v.into_result(|| (out, input))
 }
 
@@ -211,6 +256,7 @@ impl AlertingHandler {
         poll: Duration,
         webhooks: WebhookClient,
         scoring: ScoringClient,
+        max_owned: u64,
     ) -> Self {
         Self {
             store,
@@ -218,6 +264,18 @@ impl AlertingHandler {
             poll,
             webhooks,
             scoring,
+            max_owned,
+        }
+    }
+
+    /// The subscription `id` if `caller` may manage it; to anyone else a
+    /// subscription they do not own does not exist.
+    async fn managed_subscription(&self, caller: &Principal, id: &str) -> ServiceResult<pb::Subscription> {
+        let sub = self.get_subscription_inner(id).await?;
+        if may_manage(caller, &sub) {
+            Ok(sub)
+        } else {
+            Err(not_found(id))
         }
     }
 
@@ -282,14 +340,7 @@ impl AlertingHandler {
     }
 
     async fn get_subscription_inner(&self, id: &str) -> ServiceResult<pb::Subscription> {
-        self.store
-            .subscription(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound {
-                resource_type: "subscription",
-                name: id.to_string(),
-                suggestions: Vec::new(),
-            })
+        self.store.subscription(id).await?.ok_or_else(|| not_found(id))
     }
 
     /// Adds what changes after recording: acknowledgement and webhook delivery.
@@ -315,6 +366,7 @@ impl AlertingService for AlertingHandler {
         &self,
         request: Request<pb::CreateSubscriptionRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
+        let caller = supplyrisk_grpc::caller(&request)?;
         let Some(sub) = request.into_inner().subscription else {
             let mut v = Violations::new();
             v.push("subscription", "is required");
@@ -324,7 +376,20 @@ impl AlertingService for AlertingHandler {
         if webhook.present && webhook.secret.is_none() {
             return Err(secret_required().into());
         }
+        let owned = self
+            .store
+            .owned_subscription_count(&caller.name)
+            .await
+            .map_err(ServiceError::from)?;
+        if owned >= self.max_owned {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "'{}' already owns {owned} subscriptions, the most one caller may ({}); delete some first",
+                caller.name, self.max_owned
+            ))
+            .into());
+        }
         sub.id = new_id();
+        sub.owner = caller.name;
         sub.create_time = Some(now());
         sub.update_time = sub.create_time;
         self.save(&sub, webhook.secret.as_deref()).await?;
@@ -336,15 +401,16 @@ impl AlertingService for AlertingHandler {
         &self,
         request: Request<pb::GetSubscriptionRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
-        Ok(Response::new(
-            self.get_subscription_inner(&request.into_inner().id).await?,
-        ))
+        let caller = supplyrisk_grpc::caller(&request)?;
+        let sub = self.get_subscription_inner(&request.into_inner().id).await?;
+        Ok(Response::new(as_seen_by(&caller, sub)))
     }
 
     async fn list_subscriptions(
         &self,
         request: Request<pb::ListSubscriptionsRequest>,
     ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
+        let caller = supplyrisk_grpc::caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         // No filters: every token of this call belongs to the one query.
@@ -359,7 +425,11 @@ impl AlertingService for AlertingHandler {
             .await
             .map_err(ServiceError::from)?;
         Ok(Response::new(pb::ListSubscriptionsResponse {
-            subscriptions: listed.subscriptions,
+            subscriptions: listed
+                .subscriptions
+                .into_iter()
+                .map(|s| as_seen_by(&caller, s))
+                .collect(),
             next_page_token: listed.next_after.map(|id| page.token_at(&id)).unwrap_or_default(),
         }))
     }
@@ -368,24 +438,33 @@ impl AlertingService for AlertingHandler {
         &self,
         request: Request<pb::UpdateSubscriptionRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
+        let caller = supplyrisk_grpc::caller(&request)?;
         let Some(sub) = request.into_inner().subscription else {
             let mut v = Violations::new();
             v.push("subscription", "is required");
             return Err(ServiceError::from(v).into());
         };
-        let existing = self.get_subscription_inner(&sub.id).await?;
+        let existing = self.managed_subscription(&caller, &sub.id).await?;
         let (mut updated, webhook) = self.validate_all(&sub).await?;
+        // A webhook sent somewhere new gets a new secret: the old one was
+        // shared with the old receiver.
+        let moved = match (&existing.webhook, &updated.webhook) {
+            (Some(old), Some(new)) => old.url != new.url,
+            _ => true,
+        };
         if webhook.present
             && webhook.secret.is_none()
-            && self
-                .store
-                .webhook_secret(&existing.id)
-                .await
-                .map_err(ServiceError::from)?
-                .is_none()
+            && (moved
+                || self
+                    .store
+                    .webhook_secret(&existing.id)
+                    .await
+                    .map_err(ServiceError::from)?
+                    .is_none())
         {
             return Err(secret_required().into());
         }
+        updated.owner = existing.owner;
         updated.id = existing.id;
         updated.create_time = existing.create_time;
         updated.update_time = Some(now());
@@ -397,7 +476,9 @@ impl AlertingService for AlertingHandler {
         &self,
         request: Request<pb::DeleteSubscriptionRequest>,
     ) -> Result<Response<pb::DeleteSubscriptionResponse>, Status> {
+        let caller = supplyrisk_grpc::caller(&request)?;
         let id = request.into_inner().id;
+        self.managed_subscription(&caller, &id).await?;
         if !self.store.delete_subscription(&id).await.map_err(ServiceError::from)? {
             return Err(ServiceError::NotFound {
                 resource_type: "subscription",
@@ -556,7 +637,9 @@ impl AlertingService for AlertingHandler {
         &self,
         request: Request<pb::AcknowledgeAlertRequest>,
     ) -> Result<Response<pb::Alert>, Status> {
+        let caller = supplyrisk_grpc::caller(&request)?;
         let req = request.into_inner();
+        self.managed_subscription(&caller, &req.subscription_id).await?;
         let found = self
             .store
             .alert(&req.subscription_id, &req.alert_id)

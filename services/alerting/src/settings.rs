@@ -41,6 +41,11 @@ pub struct AlertingSection {
     pub webhook_max_age_secs: u64,
     /// Webhook attempts in flight at once.
     pub webhook_concurrency: usize,
+    /// Subscriptions one principal (a token's name) may own.
+    pub max_subscriptions_per_owner: u64,
+    /// Alerts a subscription keeps; recording one more drops the oldest
+    /// with its acknowledgement and delivery state.
+    pub alerts_per_subscription: u64,
 }
 
 impl AlertingSection {
@@ -132,6 +137,8 @@ webhook_initial_backoff_ms = 1000
 webhook_max_backoff_ms = 300000
 webhook_max_age_secs = 86400
 webhook_concurrency = 16
+max_subscriptions_per_owner = 1000
+alerts_per_subscription = 100000
 "#;
 
 impl ServiceSettings for AlertingSettings {
@@ -161,6 +168,8 @@ impl ServiceSettings for AlertingSettings {
             ("alerting.webhook_max_backoff_ms", a.webhook_max_backoff_ms),
             ("alerting.webhook_max_age_secs", a.webhook_max_age_secs),
             ("alerting.webhook_concurrency", a.webhook_concurrency as u64),
+            ("alerting.max_subscriptions_per_owner", a.max_subscriptions_per_owner),
+            ("alerting.alerts_per_subscription", a.alerts_per_subscription),
         ])?;
         a.webhook_allow_list()?;
         a.webhook_extra_roots()?;

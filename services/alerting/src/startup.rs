@@ -11,13 +11,14 @@ use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_service::dead_letters::ConsumerGroup;
 use supplyrisk_service::{Service, Start, StartupError, StreamWorker, Upstream};
+use supplyrisk_store::StoreOptions;
 use supplyrisk_webhook::WebhookClient;
 use tokio::sync::Notify;
 
 use crate::delivery::Deliverer;
 use crate::policy::PolicyWatcher;
 use crate::service::AlertingHandler;
-use crate::settings::AlertingSettings;
+use crate::settings::{AlertingSettings, Settings};
 use crate::worker::Matcher;
 
 /// The alerting service.
@@ -42,6 +43,13 @@ impl Service for Alerting {
         "AcknowledgeAlert",
     ];
 
+    fn store_options(settings: &Settings) -> StoreOptions {
+        StoreOptions {
+            alerts_per_subscription: settings.own.alerting.alerts_per_subscription,
+            ..Default::default()
+        }
+    }
+
     fn start(start: Start<'_, AlertingSettings>) -> Result<(), StartupError> {
         let own = &start.settings.own;
         let section = &own.alerting;
@@ -50,10 +58,13 @@ impl Service for Alerting {
         // and the deliverer looks for due webhooks.
         let recorded = Arc::new(Notify::new());
 
+        // Upstream answers may be as large as this server's own messages
+        // (a page of many policy events), not the client's 4 MiB default.
+        let max = start.max_message_bytes();
         let (channel, auth) = Upstream::ingest(&own.upstream.ingest).connect()?;
-        let ingest = IngestServiceClient::with_interceptor(channel, auth);
+        let ingest = IngestServiceClient::with_interceptor(channel, auth).max_decoding_message_size(max);
         let (channel, auth) = Upstream::scoring(&own.upstream.scoring).connect()?;
-        let scoring = ScoringServiceClient::with_interceptor(channel, auth);
+        let scoring = ScoringServiceClient::with_interceptor(channel, auth).max_decoding_message_size(max);
         let timeout = Duration::from_millis(section.webhook_timeout_ms);
         let webhooks = WebhookClient::new(section.webhook_allow_list()?, timeout, &section.webhook_extra_roots()?);
 
@@ -87,8 +98,8 @@ impl Service for Alerting {
             Duration::from_millis(section.stream_poll_ms),
             webhooks,
             scoring,
+            section.max_subscriptions_per_owner,
         );
-        let max = start.max_message_bytes();
         start.routes.add_service(
             AlertingServiceServer::new(handler)
                 .max_decoding_message_size(max)

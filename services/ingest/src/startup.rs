@@ -40,6 +40,7 @@ impl Service for Ingest {
             snapshot_ttl: Duration::from_secs(ingest.snapshot_ttl_secs),
             max_write_records: ingest.write_chunk_records,
             max_policy_events_per_mineral: ingest.max_policy_events_per_mineral,
+            ..Default::default()
         }
     }
 

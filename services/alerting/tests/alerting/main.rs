@@ -5,4 +5,5 @@ mod alerting;
 mod common;
 mod deploy_config;
 mod isolation;
+mod ownership;
 mod webhooks;

@@ -195,8 +195,13 @@ async fn alerts_arrive_signed_secrets_stay_hidden_and_gone_or_failing_receivers_
             .iter()
             .all(|s| s.webhook.as_ref().is_none_or(|w| w.secret.is_empty()))
     );
-    // An update without a secret keeps the stored one.
-    let mut renamed = got.clone();
+    assert_eq!(got.webhook.as_ref().unwrap().url, "", "a reader does not see the URL");
+    // An update without a secret keeps the stored one (the owner reads the URL).
+    let mut renamed = writer
+        .get_subscription(pb::GetSubscriptionRequest { id: sub.id.clone() })
+        .await
+        .unwrap()
+        .into_inner();
     renamed.name = "renamed".into();
     writer
         .update_subscription(pb::UpdateSubscriptionRequest {
