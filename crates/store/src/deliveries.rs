@@ -66,6 +66,29 @@ impl Store {
         Ok(conn.hget(keys::webhook_secrets(), subscription).await?)
     }
 
+    /// Every stored webhook secret, by subscription (for re-sealing).
+    pub async fn webhook_secrets(&self) -> StoreResult<Vec<(String, String)>> {
+        let mut conn = self.conn().await?;
+        Ok(conn.hgetall(keys::webhook_secrets()).await?)
+    }
+
+    /// Replaces the secret of `subscription` with `new` only if it is still
+    /// `old`: a concurrent update's new secret is never overwritten.
+    pub async fn replace_webhook_secret(&self, subscription: &str, old: &str, new: &str) -> StoreResult<bool> {
+        let mut conn = self.conn().await?;
+        let replaced: i64 = redis::Script::new(
+            "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then \
+               redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0",
+        )
+        .key(keys::webhook_secrets())
+        .arg(subscription)
+        .arg(old)
+        .arg(new)
+        .invoke_async(&mut conn)
+        .await?;
+        Ok(replaced == 1)
+    }
+
     /// Removes a subscription's webhook signing secret.
     pub async fn delete_webhook_secret(&self, subscription: &str) -> StoreResult<()> {
         let mut conn = self.conn().await?;

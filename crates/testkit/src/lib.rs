@@ -33,6 +33,9 @@ pub const INGESTER_TOKEN: &str = "ingester-token-for-tests";
 /// Admin token.
 pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
 
+/// `SUPPLYRISK__ALERTING__SECRET_KEYS` of the test cluster (tests only).
+pub const ALERTING_SECRET_KEYS: &str = "test=dGVzdC1rZXktZm9yLXNlYWxpbmctd2ViaG9va3MtMzI=";
+
 /// `SUPPLYRISK__AUTH__TOKENS` value matching the tokens above.
 pub fn auth_tokens() -> String {
     format!("reader={READER_TOKEN},ingester={INGESTER_TOKEN},admin={ADMIN_TOKEN}")
@@ -451,6 +454,10 @@ impl Cluster {
             (
                 "SUPPLYRISK__UPSTREAM__SCORING__TOKEN".to_string(),
                 READER_TOKEN.to_string(),
+            ),
+            (
+                "SUPPLYRISK__ALERTING__SECRET_KEYS".to_string(),
+                ALERTING_SECRET_KEYS.to_string(),
             ),
         ]);
         let alerting = spawn("supplyrisk-alerting", "ALERTING", alerting_env);

@@ -15,9 +15,11 @@
 pub mod client;
 pub mod guard;
 pub mod retry;
+pub mod sealed;
 pub mod signature;
 
 pub use client::{AttemptError, Delivery, ExtraRoots, WebhookClient};
 pub use guard::{AllowList, Refusal};
 pub use retry::RetryPolicy;
+pub use sealed::{SealError, SecretKeys};
 pub use signature::{Secret, SecretError};

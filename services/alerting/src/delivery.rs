@@ -22,7 +22,7 @@ use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use supplyrisk_telemetry::{SpanExt, attributes};
 use supplyrisk_webhook::client::{Outcome, classify, parse_url};
 use supplyrisk_webhook::retry::Next;
-use supplyrisk_webhook::{Delivery, RetryPolicy, Secret, WebhookClient};
+use supplyrisk_webhook::{Delivery, RetryPolicy, Secret, SecretKeys, WebhookClient};
 
 use crate::settings::AlertingSection;
 use tokio::sync::{Notify, Semaphore};
@@ -135,12 +135,20 @@ pub struct Deliverer {
     concurrency: usize,
     /// Woken when this process records alerts.
     wake: Arc<Notify>,
+    /// Open the sealed signing secrets.
+    keys: Arc<SecretKeys>,
 }
 
 impl Deliverer {
     /// A deliverer sending with `client` on the schedule of `settings`,
     /// woken by `wake` when alerts are recorded.
-    pub fn new(store: Store, client: WebhookClient, wake: Arc<Notify>, settings: &AlertingSection) -> Self {
+    pub fn new(
+        store: Store,
+        client: WebhookClient,
+        wake: Arc<Notify>,
+        settings: &AlertingSection,
+        keys: Arc<SecretKeys>,
+    ) -> Self {
         Self {
             store,
             client,
@@ -148,6 +156,7 @@ impl Deliverer {
             timeout: Duration::from_millis(settings.webhook_timeout_ms),
             concurrency: settings.webhook_concurrency,
             wake,
+            keys,
         }
     }
 }
@@ -230,6 +239,12 @@ impl Deliverer {
             // Subscription deleted or alert trimmed away: nothing left to send.
             return store.drop_delivery(&due.subscription, &due.alert).await;
         };
+        // A secret that does not open is a configuration fault (a key
+        // dropped too soon): the attempt waits for its lease to run out.
+        let secret = secret
+            .map(|s| self.keys.open(&s))
+            .transpose()
+            .map_err(|e| StoreError::Internal(format!("webhook secret of {}: {e}", due.subscription)))?;
         let mut state = state.into_iter().next().flatten().unwrap_or_default();
         let webhook = sub.webhook.clone().unwrap_or_default();
         let (Some(secret), true) = (secret, has_active_webhook(&sub)) else {

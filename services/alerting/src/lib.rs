@@ -7,6 +7,7 @@
 mod delivery;
 mod isolation;
 mod policy;
+mod reseal;
 mod rules;
 mod service;
 pub mod settings;

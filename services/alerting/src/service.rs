@@ -9,7 +9,7 @@ use supplyrisk_config::{Principal, Role};
 use supplyrisk_domain::{Catalog, ImporterError, ImporterId, MineralId, Violations};
 use supplyrisk_grpc::{CursorPage, Page, PageSizes, Position, ServiceError, ServiceResult};
 use supplyrisk_store::Store;
-use supplyrisk_webhook::{Secret, WebhookClient};
+use supplyrisk_webhook::{Secret, SecretKeys, WebhookClient};
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
@@ -34,6 +34,8 @@ pub struct AlertingHandler {
     scoring: ScoringClient,
     /// Subscriptions one principal may own.
     max_owned: u64,
+    /// Seal webhook secrets before they are stored.
+    keys: Arc<SecretKeys>,
 }
 
 /// Whether `caller` may see the webhook URL of, change, delete or
@@ -257,6 +259,7 @@ impl AlertingHandler {
         webhooks: WebhookClient,
         scoring: ScoringClient,
         max_owned: u64,
+        keys: Arc<SecretKeys>,
     ) -> Self {
         Self {
             store,
@@ -265,6 +268,7 @@ impl AlertingHandler {
             webhooks,
             scoring,
             max_owned,
+            keys,
         }
     }
 
@@ -330,7 +334,7 @@ impl AlertingHandler {
     /// a stored webhook always has one; a removed webhook's secret last.
     async fn save(&self, sub: &pb::Subscription, secret: Option<&str>) -> ServiceResult<()> {
         if let Some(secret) = secret {
-            self.store.put_webhook_secret(&sub.id, secret).await?;
+            self.store.put_webhook_secret(&sub.id, &self.keys.seal(secret)).await?;
         }
         self.store.put_subscription(sub).await?;
         if sub.webhook.is_none() {

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use supplyrisk_config::{ConfigError, EndpointSettings, RenamedSection};
 use supplyrisk_service::{ServiceSettings, Upstream};
-use supplyrisk_webhook::{AllowList, ExtraRoots, RetryPolicy};
+use supplyrisk_webhook::{AllowList, ExtraRoots, RetryPolicy, SecretKeys};
 
 /// Alerting-specific settings (`[alerting]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +42,10 @@ pub struct AlertingSection {
     pub webhook_max_age_secs: u64,
     /// Webhook attempts in flight at once.
     pub webhook_concurrency: usize,
+    /// Keys sealing webhook secrets at rest: `id=<base64 of 32 bytes>,…`;
+    /// the first seals, all open (a Secret in Kubernetes).
+    #[serde(default = "no_keys")]
+    pub secret_keys: SecretString,
     /// Subscriptions one principal (a token's name) may own.
     pub max_subscriptions_per_owner: u64,
     /// Alerts a subscription keeps; recording one more drops the oldest
@@ -48,7 +53,17 @@ pub struct AlertingSection {
     pub alerts_per_subscription: u64,
 }
 
+fn no_keys() -> SecretString {
+    SecretString::from("")
+}
+
 impl AlertingSection {
+    /// The parsed webhook-secret sealing keys.
+    pub fn secret_keys(&self) -> Result<SecretKeys, ConfigError> {
+        SecretKeys::parse(self.secret_keys.expose_secret())
+            .map_err(|e| ConfigError(format!("{}: {e}", supplyrisk_config::env_name("alerting.secret_keys"))))
+    }
+
     /// The parsed webhook allow-list.
     pub fn webhook_allow_list(&self) -> Result<AllowList, ConfigError> {
         AllowList::parse(&self.webhook_allow).map_err(|e| {
@@ -173,6 +188,7 @@ impl ServiceSettings for AlertingSettings {
         ])?;
         a.webhook_allow_list()?;
         a.webhook_extra_roots()?;
+        a.secret_keys()?;
         Ok(())
     }
 

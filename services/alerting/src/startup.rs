@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 
 use crate::delivery::Deliverer;
 use crate::policy::PolicyWatcher;
+use crate::reseal::Resealer;
 use crate::service::AlertingHandler;
 use crate::settings::{AlertingSettings, Settings};
 use crate::worker::Matcher;
@@ -65,6 +66,8 @@ impl Service for Alerting {
         let ingest = IngestServiceClient::with_interceptor(channel, auth).max_decoding_message_size(max);
         let (channel, auth) = Upstream::scoring(&own.upstream.scoring).connect()?;
         let scoring = ScoringServiceClient::with_interceptor(channel, auth).max_decoding_message_size(max);
+        let keys = Arc::new(section.secret_keys()?);
+        start.workers.spawn(Resealer::new(store.clone(), keys.clone()));
         let timeout = Duration::from_millis(section.webhook_timeout_ms);
         let webhooks = WebhookClient::new(section.webhook_allow_list()?, timeout, &section.webhook_extra_roots()?);
 
@@ -90,6 +93,7 @@ impl Service for Alerting {
             webhooks.clone(),
             recorded.clone(),
             section,
+            keys.clone(),
         ));
 
         let handler = AlertingHandler::new(
@@ -99,6 +103,7 @@ impl Service for Alerting {
             webhooks,
             scoring,
             section.max_subscriptions_per_owner,
+            keys,
         );
         start.routes.add_service(
             AlertingServiceServer::new(handler)

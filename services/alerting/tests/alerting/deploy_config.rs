@@ -14,6 +14,10 @@ fn config() -> DeployConfig<AlertingSettings> {
             ("SUPPLYRISK__AUTH__TOKENS", "reader=aaaaaaaaaaaa,ingester=bbbbbbbbbbbb"),
             ("SUPPLYRISK__UPSTREAM__INGEST__TOKEN", "aaaaaaaaaaaa"),
             ("SUPPLYRISK__UPSTREAM__SCORING__TOKEN", "aaaaaaaaaaaa"),
+            (
+                "SUPPLYRISK__ALERTING__SECRET_KEYS",
+                "k1=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
         ],
         ingest_endpoint: Some(|s: &Settings| s.own.upstream.ingest.endpoint.clone()),
     }

@@ -166,3 +166,39 @@ async fn a_caller_owns_a_bounded_number_of_subscriptions_with_bounded_filters() 
         )]
     );
 }
+
+/// The raw stored form of `subscription`'s webhook secret.
+fn stored_secret(c: &Cluster, subscription: &str) -> String {
+    c.redis
+        .cli(&["HGET", &supplyrisk_store::keys::webhook_secrets(), subscription])
+        .trim()
+        .to_string()
+}
+
+#[tokio::test]
+async fn webhook_secrets_are_sealed_at_rest_and_clear_ones_sealed_at_start() {
+    let mut c = start_two_teams();
+    let mut a = alerting(&c, TEAM_A).await;
+    let sub = create(&mut a, with_webhook("http://127.0.0.1:9/hook", SECRET))
+        .await
+        .unwrap();
+    let stored = stored_secret(&c, &sub.id);
+    assert!(stored.starts_with("sealed:v1:test:"), "{stored}");
+    assert!(
+        !stored.contains(SECRET.trim_start_matches("whsec_")),
+        "nothing of it in clear"
+    );
+
+    // A secret stored in clear (before sealing) is sealed when alerting starts.
+    c.redis
+        .cli(&["HSET", &supplyrisk_store::keys::webhook_secrets(), &sub.id, SECRET]);
+    c.alerting.restart();
+    assert!(
+        supplyrisk_testkit::eventually(std::time::Duration::from_secs(10), || async {
+            stored_secret(&c, &sub.id).starts_with("sealed:v1:test:")
+        })
+        .await,
+        "sealed again: {}",
+        stored_secret(&c, &sub.id)
+    );
+}
