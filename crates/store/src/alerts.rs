@@ -351,11 +351,24 @@ impl Store {
                 .arg(StoredDelivery::from(d.state).encode_to_vec()),
             None => inv.arg("").arg(0).arg(""),
         };
-        inv.arg(delivery_member(subscription, ""));
+        inv.arg(delivery_member(subscription, ""))
+            .arg(keys::ALERTS_RECORDED_CHANNEL);
         for (f, v) in states {
             inv.arg(f).arg(v);
         }
         Ok(inv.invoke_async(&mut conn).await?)
+    }
+
+    /// The ids of subscriptions as alerts are recorded for them, by any
+    /// replica, from now on (Redis pub/sub: an announcement sent while this
+    /// process was not listening is not replayed, so readers still look now
+    /// and then on their own).
+    pub async fn recorded_alerts(&self) -> StoreResult<impl tokio_stream::Stream<Item = String> + Send + 'static> {
+        let mut pubsub = self.inner.client.get_async_pubsub().await?;
+        pubsub.subscribe(keys::ALERTS_RECORDED_CHANNEL).await?;
+        Ok(tokio_stream::StreamExt::filter_map(pubsub.into_on_message(), |msg| {
+            msg.get_payload::<String>().ok()
+        }))
     }
 
     /// Alerts a subscription keeps (at least one).

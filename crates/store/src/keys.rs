@@ -159,6 +159,9 @@ pub fn owned_subscriptions(owner: &str) -> String {
     format!("{PREFIX}:{{alerts}}:owned:{owner}")
 }
 
+/// Pub/sub channel on which recording an alert publishes its subscription id.
+pub const ALERTS_RECORDED_CHANNEL: &str = "sr:v1:alerts-recorded";
+
 /// Rule states (armed or not): hash `subscription|rule|mineral|importer|method` → 0/1.
 pub fn rule_states() -> String {
     format!("{PREFIX}:{{alerts}}:rule-states")

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod delivery;
+mod feed;
 mod isolation;
 mod policy;
 mod reseal;

@@ -1,6 +1,7 @@
 //! gRPC handlers of `AlertingService`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use supplyrisk_api::alerting::v1 as pb;
@@ -10,10 +11,11 @@ use supplyrisk_domain::{Catalog, ImporterError, ImporterId, MineralId, Violation
 use supplyrisk_grpc::{CursorPage, Page, PageSizes, Position, ServiceError, ServiceResult};
 use supplyrisk_store::Store;
 use supplyrisk_webhook::{Secret, SecretKeys, WebhookClient};
-use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
+use crate::feed::{self, AlertFeed};
 use crate::policy::ScoringClient;
+use crate::settings::AlertingSection;
 
 /// Default and largest page sizes of list calls (AIP-158).
 const PAGE_SIZES: PageSizes = PageSizes { default: 50, max: 500 };
@@ -27,7 +29,6 @@ const MAX_FILTER_SCAN: usize = 5_000;
 #[derive(Clone)]
 pub struct AlertingHandler {
     store: Store,
-    recorded: Arc<Notify>,
     poll: Duration,
     webhooks: WebhookClient,
     /// Knows the configured blocs an importer may name.
@@ -36,7 +37,34 @@ pub struct AlertingHandler {
     max_owned: u64,
     /// Seal webhook secrets before they are stored.
     keys: Arc<SecretKeys>,
+    /// Announcements of recorded alerts, from every replica.
+    feed: AlertFeed,
+    /// Open alert streams per principal, and the most one may hold.
+    streams: Arc<Mutex<HashMap<String, usize>>>,
+    max_streams: usize,
 }
+
+/// One open alert stream of a principal, counted until dropped.
+struct OpenStream {
+    streams: Arc<Mutex<HashMap<String, usize>>>,
+    owner: String,
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.streams.lock()
+            && let Some(n) = open.get_mut(&self.owner)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.owner);
+            }
+        }
+    }
+}
+
+/// When a caller at its limit of open streams may try again.
+const STREAM_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Whether `caller` may see the webhook URL of, change, delete or
 /// acknowledge the alerts of `sub`: its owner or an admin.
@@ -249,27 +277,52 @@ impl Position for StreamEntryId {
 }
 
 impl AlertingHandler {
-    /// A handler over `store`; `recorded` wakes open streams; `webhooks`
-    /// checks webhook URLs against the SSRF guard; `scoring` lists the
-    /// configured blocs importers may name.
+    /// A handler over `store` with the limits of `settings`; `feed` wakes
+    /// open streams; `webhooks` checks webhook URLs against the SSRF guard;
+    /// `scoring` lists the configured blocs importers may name; `keys` seal
+    /// webhook secrets.
     pub fn new(
         store: Store,
-        recorded: Arc<Notify>,
-        poll: Duration,
+        settings: &AlertingSection,
         webhooks: WebhookClient,
         scoring: ScoringClient,
-        max_owned: u64,
         keys: Arc<SecretKeys>,
+        feed: AlertFeed,
     ) -> Self {
         Self {
             store,
-            recorded,
-            poll,
+            poll: Duration::from_millis(settings.stream_poll_ms),
             webhooks,
             scoring,
-            max_owned,
+            max_owned: settings.max_subscriptions_per_owner,
             keys,
+            feed,
+            streams: Arc::new(Mutex::new(HashMap::new())),
+            max_streams: settings.max_streams_per_caller,
         }
+    }
+
+    /// Counts a new stream of `caller`, or refuses it past the limit.
+    fn open_stream(&self, caller: &Principal) -> ServiceResult<OpenStream> {
+        let mut open = self
+            .streams
+            .lock()
+            .map_err(|_| ServiceError::Internal("stream counts poisoned".into()))?;
+        let n = open.entry(caller.name.clone()).or_insert(0);
+        if *n >= self.max_streams {
+            return Err(ServiceError::ResourceExhausted {
+                what: format!(
+                    "'{}' already has {} alert streams open, the most one caller may",
+                    caller.name, self.max_streams
+                ),
+                retry_after: STREAM_RETRY_AFTER,
+            });
+        }
+        *n += 1;
+        Ok(OpenStream {
+            streams: self.streams.clone(),
+            owner: caller.name.clone(),
+        })
     }
 
     /// The subscription `id` if `caller` may manage it; to anyone else a
@@ -500,8 +553,10 @@ impl AlertingService for AlertingHandler {
         &self,
         request: Request<pb::StreamAlertsRequest>,
     ) -> Result<Response<Self::StreamAlertsStream>, Status> {
+        let caller = supplyrisk_grpc::caller(&request)?;
         let req = request.into_inner();
         self.get_subscription_inner(&req.subscription_id).await?;
+        let counted = self.open_stream(&caller)?;
         let mut last = None;
         if !req.resume_after.is_empty() {
             match self
@@ -519,15 +574,10 @@ impl AlertingService for AlertingHandler {
             }
         }
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let (store, recorded, poll, sub) = (
-            self.store.clone(),
-            self.recorded.clone(),
-            self.poll,
-            req.subscription_id,
-        );
+        let (store, mut watch, poll, sub) = (self.store.clone(), self.feed.watch(), self.poll, req.subscription_id);
         tokio::spawn(async move {
+            let _counted = counted;
             loop {
-                let woken = recorded.notified();
                 let range = match store.alerts_after(&sub, last.as_deref(), 100).await {
                     Ok(range) => range,
                     Err(e) => {
@@ -550,9 +600,10 @@ impl AlertingService for AlertingHandler {
                 if tx.is_closed() {
                     return;
                 }
-                // Woken at once by alerts this process records; other replicas' by polling.
+                // Woken when any replica records an alert of this subscription;
+                // the poll only covers announcements missed meanwhile.
                 tokio::select! {
-                    _ = woken => {}
+                    _ = feed::announced(&mut watch, &sub) => {}
                     _ = tokio::time::sleep(poll) => {}
                     _ = tx.closed() => return,
                 }

@@ -22,8 +22,11 @@ pub struct AlertingSection {
     /// An event that fails on this many deliveries is moved to its group's
     /// dead letters, so the events after it are matched.
     pub max_deliveries: u64,
-    /// How often an open alert stream checks for alerts recorded by other replicas, ms.
+    /// How often an open alert stream looks for alerts on its own, ms: a
+    /// safety net, since streams wake when any replica announces an alert.
     pub stream_poll_ms: u64,
+    /// Alert streams one principal may hold open at once.
+    pub max_streams_per_caller: usize,
     /// Internal webhook destinations allowed despite the SSRF guard:
     /// comma-separated host names, addresses and CIDR blocks.
     #[serde(default)]
@@ -144,7 +147,8 @@ timeout_ms = 10000
 consumer_group = "alerting"
 reclaim_idle_ms = 30000
 max_deliveries = 5
-stream_poll_ms = 250
+stream_poll_ms = 30000
+max_streams_per_caller = 16
 webhook_allow = ""
 webhook_ca_file = ""
 webhook_timeout_ms = 5000
@@ -184,6 +188,7 @@ impl ServiceSettings for AlertingSettings {
             ("alerting.webhook_max_age_secs", a.webhook_max_age_secs),
             ("alerting.webhook_concurrency", a.webhook_concurrency as u64),
             ("alerting.max_subscriptions_per_owner", a.max_subscriptions_per_owner),
+            ("alerting.max_streams_per_caller", a.max_streams_per_caller as u64),
             ("alerting.alerts_per_subscription", a.alerts_per_subscription),
         ])?;
         a.webhook_allow_list()?;

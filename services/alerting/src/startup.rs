@@ -16,6 +16,7 @@ use supplyrisk_webhook::WebhookClient;
 use tokio::sync::Notify;
 
 use crate::delivery::Deliverer;
+use crate::feed::AlertFeed;
 use crate::policy::PolicyWatcher;
 use crate::reseal::Resealer;
 use crate::service::AlertingHandler;
@@ -55,8 +56,8 @@ impl Service for Alerting {
         let own = &start.settings.own;
         let section = &own.alerting;
         let store = start.store;
-        // Woken whenever this process records an alert: open streams re-read
-        // and the deliverer looks for due webhooks.
+        // Woken whenever this process records an alert: the deliverer looks
+        // for due webhooks. Open streams wake on the feed, from every replica.
         let recorded = Arc::new(Notify::new());
 
         // Upstream answers may be as large as this server's own messages
@@ -67,6 +68,8 @@ impl Service for Alerting {
         let (channel, auth) = Upstream::scoring(&own.upstream.scoring).connect()?;
         let scoring = ScoringServiceClient::with_interceptor(channel, auth).max_decoding_message_size(max);
         let keys = Arc::new(section.secret_keys()?);
+        let feed = AlertFeed::new();
+        start.workers.spawn(feed.listener(store.clone()));
         start.workers.spawn(Resealer::new(store.clone(), keys.clone()));
         let timeout = Duration::from_millis(section.webhook_timeout_ms);
         let webhooks = WebhookClient::new(section.webhook_allow_list()?, timeout, &section.webhook_extra_roots()?);
@@ -96,15 +99,7 @@ impl Service for Alerting {
             keys.clone(),
         ));
 
-        let handler = AlertingHandler::new(
-            store.clone(),
-            recorded,
-            Duration::from_millis(section.stream_poll_ms),
-            webhooks,
-            scoring,
-            section.max_subscriptions_per_owner,
-            keys,
-        );
+        let handler = AlertingHandler::new(store.clone(), section, webhooks, scoring, keys, feed);
         start.routes.add_service(
             AlertingServiceServer::new(handler)
                 .max_decoding_message_size(max)

@@ -14,7 +14,8 @@
 -- ARGV[1] alert id, ARGV[2] encoded alert, ARGV[3] alerts kept,
 -- ARGV[4] delivery member ("" = no webhook), ARGV[5] due time ms,
 -- ARGV[6] initial delivery state, ARGV[7] delivery member prefix ("<subscription>|"),
--- ARGV[8..] rule-state field, value pairs
+-- ARGV[8] channel announcing recorded alerts (the subscription id is published)
+-- ARGV[9..] rule-state field, value pairs
 -- Returns the stream entry id of the alert (the existing one for a repeat).
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if existing then
@@ -43,7 +44,9 @@ if ARGV[4] ~= '' then
   redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4])
   redis.call('HSET', KEYS[5], ARGV[1], ARGV[6])
 end
-for i = 8, #ARGV, 2 do
+for i = 9, #ARGV, 2 do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
 end
+-- Open alert streams of every replica wake on this instead of polling.
+redis.call('PUBLISH', ARGV[8], string.sub(ARGV[7], 1, -2))
 return id

@@ -6,4 +6,5 @@ mod common;
 mod deploy_config;
 mod isolation;
 mod ownership;
+mod streams;
 mod webhooks;
