@@ -140,6 +140,18 @@ impl RedisServer {
         self.launch();
     }
 
+    /// Calls of `command` (lower case, e.g. `evalsha`) since the server
+    /// started or the last `CONFIG RESETSTAT`.
+    pub fn command_calls(&self, command: &str) -> u64 {
+        let prefix = format!("cmdstat_{command}:calls=");
+        self.cli(&["INFO", "commandstats"])
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Runs a command with `redis-cli` and returns its output.
     pub fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")

@@ -215,7 +215,22 @@ mod tests {
     );
 
     fn load(extra: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        supplyrisk_testkit::deploy::settings_with::<AlertingSettings>(extra)
+        let mut vars = vec![(
+            "SUPPLYRISK__ALERTING__SECRET_KEYS",
+            supplyrisk_testkit::ALERTING_SECRET_KEYS,
+        )];
+        vars.extend_from_slice(extra);
+        supplyrisk_testkit::deploy::settings_with::<AlertingSettings>(&vars)
+    }
+
+    #[test]
+    fn webhook_secrets_need_a_sealing_key() {
+        let err = supplyrisk_testkit::deploy::settings_with::<AlertingSettings>(&[]).expect_err("no key");
+        assert!(
+            err.to_string().contains("SUPPLYRISK__ALERTING__SECRET_KEYS: no key"),
+            "{err}"
+        );
+        load(&[]).expect("with the test key");
     }
 
     #[test]

@@ -30,18 +30,6 @@ async fn subscription(c: &Cluster) -> String {
         .id
 }
 
-/// Calls of `command` since the last `CONFIG RESETSTAT`.
-fn calls(c: &Cluster, command: &str) -> u64 {
-    let stats = c.redis.cli(&["INFO", "commandstats"]);
-    let prefix = format!("cmdstat_{command}:calls=");
-    stats
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn a_caller_holds_a_bounded_number_of_open_streams() {
     let c = start_with_stream_limit(2);
@@ -93,7 +81,7 @@ async fn idle_streams_cost_no_redis_calls_and_wake_when_an_alert_is_recorded() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     c.redis.cli(&["CONFIG", "RESETSTAT"]);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(calls(&c, "xrange"), 0, "ten idle streams read nothing");
+    assert_eq!(c.redis.command_calls("xrange"), 0, "ten idle streams read nothing");
 
     // An alert is announced and every stream of the subscription gets it.
     let base = current_score(&c).await;

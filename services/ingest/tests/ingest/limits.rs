@@ -122,17 +122,6 @@ async fn more_imports_than_a_replica_runs_are_refused_with_a_retry_delay() {
     assert_eq!(summary.totals.unwrap().accepted, 0, "the same rows: unchanged now");
 }
 
-/// Calls of `EVALSHA` since the last `CONFIG RESETSTAT`.
-fn script_calls(c: &Cluster) -> u64 {
-    let stats = c.redis.cli(&["INFO", "commandstats"]);
-    stats
-        .lines()
-        .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn large_writes_are_split_into_bounded_scripts() {
     let c = start_with(&[("SUPPLYRISK__INGEST__WRITE_CHUNK_RECORDS", "1000")]);
@@ -157,7 +146,7 @@ async fn large_writes_are_split_into_bounded_scripts() {
     c.redis.cli(&["CONFIG", "RESETSTAT"]);
     let resp = upload(&mut client, "one-large-message", flows).await;
     assert_eq!(resp.accepted, n, "{resp:?}");
-    let calls = script_calls(&c);
+    let calls = c.redis.command_calls("evalsha");
     assert!(
         calls >= n.div_ceil(1000),
         "{n} flows in one message ran as {calls} scripts"
@@ -183,7 +172,7 @@ async fn large_writes_are_split_into_bounded_scripts() {
         .unwrap()
         .into_inner();
     assert_eq!(resp.accepted, 5000, "{resp:?}");
-    assert_eq!(script_calls(&c), 5);
+    assert_eq!(c.redis.command_calls("evalsha"), 5);
 }
 
 /// An upload that sends its first message and then holds its stream open.
