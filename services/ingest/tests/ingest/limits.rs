@@ -203,16 +203,20 @@ async fn held_open_upload(
 async fn calls_past_the_servers_limit_are_shed_but_health_still_answers() {
     let c = start_with(&[("SUPPLYRISK__GRPC__MAX_CONCURRENT_CALLS", "1")]);
     let e = c.ingest.endpoint();
-    let (upload, call) = held_open_upload(&e).await;
+    let (mut upload, mut call) = held_open_upload(&e).await;
     let mut client = ingest_client(&e, Some(INGESTER_TOKEN)).await;
-    // Once the upload's call is in the handler, it holds the one slot.
+    // Once the upload's call is in the handler, it holds the one slot. A
+    // probe in flight when the upload arrived has it shed instead: then
+    // the upload is held open again.
     let mut refused = None;
-    for _ in 0..100 {
-        if let Err(e) = client.list_minerals(pb::ListMineralsRequest {}).await {
+    for _ in 0..200 {
+        if call.is_finished() {
+            (upload, call) = held_open_upload(&e).await;
+        } else if let Err(e) = client.list_minerals(pb::ListMineralsRequest {}).await {
             refused = Some(e);
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let err = refused.expect("a call past the limit is refused");
     assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
