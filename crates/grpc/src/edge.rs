@@ -74,8 +74,8 @@ pub fn permission_of(path: &str, reads: &[&str], writes: &[&str]) -> Permission 
 pub fn caller<T>(request: &tonic::Request<T>) -> crate::ServiceResult<Principal> {
     request
         .extensions()
-        .get::<Principal>()
-        .cloned()
+        .get::<Arc<Principal>>()
+        .map(|p| Principal::clone(p))
         .ok_or_else(|| crate::ServiceError::Internal("no caller: the request did not pass the edge".into()))
 }
 
@@ -89,7 +89,9 @@ struct EdgeConfig {
     /// Full names of the gRPC services this server serves, besides health
     /// and reflection; empty = every path goes to the router.
     served: Vec<&'static str>,
-    tokens: Vec<(Principal, SecretString)>,
+    /// Each token with its principal, shared so admitting a call costs a
+    /// reference count, not a copy of the name.
+    tokens: Vec<(Arc<Principal>, SecretString)>,
     auth_disabled: bool,
     policy: MethodPolicy,
     local_addr: SocketAddr,
@@ -125,7 +127,7 @@ impl EdgeLayer {
         Self {
             config: Arc::new(EdgeConfig {
                 served: Vec::new(),
-                tokens,
+                tokens: tokens.into_iter().map(|(p, t)| (Arc::new(p), t)).collect(),
                 auth_disabled,
                 policy,
                 local_addr,
@@ -191,7 +193,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl EdgeConfig {
-    fn authorise(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Principal>, Status> {
+    fn authorise(&self, path: &str, headers: &http::HeaderMap) -> Result<Option<Arc<Principal>>, Status> {
         if is_open_path(path) {
             return Ok(None);
         }
@@ -203,7 +205,7 @@ impl EdgeConfig {
             )));
         }
         if self.auth_disabled {
-            return Ok(Some(Principal::local()));
+            return Ok(Some(Arc::new(Principal::local())));
         }
         let Some(value) = headers.get("authorization") else {
             return Err(Status::unauthenticated(
@@ -348,8 +350,14 @@ mod tests {
         EdgeConfig {
             served: vec!["x.S"],
             tokens: vec![
-                (principal("readers", Role::Reader), SecretString::from("reader-token")),
-                (principal("team-a", Role::Ingester), SecretString::from("ingest-token")),
+                (
+                    Arc::new(principal("readers", Role::Reader)),
+                    SecretString::from("reader-token"),
+                ),
+                (
+                    Arc::new(principal("team-a", Role::Ingester)),
+                    SecretString::from("ingest-token"),
+                ),
             ],
             auth_disabled: false,
             policy,
@@ -381,7 +389,7 @@ mod tests {
         );
         assert_eq!(
             c.authorise("/x.S/Read", &headers(Some("reader-token"))).expect("ok"),
-            Some(principal("readers", Role::Reader))
+            Some(Arc::new(principal("readers", Role::Reader)))
         );
         assert_eq!(
             c.authorise("/x.S/Write", &headers(Some("reader-token")))
@@ -391,7 +399,7 @@ mod tests {
         );
         assert_eq!(
             c.authorise("/x.S/Write", &headers(Some("ingest-token"))).expect("ok"),
-            Some(principal("team-a", Role::Ingester))
+            Some(Arc::new(principal("team-a", Role::Ingester)))
         );
         assert_eq!(
             c.authorise("/grpc.health.v1.Health/Check", &headers(None))
