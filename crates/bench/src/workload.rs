@@ -87,7 +87,7 @@ pub(crate) fn ingest_alone() -> (RedisServer, ServiceProcess) {
 pub(crate) fn quiet_env() -> Vec<(String, String)> {
     vec![(
         "SUPPLYRISK__TELEMETRY__LOG_FILTER".into(),
-        "warn,supplyrisk_grpc=info".into(),
+        "warn,supplyrisk_grpc=info,supplyrisk_service=info".into(),
     )]
 }
 
