@@ -63,16 +63,6 @@ struct After {
     id: String,
 }
 
-/// True for a stream entry id, `<ms>-<seq>`: checked before an id reaches
-/// Redis, so a forged one is an invalid argument, not an internal error.
-fn is_entry_id(text: &str) -> bool {
-    let Some((millis, sequence)) = text.split_once('-') else {
-        return false;
-    };
-    let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u64>().is_ok();
-    number(millis) && number(sequence)
-}
-
 impl Position for After {
     fn encode(&self) -> String {
         format!("{}|{}", self.group, self.id)
@@ -80,7 +70,7 @@ impl Position for After {
 
     fn decode(text: &str) -> Option<Self> {
         let (group, id) = text.rsplit_once('|')?;
-        (!group.is_empty() && is_entry_id(id)).then(|| After {
+        (!group.is_empty() && supplyrisk_store::entry_id(id).is_some()).then(|| After {
             group: group.to_string(),
             id: id.to_string(),
         })
@@ -88,7 +78,7 @@ impl Position for After {
 }
 
 fn to_pb(group: &ConsumerGroup, d: DeadLetter) -> pb::DeadLetter {
-    let millis: u64 = d.id.split('-').next().and_then(|m| m.parse().ok()).unwrap_or_default();
+    let (millis, _) = supplyrisk_store::entry_id(&d.id).unwrap_or_default();
     pb::DeadLetter {
         stream: group.stream.clone(),
         group: group.group.clone(),
@@ -180,7 +170,7 @@ impl DeadLetterHandler {
             _ => {}
         }
         for (i, id) in req.ids.iter().enumerate() {
-            if !is_entry_id(id) {
+            if supplyrisk_store::entry_id(id).is_none() {
                 v.push(format!("ids[{i}]"), "is not a dead letter id (<ms>-<seq>)");
             }
         }

@@ -36,7 +36,7 @@ pub use alerts::{ALERTS_PER_SUBSCRIPTION, AlertRange, RecordedAlert, Subscriptio
 pub use dead_letters::{DeadLetter, DeadLetterInput, Redriven};
 pub use reads::{PolicyPage, SnapshotData, SnapshotGovernance};
 pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord};
-pub use streams::StreamEntry;
+pub use streams::{StreamEntry, entry_id};
 pub use trim::Trimmed;
 pub use writes::{PreparedWrite, Replay, ReplayKind, WriteOutcome};
 

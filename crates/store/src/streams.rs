@@ -18,6 +18,20 @@ pub struct StreamEntry {
     pub payload: Vec<u8>,
 }
 
+/// A stream entry id, `<ms>-<seq>`, as its two numbers; `None` for
+/// anything else. Ids that come from callers (page tokens, resume points)
+/// are checked with this before they reach Redis, so a forged one is an
+/// invalid argument rather than a Redis error.
+pub fn entry_id(text: &str) -> Option<(u64, u64)> {
+    let (millis, sequence) = text.split_once('-')?;
+    let number = |part: &str| {
+        (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<u64>().ok())
+            .flatten()
+    };
+    Some((number(millis)?, number(sequence)?))
+}
+
 fn payload_of(map: &std::collections::HashMap<String, Value>) -> Vec<u8> {
     match map.get("payload") {
         Some(Value::BulkString(b)) => b.clone(),
@@ -137,5 +151,29 @@ impl Store {
         let mut conn = self.conn().await?;
         let _: i64 = conn.xack(stream, group, ids).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entry_id;
+
+    #[test]
+    fn entry_ids_are_two_plain_numbers() {
+        assert_eq!(entry_id("1700000000000-5"), Some((1_700_000_000_000, 5)));
+        for forged in [
+            "",
+            "-",
+            "17-",
+            "-0",
+            "garbage",
+            "1-2-3",
+            "+1-0",
+            "1-0 ",
+            "99999999999999999999-0",
+        ] {
+            assert_eq!(entry_id(forged), None, "{forged:?}");
+        }
+        assert!(entry_id("9-10") > entry_id("9-9"), "ordered as numbers, not text");
     }
 }

@@ -269,10 +269,7 @@ impl Position for StreamEntryId {
     }
 
     fn decode(text: &str) -> Option<Self> {
-        let (millis, sequence) = text.split_once('-')?;
-        let number =
-            |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u64>().is_ok();
-        (number(millis) && number(sequence)).then(|| StreamEntryId(text.to_string()))
+        supplyrisk_store::entry_id(text).map(|_| StreamEntryId(text.to_string()))
     }
 }
 

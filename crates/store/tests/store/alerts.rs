@@ -1,23 +1,17 @@
 //! What the store keeps for a subscription is bounded, and goes with it.
 
-use secrecy::SecretString;
 use supplyrisk_api::alerting::v1 as pb;
-use supplyrisk_config::RedisSettings;
 use supplyrisk_store::deliveries::NewDelivery;
 use supplyrisk_store::{Store, StoreOptions, keys};
 use supplyrisk_testkit::RedisServer;
 
-fn store(redis: &RedisServer, alerts_per_subscription: u64) -> Store {
-    let settings = RedisSettings {
-        url: SecretString::from(redis.url()),
-        connect_timeout_ms: 2000,
-        response_timeout_ms: 2000,
-    };
+/// A store keeping `alerts_per_subscription` alerts.
+fn store_keeping(redis: &RedisServer, alerts_per_subscription: u64) -> Store {
     let options = StoreOptions {
         alerts_per_subscription,
         ..StoreOptions::default()
     };
-    Store::new(&settings, options).expect("store")
+    crate::store(redis, options)
 }
 
 fn alert(subscription: &str, id: &str) -> pb::Alert {
@@ -54,7 +48,7 @@ async fn record(store: &Store, sub: &str, id: &str) {
 #[tokio::test]
 async fn a_subscription_keeps_its_newest_alerts_and_nothing_of_the_dropped_ones() {
     let redis = RedisServer::start();
-    let store = store(&redis, 2);
+    let store = store_keeping(&redis, 2);
     for id in ["a1", "a2", "a3"] {
         record(&store, "sub-1", id).await;
     }
@@ -82,7 +76,7 @@ async fn a_subscription_keeps_its_newest_alerts_and_nothing_of_the_dropped_ones(
 #[tokio::test]
 async fn deleting_a_subscription_removes_its_rule_states_and_queued_deliveries() {
     let redis = RedisServer::start();
-    let store = store(&redis, 100);
+    let store = store_keeping(&redis, 100);
     let owned = |id: &str| pb::Subscription {
         id: id.into(),
         name: id.into(),

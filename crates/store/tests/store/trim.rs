@@ -1,20 +1,11 @@
 //! A stream is trimmed only below what every consumer group has read.
 
-use secrecy::SecretString;
-use supplyrisk_config::RedisSettings;
-use supplyrisk_store::{Store, StoreOptions};
+use supplyrisk_store::StoreOptions;
 use supplyrisk_testkit::RedisServer;
 
-const STREAM: &str = "test:stream";
+use crate::store;
 
-fn store(redis: &RedisServer) -> Store {
-    let settings = RedisSettings {
-        url: SecretString::from(redis.url()),
-        connect_timeout_ms: 2000,
-        response_timeout_ms: 2000,
-    };
-    Store::new(&settings, StoreOptions::default()).expect("store")
-}
+const STREAM: &str = "test:stream";
 
 /// Reads up to `count` new entries as `group`, returning their ids.
 fn read(redis: &RedisServer, group: &str, count: usize) -> Vec<String> {
@@ -42,7 +33,7 @@ fn entries(redis: &RedisServer) -> u64 {
 #[tokio::test]
 async fn a_stream_keeps_what_its_slowest_group_has_not_finished() {
     let redis = RedisServer::start();
-    let store = store(&redis);
+    let store = store(&redis, StoreOptions::default());
     assert_eq!(
         store.trim_read_entries(STREAM).await.expect("trim").removed,
         0,
