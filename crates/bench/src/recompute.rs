@@ -7,7 +7,7 @@ use std::time::Instant;
 use supplyrisk_api::ingest::v1 as pb;
 use supplyrisk_testkit::{Cluster, ClusterOptions, INGESTER_TOKEN, ingest_client};
 
-use crate::workload::{SCORED_DATASETS, import_format};
+use crate::workload::{SCORED_DATASETS, import_format, quiet_env_with};
 
 /// Importers the recompute benchmark tracks.
 const RECOMPUTE_IMPORTERS: &str = "JPN,USA,USA+JPN,DEU,KOR,CHN,IND,EU27";
@@ -34,10 +34,7 @@ pub(crate) async fn bench_recompute(rounds: usize) {
     let cluster = Cluster::start_with(ClusterOptions {
         tracked_importers: RECOMPUTE_IMPORTERS.into(),
         fsync: "everysec",
-        env: vec![(
-            "SUPPLYRISK__TELEMETRY__LOG_FILTER".into(),
-            "warn,supplyrisk_grpc=info,supplyrisk_scoring=info".into(),
-        )],
+        env: quiet_env_with("supplyrisk_scoring=info"),
         ..Default::default()
     });
     let endpoint = cluster.ingest.endpoint();

@@ -70,24 +70,31 @@ pub(crate) fn flows(n: usize) -> Vec<pb::IngestTradeFlowsRequest> {
 pub(crate) fn ingest_alone() -> (RedisServer, ServiceProcess) {
     let redis = RedisServer::start_with_fsync("everysec");
     let url = redis.url();
+    let logs = format!("{QUIET_LOGS},supplyrisk_ingest=info");
     let ingest = ServiceProcess::spawn(
         &supplyrisk_testkit::binary("supplyrisk-ingest"),
         &[
             ("SUPPLYRISK__REDIS__URL", &url),
-            (
-                "SUPPLYRISK__TELEMETRY__LOG_FILTER",
-                "warn,supplyrisk_grpc=info,supplyrisk_ingest=info",
-            ),
+            ("SUPPLYRISK__TELEMETRY__LOG_FILTER", &logs),
         ],
     );
     (redis, ingest)
 }
 
+/// Service logs kept to warnings, plus the health lines and the address
+/// line the test kit reads (`supplyrisk_service`'s `listening`).
+const QUIET_LOGS: &str = "warn,supplyrisk_grpc=info,supplyrisk_service=info";
+
 /// Settings that keep service logs to warnings (plus the address line the test kit reads).
 pub(crate) fn quiet_env() -> Vec<(String, String)> {
+    vec![("SUPPLYRISK__TELEMETRY__LOG_FILTER".into(), QUIET_LOGS.into())]
+}
+
+/// [`quiet_env`], also logging `more` (e.g. `supplyrisk_scoring=info`).
+pub(crate) fn quiet_env_with(more: &str) -> Vec<(String, String)> {
     vec![(
         "SUPPLYRISK__TELEMETRY__LOG_FILTER".into(),
-        "warn,supplyrisk_grpc=info,supplyrisk_service=info".into(),
+        format!("{QUIET_LOGS},{more}"),
     )]
 }
 

@@ -131,7 +131,7 @@ impl SnapshotService {
             ),
             &version,
         );
-        if let Some(hit) = self.local.lock().ok().and_then(|mut m| m.get(&key).cloned()) {
+        if let Some(hit) = self.recalled(&key) {
             return Ok((*hit).clone());
         }
         if let Some(bytes) = self.store.cached_snapshot(&key).await?
@@ -156,6 +156,11 @@ impl SnapshotService {
         });
         self.remember(key, &snap);
         Ok(snap)
+    }
+
+    /// The snapshot kept under `key`; a hit makes it the most recently used.
+    fn recalled(&self, key: &str) -> Option<Arc<pb::SupplySnapshot>> {
+        self.local.lock().ok().and_then(|mut m| m.get(key).cloned())
     }
 
     fn remember(&self, key: String, snap: &pb::SupplySnapshot) {
@@ -362,6 +367,28 @@ mod tests {
             unit: "t".into(),
             source: "S".into(),
         }
+    }
+
+    #[test]
+    fn a_full_cache_lets_go_of_the_least_recently_used_snapshot_only() {
+        // The store connects on first use; this test never uses it.
+        let settings = supplyrisk_config::RedisSettings {
+            url: "redis://127.0.0.1:9".to_string().into(),
+            connect_timeout_ms: 100,
+            response_timeout_ms: 100,
+        };
+        let store = Store::new(&settings, Default::default()).expect("a lazy store");
+        let service = SnapshotService::new(store, 2);
+        let snap = |m: &str| pb::SupplySnapshot {
+            mineral: m.into(),
+            ..Default::default()
+        };
+        service.remember("REE".into(), &snap("REE"));
+        service.remember("CO".into(), &snap("CO"));
+        assert!(service.recalled("REE").is_some(), "REE is now the most recently used");
+        service.remember("LI".into(), &snap("LI"));
+        assert!(service.recalled("REE").is_some() && service.recalled("LI").is_some());
+        assert!(service.recalled("CO").is_none(), "only the least recently used went");
     }
 
     #[test]
