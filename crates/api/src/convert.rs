@@ -86,7 +86,36 @@ pub fn partner_trade_to_pb(flow: &domain::TradeFlow) -> pb::PartnerTrade {
         value_usd: flow.value_usd,
         net_weight_kg: flow.net_weight_kg,
         source: flow.source.clone(),
+        period: Some(common::Period {
+            year: u32::from(flow.period.year),
+            month: u32::from(flow.period.month),
+        }),
     }
+}
+
+/// A snapshot's trade row → the validated domain flow of `reporter` (the
+/// snapshot's importer). A row without a period, from a server older than
+/// the field, is read as reported for `snapshot_year`.
+pub fn partner_trade(
+    row: &pb::PartnerTrade,
+    reporter: &str,
+    snapshot_year: u32,
+) -> Result<domain::TradeFlow, Violations> {
+    let period = row.period.unwrap_or(common::Period {
+        year: snapshot_year,
+        month: 0,
+    });
+    domain::TradeFlow::validate(&domain::RawTradeFlow {
+        reporter: reporter.to_string(),
+        partner: row.partner.clone(),
+        hs_code: row.hs_code.clone(),
+        year: period.year,
+        month: period.month,
+        flow: flow_from_pb(row.flow),
+        value_usd: row.value_usd,
+        net_weight_kg: row.net_weight_kg,
+        source: row.source.clone(),
+    })
 }
 
 /// Wire production stat → validated domain stat.
@@ -298,5 +327,49 @@ pub fn mineral_to_pb(m: &domain::Mineral) -> pb::Mineral {
         applications: m.applications.clone(),
         parent: m.parent.clone().unwrap_or_default(),
         aliases: m.aliases.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(month: u8) -> domain::TradeFlow {
+        domain::TradeFlow::validate(&domain::RawTradeFlow {
+            reporter: "JPN".into(),
+            partner: "CHN".into(),
+            hs_code: "284690".into(),
+            year: 2023,
+            month: u32::from(month),
+            flow: Some(domain::FlowDirection::Import),
+            value_usd: 9_000.0,
+            net_weight_kg: Some(1_000.0),
+            source: "BACI".into(),
+        })
+        .expect("valid")
+    }
+
+    #[test]
+    fn a_snapshot_row_reads_back_as_the_flow_it_came_from() {
+        let flow = recorded(4);
+        let row = partner_trade_to_pb(&flow);
+        assert_eq!(row.period, Some(common::Period { year: 2023, month: 4 }));
+        assert_eq!(partner_trade(&row, "JPN", 2023), Ok(flow));
+    }
+
+    #[test]
+    fn a_row_without_a_period_is_read_as_the_snapshot_year() {
+        let mut row = partner_trade_to_pb(&recorded(4));
+        row.period = None;
+        let flow = partner_trade(&row, "JPN", 2022).expect("valid");
+        assert_eq!((flow.period.year, flow.period.month), (2022, 0));
+    }
+
+    #[test]
+    fn a_row_the_registry_refuses_names_the_field() {
+        let mut row = partner_trade_to_pb(&recorded(0));
+        row.partner = "XXQ".into();
+        let refused = partner_trade(&row, "JPN", 2023).expect_err("unknown partner");
+        assert!(refused.0.iter().any(|v| v.field == "partner"), "{refused}");
     }
 }

@@ -30,7 +30,7 @@ pub use geopolrisk::{CF_COPPER_NORMALIZER, GprParams, GprValues, geopolrisk};
 pub use gpr_dataset::{EU27_BACI, GprBuilder, GprCountry, GprDataset, GprImporter, GprMaterial, GprRow};
 pub use model::{
     ExportRestriction, FlowDirection, Governance, Importer, PolicyMeasure, Production, Stage, StageData, StageSource,
-    SupplyInputs, TradeFlow,
+    SupplyInputs,
 };
 pub use result::{
     Component, Confidence, ConfidenceReason, DefaultedTerm, GEOPOLRISK_EXTENDED_ID, Methodology, Score, StageScore,

@@ -70,12 +70,18 @@ pub struct Production {
     pub tonnes: Option<f64>,
 }
 
-/// One bilateral trade flow of the importer (or of a bloc member).
+/// One bilateral trade flow as the methods read it: who reported it, with
+/// whom, which way, its value and its weight in tonnes.
+///
+/// Private to the engine: callers hand over recorded flows
+/// ([`StageData::recorded`], the domain's `TradeFlow`) or, for datasets
+/// outside our catalog such as the GeoPolRisk reference, plain codes
+/// ([`StageData::import`], [`StageData::export`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct TradeFlow {
-    /// Reporting country: the importer, or a member of the bloc (ISO3).
+pub(crate) struct TradeFlow {
+    /// Reporting country: the importer, or a member of the bloc.
     pub reporter: String,
-    /// Partner country (ISO3): origin of an import, destination of an export.
+    /// Partner country: origin of an import, destination of an export.
     pub partner: String,
     /// Import or export.
     pub direction: FlowDirection,
@@ -86,23 +92,11 @@ pub struct TradeFlow {
 }
 
 impl TradeFlow {
-    /// An import of `reporter` from `partner`.
-    pub fn import(reporter: &str, partner: &str, value_usd: f64, tonnes: Option<f64>) -> Self {
+    fn new(direction: FlowDirection, reporter: &str, partner: &str, value_usd: f64, tonnes: Option<f64>) -> Self {
         TradeFlow {
             reporter: reporter.to_string(),
             partner: partner.to_string(),
-            direction: FlowDirection::Import,
-            value_usd,
-            tonnes,
-        }
-    }
-
-    /// An export of `reporter` to `partner`.
-    pub fn export(reporter: &str, partner: &str, value_usd: f64, tonnes: Option<f64>) -> Self {
-        TradeFlow {
-            reporter: reporter.to_string(),
-            partner: partner.to_string(),
-            direction: FlowDirection::Export,
+            direction,
             value_usd,
             tonnes,
         }
@@ -137,7 +131,7 @@ pub struct StageData {
     pub world_total: Option<f64>,
     /// The importer's trade at this stage. `None` = no trade data at all
     /// (unknown); `Some(vec![])` = the source reports no trade.
-    pub trade: Option<Vec<TradeFlow>>,
+    pub(crate) trade: Option<Vec<TradeFlow>>,
 }
 
 impl StageData {
@@ -186,20 +180,46 @@ impl StageData {
         self
     }
 
-    /// Adds a trade flow (and marks the trade as reported).
-    pub fn flow(mut self, flow: TradeFlow) -> Self {
+    /// Forgets every flow: the stage's trade is unknown again.
+    pub fn trade_unknown(mut self) -> Self {
+        self.trade = None;
+        self
+    }
+
+    /// True when the stage's trade is known (possibly with no flow).
+    pub fn has_trade(&self) -> bool {
+        self.trade.is_some()
+    }
+
+    /// Adds a recorded flow of the importer (or of a bloc member) and marks
+    /// the trade as reported. Re-imports and re-exports are not supply: the
+    /// trade is marked reported but the flow is not counted.
+    pub fn recorded(mut self, flow: &supplyrisk_domain::TradeFlow) -> Self {
+        let trade = self.trade.get_or_insert_with(Vec::new);
+        if matches!(flow.flow, FlowDirection::Import | FlowDirection::Export) {
+            trade.push(TradeFlow::new(
+                flow.flow,
+                flow.reporter.as_str(),
+                flow.partner.as_str(),
+                flow.value_usd,
+                flow.net_weight_kg.map(|kg| kg / 1000.0),
+            ));
+        }
+        self
+    }
+
+    /// Adds an import of `reporter` from `partner` (plain codes, tonnes).
+    pub fn import(mut self, reporter: &str, partner: &str, value_usd: f64, tonnes: Option<f64>) -> Self {
+        let flow = TradeFlow::new(FlowDirection::Import, reporter, partner, value_usd, tonnes);
         self.trade.get_or_insert_with(Vec::new).push(flow);
         self
     }
 
-    /// Adds an import of `reporter` from `partner`.
-    pub fn import(self, reporter: &str, partner: &str, value_usd: f64, tonnes: Option<f64>) -> Self {
-        self.flow(TradeFlow::import(reporter, partner, value_usd, tonnes))
-    }
-
-    /// Adds an export of `reporter` to `partner`.
-    pub fn export(self, reporter: &str, partner: &str, value_usd: f64, tonnes: Option<f64>) -> Self {
-        self.flow(TradeFlow::export(reporter, partner, value_usd, tonnes))
+    /// Adds an export of `reporter` to `partner` (plain codes, tonnes).
+    pub fn export(mut self, reporter: &str, partner: &str, value_usd: f64, tonnes: Option<f64>) -> Self {
+        let flow = TradeFlow::new(FlowDirection::Export, reporter, partner, value_usd, tonnes);
+        self.trade.get_or_insert_with(Vec::new).push(flow);
+        self
     }
 }
 
@@ -418,5 +438,50 @@ impl SupplyInputs {
     /// The data of `stage`, if present.
     pub fn stage_data(&self, stage: Stage) -> Option<&StageData> {
         self.stages.iter().find(|s| s.stage == stage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use supplyrisk_domain::{RawTradeFlow, TradeFlow as RecordedFlow};
+
+    fn recorded(flow: FlowDirection, weight_kg: Option<f64>) -> RecordedFlow {
+        RecordedFlow::validate(&RawTradeFlow {
+            reporter: "JPN".into(),
+            partner: "CHN".into(),
+            hs_code: "284690".into(),
+            year: 2023,
+            month: 0,
+            flow: Some(flow),
+            value_usd: 9_000.0,
+            net_weight_kg: weight_kg,
+            source: "BACI".into(),
+        })
+        .expect("valid")
+    }
+
+    #[test]
+    fn recorded_flows_count_imports_and_exports_in_tonnes() {
+        let stage = StageData::new(Stage::Processing)
+            .recorded(&recorded(FlowDirection::Import, Some(2_500.0)))
+            .recorded(&recorded(FlowDirection::Export, None));
+        assert_eq!(
+            stage.trade,
+            Some(vec![
+                TradeFlow::new(FlowDirection::Import, "JPN", "CHN", 9_000.0, Some(2.5)),
+                TradeFlow::new(FlowDirection::Export, "JPN", "CHN", 9_000.0, None),
+            ])
+        );
+    }
+
+    #[test]
+    fn re_flows_mark_trade_known_but_are_not_supply() {
+        let stage = StageData::new(Stage::Processing)
+            .recorded(&recorded(FlowDirection::ReImport, Some(1.0)))
+            .recorded(&recorded(FlowDirection::ReExport, Some(1.0)));
+        assert!(stage.has_trade());
+        assert_eq!(stage.trade, Some(vec![]));
+        assert!(!stage.trade_unknown().has_trade());
     }
 }

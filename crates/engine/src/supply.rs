@@ -323,13 +323,13 @@ mod tests {
     #[test]
     fn bloc_trade_nets_out_members_and_imputes_weights() {
         let bloc = Importer::bloc("B", ["AAA", "BBB"]);
-        let flows = vec![
-            TradeFlow::import("AAA", "CHN", 100.0, Some(10.0)),
-            TradeFlow::import("BBB", "CHN", 50.0, None),
-            TradeFlow::import("AAA", "BBB", 999.0, Some(99.0)),
-            TradeFlow::export("BBB", "USA", 20.0, Some(2.0)),
-            TradeFlow::import("ZZZ", "CHN", 1.0, Some(1.0)),
-        ];
+        let stage = StageData::new(Stage::Mining)
+            .import("AAA", "CHN", 100.0, Some(10.0))
+            .import("BBB", "CHN", 50.0, None)
+            .import("AAA", "BBB", 999.0, Some(99.0))
+            .export("BBB", "USA", 20.0, Some(2.0))
+            .import("ZZZ", "CHN", 1.0, Some(1.0));
+        let flows = stage.trade.expect("reported");
         let t = ImporterTrade::of(&flows, &Members::of(&bloc));
         assert_eq!(t.intra_bloc_flows, 1);
         assert_eq!(t.foreign_flows, 1);

@@ -6,6 +6,7 @@
 
 mod delivery;
 mod feed;
+mod input;
 mod isolation;
 mod policy;
 mod reseal;

@@ -9,7 +9,7 @@
 
 use supplyrisk_api::convert;
 use supplyrisk_api::ingest::v1 as pb;
-use supplyrisk_domain::Catalog;
+use supplyrisk_domain::{Catalog, TradeFlow};
 use supplyrisk_engine::{
     ExportRestriction, Governance, Importer, Methodology, PolicyMeasure, Stage, StageData, StageSource, SupplyInputs,
 };
@@ -164,6 +164,31 @@ fn source_reason(
     }
 }
 
+/// The members' trade rows as domain flows, each reported by its member.
+///
+/// Ingest checked every row before storing it, so a refusal here means the
+/// two services disagree (a catalog or registry one has and the other has
+/// not yet); such rows are left out and logged rather than scored unchecked.
+fn recorded_flows(importer: &Importer, snapshots: &[pb::SupplySnapshot]) -> Vec<TradeFlow> {
+    let mut flows = Vec::new();
+    for (member, snap) in importer.members().iter().zip(snapshots) {
+        for row in &snap.trade {
+            match convert::partner_trade(row, member, snap.year) {
+                Ok(flow) => flows.push(flow),
+                Err(violations) => tracing::warn!(
+                    mineral = %snap.mineral,
+                    reporter = %member,
+                    partner = %row.partner,
+                    hs_code = %row.hs_code,
+                    %violations,
+                    "snapshot trade row refused; left out of the score"
+                ),
+            }
+        }
+    }
+    flows
+}
+
 /// Builds engine inputs from one snapshot per member of `importer`.
 pub fn build(
     method: Methodology,
@@ -189,6 +214,7 @@ pub fn build(
     if trade_known && first.trade_flow_count == 0 {
         inputs = inputs.no_flows_recorded();
     }
+    let flows = recorded_flows(importer, snapshots);
     // Shares-only studies are turned into tonnes with a world total of the
     // same stage from another source, else the mine-stage world total.
     let mine_total = chosen_source(method, first, Stage::Mining)
@@ -255,15 +281,8 @@ pub fn build(
         let traded = link.is_some_and(|c| !c.hs_codes.is_empty());
         if trade_known && traded {
             data = data.trade_reported();
-            for (member, snap) in importer.members().iter().zip(snapshots) {
-                for t in snap.trade.iter().filter(|t| stage_of(t.stage) == Some(stage)) {
-                    let tonnes = t.net_weight_kg.map(|kg| kg / 1000.0);
-                    match pb::FlowDirection::try_from(t.flow) {
-                        Ok(pb::FlowDirection::Import) => data = data.import(member, &t.partner, t.value_usd, tonnes),
-                        Ok(pb::FlowDirection::Export) => data = data.export(member, &t.partner, t.value_usd, tonnes),
-                        _ => {}
-                    }
-                }
+            for flow in flows.iter().filter(|f| f.stage == stage) {
+                data = data.recorded(flow);
             }
         }
         inputs = inputs.stage(data);

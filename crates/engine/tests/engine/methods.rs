@@ -16,6 +16,11 @@ fn close(a: f64, b: f64) -> bool {
 /// Japan imports 40 t from CHN (400 000 USD) and 40 t from AUS (200 000 USD).
 /// China applies an export tax (t = 1.1). EoL-RIR 0.1, SI_SR 0.9.
 fn japan() -> SupplyInputs {
+    japan_with_aus_weight(Some(40.0))
+}
+
+/// [`japan`] with the weight of the import from AUS as given.
+fn japan_with_aus_weight(aus_tonnes: Option<f64>) -> SupplyInputs {
     SupplyInputs::new("X", 2022, Importer::country("JPN"))
         .stage(
             StageData::new(Stage::Mining)
@@ -23,7 +28,7 @@ fn japan() -> SupplyInputs {
                 .producer("AUS", Some(30.0))
                 .producer("USA", Some(10.0))
                 .import("JPN", "CHN", 400_000.0, Some(40.0))
-                .import("JPN", "AUS", 200_000.0, Some(40.0)),
+                .import("JPN", "AUS", 200_000.0, aus_tonnes),
         )
         .governance(
             "CHN",
@@ -185,7 +190,7 @@ fn eu_crm_missing_terms_are_defaulted_and_lower_confidence() {
 #[test]
 fn eu_crm_without_trade_data_assumes_global_sourcing() {
     let mut inputs = japan();
-    inputs.stages[0].trade = None;
+    inputs.stages[0] = inputs.stages[0].clone().trade_unknown();
     let s = eu_crm(&inputs, &EuCrmParams::default()).expect("score");
     // IR defaulted to 1, sourcing = global shares → SR = HHI_GS · 0.81 = 2.586 · 0.81
     assert!(close(s.value, 2.586 * 0.81), "{}", s.value);
@@ -220,10 +225,7 @@ fn eu_crm_imputes_missing_weights_from_unit_value() {
     // AUS flow loses its weight: unit value of the weighed flows = 400 000 / 40 = 10 000 USD/t
     // → 200 000 USD ≙ 20 t. Sourcing 60 t: CHN 2/3, AUS 1/3.
     // HHI_src = 4/9·6·1.1 + 1/9·2 = 2.9333… + 0.2222… = 3.1555…
-    let mut inputs = japan();
-    if let Some(flows) = inputs.stages[0].trade.as_mut() {
-        flows[1].tonnes = None;
-    }
+    let inputs = japan_with_aus_weight(None);
     let s = eu_crm(&inputs, &EuCrmParams::default()).expect("score");
     assert!(close(
         s.component("hhi_wgi_t_sourcing").expect("src"),
@@ -413,7 +415,7 @@ fn geopolrisk_zero_imports_and_extensions_say_so() {
     assert!(s.confidence.value < 1.0, "{:?}", s.confidence);
     // No trade data at all: the supply-share assumption, under its own id.
     let mut unknown = nobody.clone();
-    unknown.stages[0].trade = None;
+    unknown.stages[0] = unknown.stages[0].clone().trade_unknown();
     unknown.no_flows_recorded = false;
     let s = geopolrisk(&unknown, &GprParams::default()).expect("score");
     assert_eq!(s.method_id(), "geopolrisk-extended");

@@ -131,7 +131,6 @@ fn catalog_minerals(source: &str, material: &str, line: u64, out: &mut Out<'_>) 
 
 /// What one row says, before it is checked against the domain.
 struct Figure<'a> {
-    mineral: &'a str,
     stage: Stage,
     iso3: String,
     year: u32,
@@ -142,11 +141,35 @@ struct Figure<'a> {
     reported_name: &'a str,
 }
 
+/// Emits a row's figure for each of `minerals` (a row may name a group and
+/// its members), stopping at the first the domain refuses.
+fn emit(
+    out: &mut Out<'_>,
+    line: u64,
+    totals: &mut BTreeSet<String>,
+    minerals: &[&str],
+    f: &Figure<'_>,
+    world: Option<f64>,
+) {
+    for mineral in minerals {
+        if !emit_one(out, line, totals, mineral, f, world) {
+            return;
+        }
+    }
+}
+
 /// Emits a figure, and a world total once per (mineral, stage, period,
 /// source): 1 for shares, the study's total for quantities.
-fn emit(out: &mut Out<'_>, line: u64, totals: &mut BTreeSet<String>, f: Figure<'_>, world: Option<f64>) -> bool {
+fn emit_one(
+    out: &mut Out<'_>,
+    line: u64,
+    totals: &mut BTreeSet<String>,
+    mineral: &str,
+    f: &Figure<'_>,
+    world: Option<f64>,
+) -> bool {
     let stat = RawProductionStat {
-        mineral: f.mineral.to_string(),
+        mineral: mineral.to_string(),
         stage: Some(f.stage),
         country: f.iso3.clone(),
         year: f.year,
@@ -160,8 +183,8 @@ fn emit(out: &mut Out<'_>, line: u64, totals: &mut BTreeSet<String>, f: Figure<'
         return false;
     }
     let world = if f.unit == SHARE_UNIT { Some(1.0) } else { world };
-    let key = format!("{}|{}|{}|{}", f.mineral, f.stage.as_str(), f.year, f.source);
-    if let (Some(total), Ok(mineral), Ok(year)) = (world, MineralId::parse(f.mineral), u16::try_from(f.year))
+    let key = format!("{}|{}|{}|{}", mineral, f.stage.as_str(), f.year, f.source);
+    if let (Some(total), Ok(mineral), Ok(year)) = (world, MineralId::parse(mineral), u16::try_from(f.year))
         && totals.insert(key)
     {
         out.record(
@@ -184,7 +207,7 @@ fn emit(out: &mut Out<'_>, line: u64, totals: &mut BTreeSet<String>, f: Figure<'
         Record::Production(ProductionRecord {
             stat,
             flag: ValueFlag::Reported,
-            series: format!("{} {}", f.mineral, f.stage.as_str()),
+            series: format!("{} {}", mineral, f.stage.as_str()),
             reported_name: f.reported_name.to_string(),
             note: String::new(),
         }),
@@ -310,7 +333,6 @@ impl RowParser for StageSupply {
             return;
         };
         let figure = Figure {
-            mineral: mineral.as_str(),
             stage,
             iso3,
             year,
@@ -320,7 +342,7 @@ impl RowParser for StageSupply {
             source,
             reported_name: country_cell,
         };
-        emit(out, line, &mut self.totals, figure, None);
+        emit(out, line, &mut self.totals, &[mineral.as_str()], &figure, None);
     }
 }
 
@@ -391,22 +413,17 @@ impl RowParser for EuCrmShares {
         let Some(iso3) = iso3_of(row.get(self.iso3), column(self.iso3), line, out) else {
             return;
         };
-        for mineral in minerals {
-            let figure = Figure {
-                mineral,
-                stage,
-                iso3: iso3.clone(),
-                year,
-                first_year,
-                quantity: share,
-                unit: SHARE_UNIT.to_string(),
-                source: EU_CRM_2023,
-                reported_name: name,
-            };
-            if !emit(out, line, &mut self.totals, figure, None) {
-                return;
-            }
-        }
+        let figure = Figure {
+            stage,
+            iso3: iso3.clone(),
+            year,
+            first_year,
+            quantity: share,
+            unit: SHARE_UNIT.to_string(),
+            source: EU_CRM_2023,
+            reported_name: name,
+        };
+        emit(out, line, &mut self.totals, &minerals, &figure, None);
     }
 }
 
@@ -469,22 +486,17 @@ impl RowParser for IeaSupply {
             return out.reject(line, column(self.value), "is not a quantity in kt");
         };
         let world = parse_number(row.get(self.world)).filter(|v| *v > 0.0);
-        for mineral in minerals {
-            let figure = Figure {
-                mineral,
-                stage,
-                iso3: iso3.clone(),
-                year,
-                first_year: None,
-                quantity: value,
-                unit: "thousand metric tons".to_string(),
-                source: IEA_CMDE_2025,
-                reported_name: name,
-            };
-            if !emit(out, line, &mut self.totals, figure, world) {
-                return;
-            }
-        }
+        let figure = Figure {
+            stage,
+            iso3: iso3.clone(),
+            year,
+            first_year: None,
+            quantity: value,
+            unit: "thousand metric tons".to_string(),
+            source: IEA_CMDE_2025,
+            reported_name: name,
+        };
+        emit(out, line, &mut self.totals, &minerals, &figure, world);
     }
 }
 

@@ -83,6 +83,11 @@ async fn uploads_flows_and_serves_a_snapshot_with_shares_and_hhi() {
     assert_eq!(snap.trade.len(), 2, "only JPN's flows");
     let vnm = snap.trade.iter().find(|t| t.partner == "VNM").unwrap();
     assert_eq!(vnm.net_weight_kg, None);
+    assert_eq!(
+        vnm.period.map(|p| (p.year, p.month)),
+        Some((2023, 0)),
+        "each row keeps its period"
+    );
     // CHN has only a 2022 estimate: the latest year before the snapshot year is used.
     let chn_gov = snap.governance.iter().find(|g| g.country == "CHN").unwrap();
     assert_eq!(chn_gov.year, 2022);

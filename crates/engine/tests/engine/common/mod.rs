@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use supplyrisk_engine::{
-    FlowDirection, Governance, GprBuilder, GprDataset, Importer, Stage, StageData, SupplyInputs, TradeFlow,
-};
+use supplyrisk_engine::{Governance, GprBuilder, GprDataset, Importer, Stage, StageData, SupplyInputs};
 
 /// Finds a shipped data file: under the repository's `data/` when it is
 /// there (at `data/<rel>`, or by file name in any `data/*/` folder, since
@@ -388,31 +386,20 @@ impl Snapshot {
             stage = stage.producer(c, v.map(|v| if kg { v / 1000.0 } else { v }));
             involved.insert(c.clone(), ());
         }
-        let mut flows = Vec::new();
+        // BACI codes without an ISO3 stay as `#code`: plain codes, which is
+        // why the reference goes through the engine's code-level builders
+        // rather than the domain's checked flows.
         for k in &m.hs {
             for (i, j, v, q) in self.trade.get(&(*k, year)).map(Vec::as_slice).unwrap_or(&[]) {
                 if importer.contains(j) {
-                    flows.push(TradeFlow {
-                        reporter: j.clone(),
-                        partner: i.clone(),
-                        direction: FlowDirection::Import,
-                        value_usd: v * 1000.0,
-                        tonnes: *q,
-                    });
+                    stage = stage.import(j, i, v * 1000.0, *q);
                     involved.insert(i.clone(), ());
                 }
                 if importer.contains(i) {
-                    flows.push(TradeFlow {
-                        reporter: i.clone(),
-                        partner: j.clone(),
-                        direction: FlowDirection::Export,
-                        value_usd: v * 1000.0,
-                        tonnes: *q,
-                    });
+                    stage = stage.export(i, j, v * 1000.0, *q);
                 }
             }
         }
-        stage.trade = Some(flows);
         let mut inputs = SupplyInputs::new(reference_id, year, importer).stage(stage);
         if let Some(e) = m.eol_rir {
             inputs = inputs.eol_rir(e);
