@@ -136,6 +136,43 @@ return 0
     )
 });
 
+/// Sets rule states only while each still holds what its writer read.
+static SET_RULE_STATES: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+for i = 1, #ARGV, 3 do
+  if (redis.call('HGET', KEYS[1], ARGV[i]) or '') ~= ARGV[i + 1] then
+    return 0
+  end
+end
+for i = 1, #ARGV, 3 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+end
+return 1
+",
+    )
+});
+
+/// A rule state to set, on condition that it still holds what was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleStateChange {
+    /// The state's field (see `rules::state_field` in alerting).
+    pub field: String,
+    /// What the writer read; `None` when the rule had no state yet.
+    pub expected: Option<String>,
+    /// The new state.
+    pub value: String,
+}
+
+impl RuleStateChange {
+    /// Adds the (field, expected, value) triple the scripts read.
+    fn push_args(&self, inv: &mut redis::ScriptInvocation<'_>) {
+        inv.arg(&self.field)
+            .arg(self.expected.as_deref().unwrap_or_default())
+            .arg(&self.value);
+    }
+}
+
 /// Adds the stored last error (if any) of each subscription to it.
 fn with_errors(subscriptions: &mut [pb::Subscription], errors: Vec<Option<Vec<u8>>>) {
     for (sub, raw) in subscriptions.iter_mut().zip(errors) {
@@ -313,25 +350,32 @@ impl Store {
             .await?)
     }
 
-    /// Sets rule states without an alert (e.g. re-arming).
-    pub async fn set_rule_states(&self, states: &[(String, String)]) -> StoreResult<()> {
+    /// Sets rule states without an alert (e.g. re-arming), all or none:
+    /// false, with nothing written, when any state changed since it was read.
+    pub async fn set_rule_states(&self, states: &[RuleStateChange]) -> StoreResult<bool> {
         if states.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let mut conn = self.conn().await?;
-        let _: () = conn.hset_multiple(keys::rule_states(), states).await?;
-        Ok(())
+        let mut inv = SET_RULE_STATES.prepare_invoke();
+        inv.key(keys::rule_states());
+        for change in states {
+            change.push_args(&mut inv);
+        }
+        let set: i64 = inv.invoke_async(&mut conn).await?;
+        Ok(set == 1)
     }
 
     /// Records an alert once (a repeat with the same id changes nothing),
     /// atomically with `states` and, when `delivery` is given, with its
-    /// webhook delivery queued. Returns the alert's stream entry id.
+    /// webhook delivery queued. Returns the alert's stream entry id, or
+    /// `None`, with nothing written, when a state changed since it was read.
     pub async fn record_alert(
         &self,
         alert: &pb::Alert,
-        states: &[(String, String)],
+        states: &[RuleStateChange],
         delivery: Option<NewDelivery<'_>>,
-    ) -> StoreResult<String> {
+    ) -> StoreResult<Option<String>> {
         let subscription = alert.subscription_id.as_str();
         let alert_id = alert.id.as_str();
         let encoded = StoredAlert::from(alert).encode_to_vec();
@@ -353,8 +397,8 @@ impl Store {
         };
         inv.arg(delivery_member(subscription, ""))
             .arg(keys::ALERTS_RECORDED_CHANNEL);
-        for (f, v) in states {
-            inv.arg(f).arg(v);
+        for change in states {
+            change.push_args(&mut inv);
         }
         Ok(inv.invoke_async(&mut conn).await?)
     }

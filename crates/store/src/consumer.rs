@@ -39,7 +39,18 @@ pub struct ConsumerConfig {
     pub batch: usize,
     /// An entry that fails on this delivery (or a later one) is dead-lettered.
     pub max_deliveries: u64,
+    /// Other consumers of the group idle this long with nothing pending are
+    /// removed (processes gone without leaving), ms.
+    pub forget_idle_ms: u64,
 }
+
+/// How long a consumer with nothing pending may stay idle before another
+/// removes it, unless configured: far beyond any live consumer's idle time
+/// (each reads at least every second).
+pub const DEFAULT_FORGET_IDLE_MS: u64 = 3_600_000;
+
+/// How often a consumer looks for idle consumers of its group to remove.
+pub const FORGET_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Deliveries after which a failing entry is dead-lettered, unless configured.
 pub const DEFAULT_MAX_DELIVERIES: u64 = 5;
@@ -59,6 +70,7 @@ impl ConsumerConfig {
             reclaim_idle_ms,
             batch,
             max_deliveries: DEFAULT_MAX_DELIVERIES,
+            forget_idle_ms: DEFAULT_FORGET_IDLE_MS,
         }
     }
 
@@ -128,13 +140,19 @@ pub async fn consume<F, Fut, E, T>(
     );
     let mut round: u64 = 0;
     let mut next_report = Instant::now();
+    let mut next_forget = Instant::now();
     loop {
         if *stop.borrow() {
+            leave(&store, &config).await;
             return;
         }
         if metrics::enabled() && Instant::now() >= next_report {
             next_report = Instant::now() + GROUP_REPORT_INTERVAL;
             report_group_state(&store, &config).await;
+        }
+        if Instant::now() >= next_forget {
+            next_forget = Instant::now() + FORGET_INTERVAL;
+            forget_idle(&store, &config).await;
         }
         let mut entries = Vec::new();
         if round.is_multiple_of(10) {
@@ -200,6 +218,37 @@ pub async fn consume<F, Fut, E, T>(
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
+    }
+}
+
+/// At a clean stop: leaves the group unless entries are still pending for
+/// this consumer (those stay for another to claim, and the consumer with them).
+async fn leave(store: &Store, config: &ConsumerConfig) {
+    match store.leave_group(&config.stream, &config.group, &config.consumer).await {
+        Ok(true) => tracing::info!(stream = config.stream, group = config.group, "left the consumer group"),
+        Ok(false) => tracing::info!(
+            stream = config.stream,
+            group = config.group,
+            "entries still pending; staying in the consumer group for another to claim them"
+        ),
+        Err(e) => tracing::warn!(error = %e, "leaving the consumer group failed; an idle check removes it later"),
+    }
+}
+
+/// Removes consumers of the group gone without leaving.
+async fn forget_idle(store: &Store, config: &ConsumerConfig) {
+    match store
+        .forget_idle_consumers(&config.stream, &config.group, config.forget_idle_ms)
+        .await
+    {
+        Ok(removed) if !removed.is_empty() => tracing::info!(
+            stream = config.stream,
+            group = config.group,
+            ?removed,
+            "removed idle consumers with nothing pending"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "looking for idle consumers failed"),
     }
 }
 

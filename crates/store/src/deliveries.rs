@@ -30,6 +30,27 @@ return due
     )
 });
 
+/// Saves an attempt's outcome only while the attempt's lease still holds:
+/// a replica whose lease ran out (and whose delivery another replica has
+/// claimed since) cannot overwrite the newer attempt's state.
+static SAVE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) ~= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+if ARGV[5] == '' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], ARGV[5], ARGV[1])
+end
+return 1
+",
+    )
+});
+
 /// A delivery to queue with a new alert.
 #[derive(Debug, Clone, Copy)]
 pub struct NewDelivery<'a> {
@@ -46,6 +67,9 @@ pub struct DueDelivery {
     pub subscription: String,
     /// Alert id.
     pub alert: String,
+    /// When the claim's lease runs out (Unix ms): the fence its outcome is
+    /// saved under (see [`Store::save_delivery`]).
+    pub lease_until_ms: u64,
 }
 
 pub(crate) fn delivery_member(subscription: &str, alert: &str) -> String {
@@ -118,6 +142,7 @@ impl Store {
                 Some(DueDelivery {
                     subscription: subscription.to_string(),
                     alert: alert.to_string(),
+                    lease_until_ms,
                 })
             })
             .collect())
@@ -161,27 +186,27 @@ impl Store {
     }
 
     /// Saves an attempt's outcome: the new state and either the next due
-    /// time or, when `next_due_ms` is `None`, the end of the delivery.
+    /// time or, when `next_due_ms` is `None`, the end of the delivery. False,
+    /// with nothing written, when the claim `due` no longer holds its lease.
     pub async fn save_delivery(
         &self,
-        subscription: &str,
-        alert: &str,
+        due: &DueDelivery,
         state: &pb::WebhookDelivery,
         next_due_ms: Option<u64>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let state = StoredDelivery::from(state).encode_to_vec();
         let mut conn = self.conn().await?;
-        let member = delivery_member(subscription, alert);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .hset(keys::deliveries(subscription), alert, state)
-            .ignore();
-        match next_due_ms {
-            Some(due) => pipe.zadd(keys::deliveries_due(), &member, due).ignore(),
-            None => pipe.zrem(keys::deliveries_due(), &member).ignore(),
-        };
-        let _: () = pipe.query_async(&mut conn).await?;
-        Ok(())
+        let saved: i64 = SAVE
+            .key(keys::deliveries_due())
+            .key(keys::deliveries(&due.subscription))
+            .arg(delivery_member(&due.subscription, &due.alert))
+            .arg(due.lease_until_ms)
+            .arg(&due.alert)
+            .arg(state)
+            .arg(next_due_ms.map(|d| d.to_string()).unwrap_or_default())
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(saved == 1)
     }
 
     /// Drops a queued delivery whose subscription or alert no longer exists.

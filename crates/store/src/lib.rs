@@ -32,10 +32,10 @@ use tokio::sync::OnceCell;
 
 use crate::instrumented::InstrumentedConnection;
 
-pub use alerts::{ALERTS_PER_SUBSCRIPTION, AlertRange, RecordedAlert, SubscriptionPage};
+pub use alerts::{ALERTS_PER_SUBSCRIPTION, AlertRange, RecordedAlert, RuleStateChange, SubscriptionPage};
 pub use dead_letters::{DeadLetter, DeadLetterInput, Redriven};
 pub use reads::{PolicyPage, SnapshotData, SnapshotGovernance};
-pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord};
+pub use scores::{HISTORY_LIMIT, LatestScore, ScorePoint, ScoreRecord, ScoreWrite};
 pub use streams::{StreamEntry, entry_id};
 pub use trim::Trimmed;
 pub use writes::{PreparedWrite, Replay, ReplayKind, WriteOutcome};
@@ -141,6 +141,7 @@ struct Inner {
     options: StoreOptions,
     upsert: redis::Script,
     record_alert: redis::Script,
+    record_score: redis::Script,
 }
 
 impl std::fmt::Debug for Store {
@@ -169,6 +170,7 @@ impl Store {
                 options,
                 upsert: redis::Script::new(include_str!("lua/upsert.lua")),
                 record_alert: redis::Script::new(include_str!("lua/record_alert.lua")),
+                record_score: redis::Script::new(include_str!("lua/record_score.lua")),
             }),
         })
     }
@@ -184,6 +186,7 @@ impl Store {
                 options: self.inner.options.clone(),
                 upsert: self.inner.upsert.clone(),
                 record_alert: self.inner.record_alert.clone(),
+                record_score: self.inner.record_score.clone(),
             }),
         }
     }

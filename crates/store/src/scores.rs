@@ -38,6 +38,54 @@ pub struct LatestScore {
     pub score: f64,
     /// Data version it was computed at.
     pub data_version: String,
+    /// The day its policy events were taken as of (`None` for scores
+    /// recorded before the day was kept).
+    pub as_of: Option<Date>,
+    /// Its bytes as stored: a write succeeds only while they are unchanged.
+    encoded: Vec<u8>,
+}
+
+impl LatestScore {
+    /// True when this score was computed from strictly newer inputs than
+    /// `data_version` on `as_of`: every part of the data version at least as
+    /// new and one newer, or the same data on a later day. A version either
+    /// side cannot read is never called older, so a change of format
+    /// cannot freeze a series.
+    pub fn is_newer_than(&self, data_version: &str, as_of: Option<Date>) -> bool {
+        let (Some(mine), Some(theirs)) = (version_parts(&self.data_version), version_parts(data_version)) else {
+            return false;
+        };
+        let parts: std::collections::BTreeSet<&str> = mine.keys().chain(theirs.keys()).copied().collect();
+        let (mut newer, mut older) = (false, false);
+        for part in parts {
+            let (a, b) = (
+                mine.get(part).copied().unwrap_or_default(),
+                theirs.get(part).copied().unwrap_or_default(),
+            );
+            newer |= a > b;
+            older |= a < b;
+        }
+        match (newer, older) {
+            (true, false) => true,
+            (false, false) => self.as_of > as_of,
+            _ => false,
+        }
+    }
+}
+
+/// The parts of a data version (`REE@<entry id>;gov@<entry id>;trade-years@<n>`,
+/// see `reads::read_versions`), each as a comparable (ms, seq); `None` when
+/// any part is unreadable.
+fn version_parts(version: &str) -> Option<std::collections::BTreeMap<&str, (u64, u64)>> {
+    version
+        .split(';')
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let (name, value) = part.split_once('@')?;
+            let at = crate::entry_id(value).or_else(|| value.parse().ok().map(|n| (n, 0)))?;
+            Some((name, at))
+        })
+        .collect()
 }
 
 /// A recomputed score to record.
@@ -53,6 +101,18 @@ pub struct ScoreRecord<'a> {
     pub point: &'a ScorePoint,
     /// Encoded `ScoreChanged` event for the score stream, when the score moved.
     pub changed_event: Option<&'a [u8]>,
+    /// The latest score the caller compared against (`None`: it read none).
+    pub replaces: Option<&'a LatestScore>,
+}
+
+/// What became of a [`ScoreRecord`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScoreWrite {
+    /// Recorded; with the `ScoreChanged` entry id when an event was given.
+    Recorded(Option<String>),
+    /// Nothing written: the latest score changed since the caller read it
+    /// (another replica recorded one). Read it again and decide anew.
+    Conflict,
 }
 
 impl Store {
@@ -73,53 +133,51 @@ impl Store {
     pub async fn latest_score(&self, mineral: &str, method: &str, importer: &str) -> StoreResult<Option<LatestScore>> {
         let mut conn = self.conn().await?;
         let raw: Option<Vec<u8>> = conn.hget(keys::latest_scores(mineral, method), importer).await?;
-        Ok(raw
-            .and_then(|b| StoredLatestScore::decode(b.as_slice()).ok())
-            .map(|s| LatestScore {
+        Ok(raw.and_then(|encoded| {
+            let s = StoredLatestScore::decode(encoded.as_slice()).ok()?;
+            Some(LatestScore {
                 score: s.score,
                 data_version: s.data_version,
-            }))
+                as_of: s.as_of.and_then(|d| Date::new(d.year, d.month, d.day).ok()),
+                encoded,
+            })
+        }))
     }
 
-    /// Records a recomputed score atomically: latest, ranking, history and,
-    /// when it moved, the `ScoreChanged` event.
-    pub async fn record_score(&self, r: &ScoreRecord<'_>, stream_maxlen: u64) -> StoreResult<Option<String>> {
+    /// Records a recomputed score atomically (latest, ranking, history and,
+    /// when it moved, the `ScoreChanged` event), provided the latest score
+    /// is still [`ScoreRecord::replaces`].
+    pub async fn record_score(&self, r: &ScoreRecord<'_>, stream_maxlen: u64) -> StoreResult<ScoreWrite> {
         let latest = StoredLatestScore {
             score: r.point.score,
             data_version: r.point.data_version.clone(),
+            as_of: r.point.as_of.map(Into::into),
         }
         .encode_to_vec();
         let point = StoredScorePoint::from(r.point).encode_to_vec();
         let mut conn = self.conn().await?;
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .hset(keys::latest_scores(r.mineral, r.method), r.importer, latest)
-            .ignore()
-            .zadd(keys::ranking(r.method, r.importer), r.mineral, r.point.score)
-            .ignore()
-            .lpush(keys::score_history(r.mineral, r.method, r.importer), point)
-            .ignore()
-            .ltrim(
-                keys::score_history(r.mineral, r.method, r.importer),
-                0,
-                HISTORY_LIMIT - 1,
-            )
-            .ignore();
-        if let Some(ev) = r.changed_event {
-            pipe.cmd("XADD")
-                .arg(keys::SCORE_STREAM)
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(stream_maxlen)
-                .arg("*")
-                .arg("payload")
-                .arg(ev);
-            let (id,): (String,) = pipe.query_async(&mut conn).await?;
-            Ok(Some(id))
-        } else {
-            let _: () = pipe.query_async(&mut conn).await?;
-            Ok(None)
-        }
+        let mut inv = self.inner.record_score.prepare_invoke();
+        inv.key(keys::latest_scores(r.mineral, r.method))
+            .key(keys::ranking(r.method, r.importer))
+            .key(keys::score_history(r.mineral, r.method, r.importer))
+            .key(keys::SCORE_STREAM);
+        inv.arg(r.importer);
+        match r.replaces {
+            Some(old) => inv.arg("1").arg(old.encoded.as_slice()),
+            None => inv.arg("0").arg(""),
+        };
+        inv.arg(latest)
+            .arg(r.mineral)
+            .arg(r.point.score)
+            .arg(point)
+            .arg(HISTORY_LIMIT)
+            .arg(stream_maxlen)
+            .arg(r.changed_event.unwrap_or_default());
+        let reply: Option<(i64, String)> = inv.invoke_async(&mut conn).await?;
+        Ok(match reply {
+            None => ScoreWrite::Conflict,
+            Some((_, id)) => ScoreWrite::Recorded((!id.is_empty()).then_some(id)),
+        })
     }
 
     /// Recorded points, newest first (unreadable ones skipped).

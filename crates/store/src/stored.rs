@@ -308,6 +308,10 @@ pub(crate) struct StoredLatestScore {
     pub score: f64,
     #[prost(string, tag = "10")]
     pub data_version: String,
+    /// The day its policy events were taken as of; absent from scores
+    /// recorded before it was kept.
+    #[prost(message, optional, tag = "17")]
+    pub as_of: Option<StoredDate>,
 }
 
 /// One point of a score's history (the field numbers of the `HistoryPoint`

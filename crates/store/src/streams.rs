@@ -4,7 +4,11 @@
 //! its effects are stored, and entries a crashed consumer left pending are
 //! claimed by the next one (`XAUTOCLAIM`). Consumers must be idempotent.
 
-use redis::streams::{StreamAutoClaimOptions, StreamAutoClaimReply, StreamReadOptions, StreamReadReply};
+use std::sync::LazyLock;
+
+use redis::streams::{
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamInfoConsumersReply, StreamReadOptions, StreamReadReply,
+};
 use redis::{AsyncCommands, Value};
 
 use crate::{Store, StoreResult};
@@ -50,6 +54,21 @@ fn entries(reply: StreamReadReply) -> Vec<StreamEntry> {
         })
         .collect()
 }
+
+/// Deletes a consumer only when nothing is pending for it, in one step, so
+/// no entry it was handed is lost from the group's pending list.
+static LEAVE_GROUP: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if #pending > 0 then
+  return 0
+end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1
+",
+    )
+});
 
 impl Store {
     /// Creates consumer group `group` on `stream` (and the stream) if missing;
@@ -106,6 +125,36 @@ impl Store {
                 id: e.id,
             })
             .collect())
+    }
+
+    /// Removes `consumer` from `group` if it holds no pending entry (a
+    /// consumer with pending entries stays until another claims them).
+    /// True when it was removed.
+    pub async fn leave_group(&self, stream: &str, group: &str, consumer: &str) -> StoreResult<bool> {
+        let mut conn = self.conn().await?;
+        let removed: i64 = LEAVE_GROUP
+            .key(stream)
+            .arg(group)
+            .arg(consumer)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(removed == 1)
+    }
+
+    /// Removes every consumer of `group` idle for longer than `idle_ms` with
+    /// nothing pending: those of processes that stopped without leaving
+    /// (killed, or their pending entries since claimed by others). Returns
+    /// the names removed.
+    pub async fn forget_idle_consumers(&self, stream: &str, group: &str, idle_ms: u64) -> StoreResult<Vec<String>> {
+        let mut conn = self.conn().await?;
+        let reply: StreamInfoConsumersReply = conn.xinfo_consumers(stream, group).await?;
+        let mut removed = Vec::new();
+        for c in reply.consumers {
+            if c.pending == 0 && c.idle as u64 > idle_ms && self.leave_group(stream, group, &c.name).await? {
+                removed.push(c.name);
+            }
+        }
+        Ok(removed)
     }
 
     /// Entries after `after` (plain `XREAD`, no group), waiting up to

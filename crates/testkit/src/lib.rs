@@ -259,6 +259,13 @@ impl ServiceProcess {
         }
     }
 
+    /// Another process of the same binary with the same settings, on a new
+    /// port: a second replica.
+    pub fn replica(&self) -> ServiceProcess {
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        ServiceProcess::spawn(&self.binary, &env)
+    }
+
     /// `host:port` it listens on.
     pub fn addr(&self) -> &str {
         &self.addr

@@ -294,18 +294,15 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
             .any(|s| s.service == INGEST && is_redis(s) && s.span.trace_id == recompute.span.trace_id),
         "snapshot reads show their Redis commands"
     );
-    let score_write = spans
-        .iter()
-        .find(|s| {
+    // The score is recorded, with its ScoreChanged event, by one script.
+    assert!(
+        spans.iter().any(|s| {
             s.service == SCORING
                 && s.span.parent_span_id == recompute.span.span_id
                 && is_redis(s)
-                && s.span.name == "MULTI"
-        })
-        .expect("the recompute's MULTI recording the score");
-    assert!(
-        matches!(score_write.attr(attributes::REDIS_COMMANDS), Some(AttrValue::Str(c)) if c.contains("XADD")),
-        "the score write appends ScoreChanged"
+                && s.span.name == "EVALSHA"
+        }),
+        "the recompute's EVALSHA recording the score"
     );
 
     // The alert is recorded in Redis under the evaluation.

@@ -16,7 +16,7 @@ use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::common::v1::TraceContext;
 use supplyrisk_service::{Shutdown, Worker};
 use supplyrisk_store::deliveries::{DueDelivery, NewDelivery};
-use supplyrisk_store::{Store, StoreError};
+use supplyrisk_store::{RuleStateChange, Store, StoreError};
 use supplyrisk_telemetry::metrics::{self, WebhookOutcome};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use supplyrisk_telemetry::{SpanExt, attributes};
@@ -72,8 +72,8 @@ pub async fn record_alert(
     store: &Store,
     sub: &pb::Subscription,
     alert: &pb::Alert,
-    states: &[(String, String)],
-) -> Result<String, StoreError> {
+    states: &[RuleStateChange],
+) -> Result<Option<String>, StoreError> {
     let initial = pb::WebhookDelivery {
         status: pb::DeliveryStatus::Pending as i32,
         ..Default::default()
@@ -250,7 +250,7 @@ impl Deliverer {
         let (Some(secret), true) = (secret, has_active_webhook(&sub)) else {
             state.status = pb::DeliveryStatus::Disabled as i32;
             state.next_attempt_time = None;
-            return store.save_delivery(&sub.id, &alert.id, &state, None).await;
+            return self.save(due, &state, None).await;
         };
         let span = tracing::info_span!(
             "webhook",
@@ -281,7 +281,20 @@ impl Deliverer {
             _ => "retry",
         };
         span.set_attribute(attributes::WEBHOOK_OUTCOME, outcome);
-        store.save_delivery(&sub.id, &alert.id, &state, next).await
+        self.save(due, &state, next).await
+    }
+
+    /// Saves an attempt's outcome under its lease; an attempt whose lease
+    /// ran out leaves the delivery to the replica that claimed it since.
+    async fn save(&self, due: &DueDelivery, state: &pb::WebhookDelivery, next: Option<u64>) -> Result<(), StoreError> {
+        if !self.store.save_delivery(due, state, next).await? {
+            tracing::warn!(
+                subscription = due.subscription,
+                alert = due.alert,
+                "webhook attempt outlived its lease; the newer claim's outcome stands"
+            );
+        }
+        Ok(())
     }
 
     /// One attempt; updates `state` and returns the next due time, if any.

@@ -32,6 +32,53 @@ pub fn threshold(value: f64, hysteresis: f64, armed: bool, score: f64) -> Thresh
     }
 }
 
+/// A threshold rule's state for one series: whether it is armed, and the
+/// score event last applied to it, so an event already applied (or older
+/// than the last applied, delivered late to another replica) changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleState {
+    /// Armed: the next score at or above the threshold fires.
+    pub armed: bool,
+    /// Stream entry id (ms, seq) of the last event applied.
+    pub applied: Option<(u64, u64)>,
+}
+
+impl RuleState {
+    /// The stored form (`1@<ms>-<seq>`); `None` (never evaluated) is armed.
+    /// The bare `0`/`1` stored before events were kept still reads.
+    pub fn parse(stored: Option<&str>) -> RuleState {
+        let (armed, applied) = stored
+            .map(|s| s.split_once('@').unwrap_or((s, "")))
+            .unwrap_or(("1", ""));
+        RuleState {
+            armed: armed != "0",
+            applied: supplyrisk_store::entry_id(applied),
+        }
+    }
+
+    /// The stored form.
+    pub fn encode(&self) -> String {
+        let armed = if self.armed { "1" } else { "0" };
+        match self.applied {
+            Some((ms, seq)) => format!("{armed}@{ms}-{seq}"),
+            None => armed.to_string(),
+        }
+    }
+
+    /// True when `event` comes after the last event applied.
+    pub fn applies(&self, event: (u64, u64)) -> bool {
+        self.applied.is_none_or(|last| event > last)
+    }
+
+    /// The state after applying `event` with `outcome`.
+    pub fn after(self, event: (u64, u64), outcome: ThresholdOutcome) -> RuleState {
+        RuleState {
+            armed: outcome.armed,
+            applied: Some(event),
+        }
+    }
+}
+
 /// Delta rule: fires when the score moved by at least `min_delta`.
 pub fn delta(min_delta: f64, old: Option<f64>, new: f64) -> bool {
     old.is_some_and(|o| (new - o).abs() >= min_delta)
@@ -113,6 +160,41 @@ mod tests {
         }
         // Fires at 3.1; noise between 2.5 and 3.x does not re-fire; re-arms at 2.4; fires at 3.0.
         assert_eq!(fired, [false, true, false, false, false, false, false, true]);
+    }
+
+    #[test]
+    fn rule_state_keeps_the_last_event_applied() {
+        let fresh = RuleState::parse(None);
+        assert_eq!(
+            fresh,
+            RuleState {
+                armed: true,
+                applied: None
+            }
+        );
+        assert!(fresh.applies((1, 0)));
+        let after = fresh.after(
+            (5, 2),
+            ThresholdOutcome {
+                fire: true,
+                armed: false,
+            },
+        );
+        assert_eq!(after.encode(), "0@5-2");
+        let read = RuleState::parse(Some("0@5-2"));
+        assert_eq!(read, after);
+        assert!(!read.applies((5, 2)), "the same event again");
+        assert!(!read.applies((5, 1)), "an older event");
+        assert!(read.applies((5, 3)));
+        // What was stored before events were kept.
+        assert_eq!(
+            RuleState::parse(Some("0")),
+            RuleState {
+                armed: false,
+                applied: None
+            }
+        );
+        assert_eq!(RuleState::parse(Some("1")).encode(), "1");
     }
 
     #[test]

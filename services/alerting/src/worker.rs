@@ -13,13 +13,13 @@ use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::events::v1::ScoreChanged;
 use supplyrisk_service::StreamProcessor;
 use supplyrisk_store::consumer::ConsumerConfig;
-use supplyrisk_store::{Store, StreamEntry, keys};
+use supplyrisk_store::{RuleStateChange, Store, StoreError, StreamEntry, keys};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
 use crate::isolation::{self, EvaluationError};
-use crate::rules;
+use crate::rules::{self, RuleState};
 use crate::settings::AlertingSection;
 
 /// Evaluates score changes and records alerts.
@@ -111,60 +111,107 @@ impl Matcher {
     ) -> Result<usize, EvaluationError> {
         let mut recorded = 0;
         for (i, rule) in sub.rules.iter().enumerate() {
-            let state_key = rules::state_field(&sub.id, i, &c.mineral, &c.importer, &c.methodology);
-            let (fire, states) = match &rule.kind {
-                Some(pb::rule::Kind::Threshold(t)) => {
-                    let armed = self
-                        .store
-                        .rule_states(std::slice::from_ref(&state_key))
-                        .await?
-                        .pop()
-                        .flatten();
-                    let armed = armed.as_deref() != Some("0");
-                    let o = rules::threshold(t.value, t.hysteresis, armed, c.new_score);
-                    let states = if o.armed != armed {
-                        vec![(state_key, if o.armed { "1" } else { "0" }.to_string())]
-                    } else {
-                        Vec::new()
-                    };
-                    (o.fire, states)
+            let fired = match &rule.kind {
+                Some(pb::rule::Kind::Threshold(t)) => self.apply_threshold(sub, i, t, event_id, c).await?,
+                Some(pb::rule::Kind::Delta(d)) if rules::delta(d.min_delta, c.old_score, c.new_score) => {
+                    let alert = alert_of(sub, i, rule, event_id, c);
+                    crate::delivery::record_alert(&self.store, sub, &alert, &[]).await?;
+                    Some(alert)
                 }
-                Some(pb::rule::Kind::Delta(d)) => (rules::delta(d.min_delta, c.old_score, c.new_score), Vec::new()),
                 // Policy rules fire on data events, not on score changes.
-                Some(pb::rule::Kind::Policy(_)) | None => (false, Vec::new()),
+                Some(pb::rule::Kind::Delta(_) | pb::rule::Kind::Policy(_)) | None => None,
             };
-            if !fire {
-                self.store.set_rule_states(&states).await?;
-                continue;
+            if let Some(alert) = fired {
+                tracing::info!(
+                    subscription = sub.id,
+                    alert = alert.id,
+                    rule = alert.rule,
+                    "alert recorded"
+                );
+                recorded += 1;
             }
-            let alert = pb::Alert {
-                id: rules::alert_id(&sub.id, i, event_id, &c.mineral, &c.importer, &c.methodology),
-                subscription_id: sub.id.clone(),
-                rule: rules::describe(rule),
-                mineral: c.mineral.clone(),
-                importer: c.importer.clone(),
-                methodology: c.methodology.clone(),
-                old_score: c.old_score,
-                new_score: c.new_score,
-                delta: c.delta,
-                top_reason: c.reasons.first().cloned().unwrap_or_default(),
-                trace: crate::delivery::alert_trace(c.trace.as_ref()),
-                create_time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
-                acknowledged: false,
-                cause_event_id: event_id.to_string(),
-                policy_event_id: String::new(),
-                policy_summary: String::new(),
-                webhook_delivery: None,
-            };
-            crate::delivery::record_alert(&self.store, sub, &alert, &states).await?;
-            tracing::info!(
-                subscription = sub.id,
-                alert = alert.id,
-                rule = alert.rule,
-                "alert recorded"
-            );
-            recorded += 1;
         }
         Ok(recorded)
+    }
+
+    /// Applies one score event to threshold rule `index` of `sub`: reads the
+    /// rule's state, evaluates, and stores the new state (with the alert,
+    /// when it fires) only if the state is still what was read. Replicas
+    /// handling events of one series at once thus never both fire, and an
+    /// event older than the last applied changes nothing.
+    async fn apply_threshold(
+        &self,
+        sub: &pb::Subscription,
+        index: usize,
+        t: &pb::ThresholdRule,
+        event_id: &str,
+        c: &ScoreChanged,
+    ) -> Result<Option<pb::Alert>, EvaluationError> {
+        let Some(event) = supplyrisk_store::entry_id(event_id) else {
+            return Ok(None);
+        };
+        let field = rules::state_field(&sub.id, index, &c.mineral, &c.importer, &c.methodology);
+        for _ in 0..MAX_STATE_ATTEMPTS {
+            let stored = self
+                .store
+                .rule_states(std::slice::from_ref(&field))
+                .await?
+                .pop()
+                .flatten();
+            let state = RuleState::parse(stored.as_deref());
+            if !state.applies(event) {
+                return Ok(None);
+            }
+            let outcome = rules::threshold(t.value, t.hysteresis, state.armed, c.new_score);
+            let change = RuleStateChange {
+                field: field.clone(),
+                expected: stored,
+                value: state.after(event, outcome).encode(),
+            };
+            if outcome.fire {
+                let alert = alert_of(sub, index, &sub.rules[index], event_id, c);
+                let states = std::slice::from_ref(&change);
+                if crate::delivery::record_alert(&self.store, sub, &alert, states)
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Some(alert));
+                }
+            } else if self.store.set_rule_states(std::slice::from_ref(&change)).await? {
+                return Ok(None);
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "the state of rule {index} of {} kept changing under this evaluation",
+            sub.id
+        ))
+        .into())
+    }
+}
+
+/// Tries at applying one event to a rule while other replicas apply events
+/// of the same series; past them the batch is retried by the consumer group.
+const MAX_STATE_ATTEMPTS: usize = 4;
+
+/// The alert rule `index` of `sub` raises for score change `c`.
+fn alert_of(sub: &pb::Subscription, index: usize, rule: &pb::Rule, event_id: &str, c: &ScoreChanged) -> pb::Alert {
+    pb::Alert {
+        id: rules::alert_id(&sub.id, index, event_id, &c.mineral, &c.importer, &c.methodology),
+        subscription_id: sub.id.clone(),
+        rule: rules::describe(rule),
+        mineral: c.mineral.clone(),
+        importer: c.importer.clone(),
+        methodology: c.methodology.clone(),
+        old_score: c.old_score,
+        new_score: c.new_score,
+        delta: c.delta,
+        top_reason: c.reasons.first().cloned().unwrap_or_default(),
+        trace: crate::delivery::alert_trace(c.trace.as_ref()),
+        create_time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
+        acknowledged: false,
+        cause_event_id: event_id.to_string(),
+        policy_event_id: String::new(),
+        policy_summary: String::new(),
+        webhook_delivery: None,
     }
 }

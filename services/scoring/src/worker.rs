@@ -26,7 +26,7 @@ use supplyrisk_engine::Methodology;
 use supplyrisk_grpc::ServiceError;
 use supplyrisk_service::{Shutdown, StreamProcessor, Worker};
 use supplyrisk_store::consumer::ConsumerConfig;
-use supplyrisk_store::{ScorePoint, ScoreRecord, Store, StreamEntry, keys};
+use supplyrisk_store::{ScorePoint, ScoreRecord, ScoreWrite, Store, StreamEntry, keys};
 use supplyrisk_telemetry::propagation::{self, TraceCarrier};
 use tracing::Instrument;
 
@@ -346,7 +346,11 @@ impl Recomputer {
         Ok(moved)
     }
 
-    /// Records `new` as the latest score and publishes `ScoreChanged` when it moved.
+    /// Records `new` as the latest score and publishes `ScoreChanged` when it
+    /// moved. Replicas may recompute one series at once: the write only
+    /// lands on the latest score it compared against, so a change is
+    /// published once, and a score from older data or an earlier policy day
+    /// never replaces a newer one.
     async fn recompute_one(
         &self,
         mineral: &str,
@@ -356,14 +360,7 @@ impl Recomputer {
         cause: &str,
     ) -> Result<bool, ServiceError> {
         let label = importer.label();
-        let old = self.store.latest_score(mineral, method.id(), label).await?;
-        if old
-            .as_ref()
-            .is_some_and(|o| o.data_version == new.data_version && o.score == new.score)
-        {
-            return Ok(false);
-        }
-        let moved = old.as_ref().is_none_or(|o| (o.score - new.score).abs() > 1e-12);
+        let as_of = new.as_of.as_ref().and_then(|d| convert::date(d).ok());
         let point = ScorePoint {
             data_year: u16::try_from(new.data_year).unwrap_or(0),
             score: new.score,
@@ -371,44 +368,77 @@ impl Recomputer {
             data_version: new.data_version.clone(),
             computed_at: new.computed_at.and_then(|t| std::time::SystemTime::try_from(t).ok()),
             kind: history_kind(cause).into(),
-            as_of: new.as_of.as_ref().and_then(|d| convert::date(d).ok()),
+            as_of,
         };
-        let carrier = propagation::current_carrier();
-        let event = moved.then(|| {
-            let mut reasons = vec![new.top_reason.clone()];
-            reasons.extend(new.notes.iter().take(2).cloned());
-            ScoreChanged {
-                mineral: mineral.to_string(),
-                importer: label.to_string(),
-                methodology: method.id().to_string(),
-                old_score: old.as_ref().map(|o| o.score),
-                new_score: new.score,
-                delta: new.score - old.as_ref().map(|o| o.score).unwrap_or(0.0),
-                reasons,
-                data_year: new.data_year,
-                data_version: new.data_version.clone(),
-                cause_event_id: cause.to_string(),
-                trace: (!carrier.traceparent.is_empty()).then_some(TraceContext {
-                    traceparent: carrier.traceparent,
-                    tracestate: carrier.tracestate,
-                }),
+        for _ in 0..MAX_RECORD_ATTEMPTS {
+            let old = self.store.latest_score(mineral, method.id(), label).await?;
+            if let Some(o) = &old {
+                let unchanged = o.data_version == new.data_version && o.score == new.score;
+                if unchanged || o.is_newer_than(&new.data_version, as_of) {
+                    return Ok(false);
+                }
             }
-            .encode_to_vec()
-        });
-        self.store
-            .record_score(
-                &ScoreRecord {
-                    mineral,
-                    method: method.id(),
-                    importer: label,
-                    point: &point,
-                    changed_event: event.as_deref(),
-                },
-                self.settings.stream_maxlen,
-            )
-            .await?;
-        Ok(moved)
+            let moved = old.as_ref().is_none_or(|o| (o.score - new.score).abs() > 1e-12);
+            let event =
+                moved.then(|| score_changed(mineral, label, method, old.as_ref().map(|o| o.score), &new, cause));
+            let write = self
+                .store
+                .record_score(
+                    &ScoreRecord {
+                        mineral,
+                        method: method.id(),
+                        importer: label,
+                        point: &point,
+                        changed_event: event.as_deref(),
+                        replaces: old.as_ref(),
+                    },
+                    self.settings.stream_maxlen,
+                )
+                .await?;
+            if write != ScoreWrite::Conflict {
+                return Ok(moved);
+            }
+        }
+        Err(ServiceError::Unavailable(format!(
+            "the latest {mineral} {label} {} score kept changing under this recomputation",
+            method.id()
+        )))
     }
+}
+
+/// Attempts to record one recomputed score while other replicas record the
+/// same series; past them the batch is retried through the consumer group.
+const MAX_RECORD_ATTEMPTS: usize = 4;
+
+/// The encoded `ScoreChanged` event of a score that moved from `old`.
+fn score_changed(
+    mineral: &str,
+    importer: &str,
+    method: Methodology,
+    old: Option<f64>,
+    new: &pb::RiskScore,
+    cause: &str,
+) -> Vec<u8> {
+    let carrier = propagation::current_carrier();
+    let mut reasons = vec![new.top_reason.clone()];
+    reasons.extend(new.notes.iter().take(2).cloned());
+    ScoreChanged {
+        mineral: mineral.to_string(),
+        importer: importer.to_string(),
+        methodology: method.id().to_string(),
+        old_score: old,
+        new_score: new.score,
+        delta: new.score - old.unwrap_or(0.0),
+        reasons,
+        data_year: new.data_year,
+        data_version: new.data_version.clone(),
+        cause_event_id: cause.to_string(),
+        trace: (!carrier.traceparent.is_empty()).then_some(TraceContext {
+            traceparent: carrier.traceparent,
+            tracestate: carrier.tracestate,
+        }),
+    }
+    .encode_to_vec()
 }
 
 #[cfg(test)]

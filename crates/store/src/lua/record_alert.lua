@@ -15,11 +15,19 @@
 -- ARGV[4] delivery member ("" = no webhook), ARGV[5] due time ms,
 -- ARGV[6] initial delivery state, ARGV[7] delivery member prefix ("<subscription>|"),
 -- ARGV[8] channel announcing recorded alerts (the subscription id is published)
--- ARGV[9..] rule-state field, value pairs
--- Returns the stream entry id of the alert (the existing one for a repeat).
+-- ARGV[9..] rule-state triples: field, the value its writer read ("" for
+--          none), new value
+-- Returns the stream entry id of the alert (the existing one for a repeat),
+-- or false, with nothing written, when a rule state is no longer what its
+-- writer read (another replica applied a later score first).
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if existing then
   return existing
+end
+for i = 9, #ARGV, 3 do
+  if (redis.call('HGET', KEYS[3], ARGV[i]) or '') ~= ARGV[i + 1] then
+    return false
+  end
 end
 local keep = tonumber(ARGV[3])
 local excess = redis.call('XLEN', KEYS[2]) - keep + 1
@@ -44,8 +52,8 @@ if ARGV[4] ~= '' then
   redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4])
   redis.call('HSET', KEYS[5], ARGV[1], ARGV[6])
 end
-for i = 9, #ARGV, 2 do
-  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+for i = 9, #ARGV, 3 do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
 end
 -- Open alert streams of every replica wake on this instead of polling.
 redis.call('PUBLISH', ARGV[8], string.sub(ARGV[7], 1, -2))

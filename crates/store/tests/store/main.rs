@@ -2,6 +2,8 @@
 //! reaches directly.
 
 mod alerts;
+mod consumers;
+mod scores;
 mod trim;
 
 use secrecy::SecretString;

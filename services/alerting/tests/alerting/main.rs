@@ -6,5 +6,6 @@ mod common;
 mod deploy_config;
 mod isolation;
 mod ownership;
+mod replicas;
 mod streams;
 mod webhooks;
