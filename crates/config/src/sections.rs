@@ -46,6 +46,15 @@ pub struct GrpcSettings {
     /// PEM private key.
     #[serde(default)]
     pub tls_key: String,
+    /// PEM CA bundle; when set (with TLS on), every client must present a
+    /// certificate it signed (mutual TLS).
+    #[serde(default)]
+    pub tls_client_ca: String,
+    /// `host:port` of a second, plain-text listener serving only
+    /// `grpc.health.v1`, for probes that cannot speak TLS (the kubelet's
+    /// gRPC probes); empty = none.
+    #[serde(default)]
+    pub health_listen: String,
 }
 
 impl GrpcSettings {
@@ -69,10 +78,34 @@ impl GrpcSettings {
         }
     }
 
+    /// The plain-text health listener's address, when one is configured.
+    pub fn health_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let listen = self.health_listen.trim();
+        if listen.is_empty() {
+            return Ok(None);
+        }
+        listen
+            .parse()
+            .map(Some)
+            .map_err(|e| invalid("grpc.health_listen", format!("'{listen}' is not host:port ({e})")))
+    }
+
+    /// The CA that signs client certificates, when mutual TLS is on.
+    pub fn client_ca(&self) -> Option<PathBuf> {
+        let ca = self.tls_client_ca.trim();
+        (!ca.is_empty()).then(|| PathBuf::from(ca))
+    }
+
     /// Checks every field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
-        self.tls()?;
+        self.health_listen_addr()?;
+        if self.tls()?.is_none() && self.client_ca().is_some() {
+            return Err(invalid(
+                "grpc.tls_client_ca",
+                "needs grpc.tls_cert and grpc.tls_key: client certificates are asked for over TLS only",
+            ));
+        }
         if !(1024..=1 << 30).contains(&self.max_message_bytes) {
             return Err(invalid("grpc.max_message_bytes", "must be between 1024 and 1073741824"));
         }
@@ -307,9 +340,41 @@ pub struct EndpointSettings {
     pub token: SecretString,
     /// Per-call deadline, milliseconds.
     pub timeout_ms: u64,
+    /// PEM CA bundle the server's certificate must chain to; required for
+    /// an `https://` endpoint.
+    #[serde(default)]
+    pub tls_ca: String,
+    /// PEM certificate this service presents when the server asks for one
+    /// (mutual TLS), with `tls_key`.
+    #[serde(default)]
+    pub tls_cert: String,
+    /// The key of `tls_cert`.
+    #[serde(default)]
+    pub tls_key: String,
+    /// Name the server's certificate must carry, when not the endpoint's host.
+    #[serde(default)]
+    pub tls_domain: String,
 }
 
 impl EndpointSettings {
+    /// Plain-text settings for `endpoint` (tests and tools).
+    pub fn plain(endpoint: &str, token: &str, timeout_ms: u64) -> Self {
+        EndpointSettings {
+            endpoint: endpoint.to_string(),
+            token: SecretString::from(token.to_string()),
+            timeout_ms,
+            tls_ca: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            tls_domain: String::new(),
+        }
+    }
+
+    /// True for an `https://` endpoint.
+    pub fn uses_tls(&self) -> bool {
+        self.endpoint.trim().starts_with("https://")
+    }
+
     /// Checks every field; `section` names the table, e.g. `ingest`.
     pub fn validate(&self, section: &str) -> Result<(), ConfigError> {
         let ep = self.endpoint.trim();
@@ -317,6 +382,29 @@ impl EndpointSettings {
             return Err(invalid(
                 &format!("{section}.endpoint"),
                 "must be an http(s)://host:port URL",
+            ));
+        }
+        let set = |v: &str| !v.trim().is_empty();
+        if self.uses_tls() && !set(&self.tls_ca) {
+            return Err(invalid(
+                &format!("{section}.tls_ca"),
+                "is required for an https:// endpoint (the CA that signs its certificate)",
+            ));
+        }
+        if !self.uses_tls()
+            && [&self.tls_ca, &self.tls_cert, &self.tls_key, &self.tls_domain]
+                .iter()
+                .any(|v| set(v))
+        {
+            return Err(invalid(
+                &format!("{section}.endpoint"),
+                "TLS settings are given, so the endpoint must be https://",
+            ));
+        }
+        if set(&self.tls_cert) != set(&self.tls_key) {
+            return Err(invalid(
+                &format!("{section}.tls_cert"),
+                "tls_cert and tls_key go together (the client certificate and its key)",
             ));
         }
         if self.timeout_ms == 0 {

@@ -248,3 +248,49 @@ fn an_unknown_section_is_refused_by_its_variable() {
         .expect_err("typo in a section name");
     assert!(err.to_string().contains("SUPPLYRISK__SCORNG__"), "{err}");
 }
+
+#[test]
+fn tls_settings_are_checked_together() {
+    let settings =
+        |pairs: &[(&str, &str)]| -> Settings { load_with_env(&[COMMON_DEFAULTS], None, env(pairs)).expect("loads") };
+    let err = settings(&[("SUPPLYRISK__GRPC__TLS_CLIENT_CA", "/ca.pem")])
+        .grpc
+        .validate()
+        .expect_err("client certificates need TLS");
+    assert!(err.to_string().contains("SUPPLYRISK__GRPC__TLS_CLIENT_CA"), "{err}");
+    let mutual = settings(&[
+        ("SUPPLYRISK__GRPC__TLS_CERT", "/cert.pem"),
+        ("SUPPLYRISK__GRPC__TLS_KEY", "/key.pem"),
+        ("SUPPLYRISK__GRPC__TLS_CLIENT_CA", "/ca.pem"),
+    ]);
+    assert!(mutual.grpc.validate().is_ok());
+    assert_eq!(mutual.grpc.client_ca(), Some(std::path::PathBuf::from("/ca.pem")));
+
+    let upstream = |endpoint: &str, tls: &[(&str, &str)]| {
+        let mut e = EndpointSettings::plain(endpoint, "t", 100);
+        for (k, v) in tls {
+            let v = v.to_string();
+            match *k {
+                "ca" => e.tls_ca = v,
+                "cert" => e.tls_cert = v,
+                "key" => e.tls_key = v,
+                _ => e.tls_domain = v,
+            }
+        }
+        e.validate("upstream.ingest").map_err(|e| e.to_string())
+    };
+    assert!(upstream("http://ingest:50051", &[]).is_ok());
+    let no_ca = upstream("https://ingest:50051", &[]).expect_err("an https endpoint needs its CA");
+    assert!(no_ca.contains("SUPPLYRISK__UPSTREAM__INGEST__TLS_CA"), "{no_ca}");
+    let plain = upstream("http://ingest:50051", &[("ca", "/ca.pem")]).expect_err("TLS files on http://");
+    assert!(plain.contains("SUPPLYRISK__UPSTREAM__INGEST__ENDPOINT"), "{plain}");
+    let half = upstream("https://ingest:50051", &[("ca", "/ca.pem"), ("cert", "/c.pem")]).expect_err("no key");
+    assert!(half.contains("SUPPLYRISK__UPSTREAM__INGEST__TLS_CERT"), "{half}");
+    assert!(
+        upstream(
+            "https://ingest:50051",
+            &[("ca", "/ca.pem"), ("cert", "/c.pem"), ("key", "/k.pem")]
+        )
+        .is_ok()
+    );
+}

@@ -16,7 +16,7 @@ use supplyrisk_telemetry::metrics::RpcTimer;
 use supplyrisk_telemetry::{SpanExt, SpanStatus, propagation};
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
-use tonic::transport::Endpoint;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
@@ -101,14 +101,70 @@ where
 /// span and a duration measurement around every call.
 pub type Channel = ClientSpan<tonic::transport::Channel>;
 
-/// A lazily connecting channel to `settings.endpoint`.
-pub fn channel(settings: &EndpointSettings) -> Result<Channel, tonic::transport::Error> {
-    let endpoint = Endpoint::from_shared(settings.endpoint.trim().to_string())?
+/// Why a channel to another service cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    /// The endpoint or the TLS material was refused by the transport.
+    #[error("{0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// A TLS file could not be read; `setting` names it (e.g. `tls_ca`).
+    #[error("{setting} {path}: {reason}")]
+    TlsFile {
+        /// The setting within the endpoint's section.
+        setting: &'static str,
+        /// The path it gave.
+        path: String,
+        /// Why the file could not be read.
+        reason: String,
+    },
+}
+
+impl ChannelError {
+    /// The setting of the endpoint's section to fix.
+    pub fn setting(&self) -> &'static str {
+        match self {
+            ChannelError::Transport(_) => "endpoint",
+            ChannelError::TlsFile { setting, .. } => setting,
+        }
+    }
+}
+
+fn read_tls_file(setting: &'static str, path: &str) -> Result<Vec<u8>, ChannelError> {
+    std::fs::read(path.trim()).map_err(|e| ChannelError::TlsFile {
+        setting,
+        path: path.trim().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// The client TLS of an `https://` endpoint: its CA and, for mutual TLS,
+/// this service's certificate.
+fn client_tls(settings: &EndpointSettings) -> Result<ClientTlsConfig, ChannelError> {
+    let mut tls =
+        ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read_tls_file("tls_ca", &settings.tls_ca)?));
+    if !settings.tls_cert.trim().is_empty() {
+        let cert = read_tls_file("tls_cert", &settings.tls_cert)?;
+        let key = read_tls_file("tls_key", &settings.tls_key)?;
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    if !settings.tls_domain.trim().is_empty() {
+        tls = tls.domain_name(settings.tls_domain.trim());
+    }
+    Ok(tls)
+}
+
+/// A lazily connecting channel to `settings.endpoint`, over TLS for an
+/// `https://` endpoint.
+pub fn channel(settings: &EndpointSettings) -> Result<Channel, ChannelError> {
+    let mut endpoint = Endpoint::from_shared(settings.endpoint.trim().to_string())?
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_millis(settings.timeout_ms))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
+    if settings.uses_tls() {
+        endpoint = endpoint.tls_config(client_tls(settings)?)?;
+    }
     let layer = ClientSpanLayer::new(endpoint.uri());
     Ok(layer.layer(endpoint.connect_lazy()))
 }

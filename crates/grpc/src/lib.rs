@@ -20,4 +20,4 @@ pub use edge::{EdgeLayer, MethodPolicy, Permission, caller};
 pub use error::{ServiceError, ServiceResult, never_processed, retry_read};
 pub use health::HealthMonitor;
 pub use page::{CursorPage, OffsetPage, Page, PageSizes, Position};
-pub use server::{ServeError, bind, serve, shutdown_signal, with_standard_services};
+pub use server::{HealthOnly, ServeError, bind, serve, serve_health_only, shutdown_signal, with_standard_services};

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::RoutesBuilder;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::edge::EdgeLayer;
 use crate::health::HealthMonitor;
@@ -75,6 +75,42 @@ pub fn with_standard_services(
     Ok(routes)
 }
 
+/// A running plain-text server of `grpc.health.v1` only.
+pub struct HealthOnly {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HealthOnly {
+    /// Stops it (after the main server, so probes see NOT_SERVING while it drains).
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Serves `health` alone on `listener`, in plain text, until stopped: for
+/// probes that cannot speak TLS while the main port requires it. It shares
+/// the main server's health state, so it says what the main port would.
+pub fn serve_health_only(
+    listener: TcpListener,
+    health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) -> HealthOnly {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = Server::builder()
+            .add_service(health)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "the health listener stopped");
+        }
+    });
+    HealthOnly { stop, task }
+}
+
 /// Serves `routes` on `listener` until `shutdown` completes, then marks
 /// health NOT_SERVING, stops accepting, and lets in-flight calls finish for
 /// up to the configured grace period.
@@ -105,7 +141,14 @@ pub async fn serve(
     if let Some((cert, key)) = tls {
         let cert = std::fs::read(&cert).map_err(|e| ServeError::Config(format!("tls_cert {}: {e}", cert.display())))?;
         let key = std::fs::read(&key).map_err(|e| ServeError::Config(format!("tls_key {}: {e}", key.display())))?;
-        builder = builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
+        let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+        if let Some(ca) = settings.client_ca() {
+            let ca =
+                std::fs::read(&ca).map_err(|e| ServeError::Config(format!("tls_client_ca {}: {e}", ca.display())))?;
+            // Every client must present a certificate this CA signed.
+            tls = tls.client_ca_root(Certificate::from_pem(ca));
+        }
+        builder = builder.tls_config(tls)?;
     }
     let incoming = TcpListenerStream::new(listener).map(|conn| {
         conn.map(|stream| {

@@ -78,6 +78,8 @@ pub struct Application<S: Service> {
     settings: Settings<S::Settings>,
     listener: TcpListener,
     addr: SocketAddr,
+    /// The plain-text health listener, when configured.
+    health_listener: Option<(TcpListener, SocketAddr)>,
     store: Store,
 }
 
@@ -85,11 +87,16 @@ impl<S: Service> Application<S> {
     /// Binds the listen address (port 0 picks one) and prepares the store.
     pub async fn build(settings: Settings<S::Settings>) -> Result<Self, StartupError> {
         let (listener, addr) = supplyrisk_grpc::bind(settings.common.grpc.listen_addr()?).await?;
+        let health_listener = match settings.common.grpc.health_listen_addr()? {
+            Some(health_addr) => Some(supplyrisk_grpc::bind(health_addr).await?),
+            None => None,
+        };
         let store = Store::new(&settings.common.redis, S::store_options(&settings))?;
         Ok(Self {
             settings,
             listener,
             addr,
+            health_listener,
             store,
         })
     }
@@ -106,6 +113,7 @@ impl<S: Service> Application<S> {
             settings,
             listener,
             addr,
+            health_listener,
             store,
         } = self;
         for deprecation in settings.deprecations() {
@@ -130,6 +138,10 @@ impl<S: Service> Application<S> {
         let served: Vec<&'static str> = std::iter::once(<S::Server as NamedService>::NAME)
             .chain(S::ALSO_SERVES.iter().copied())
             .collect();
+        let health_only = health_listener.map(|(listener, health_addr)| {
+            tracing::info!(health_addr = %health_addr, "health probes served in plain text");
+            supplyrisk_grpc::serve_health_only(listener, health_service.clone())
+        });
         let mut routes = RoutesBuilder::default();
         let started = S::start(Start {
             settings: &settings,
@@ -154,6 +166,9 @@ impl<S: Service> Application<S> {
             }
             Err(e) => Err(e),
         };
+        if let Some(health_only) = health_only {
+            health_only.stop().await;
+        }
         workers.stop().await;
         probe.abort();
         result?;

@@ -19,7 +19,7 @@ pub enum StartupError {
         /// The setting to fix, e.g. `SUPPLYRISK__UPSTREAM__INGEST__ENDPOINT`.
         variable: String,
         /// Why the endpoint is unusable.
-        source: tonic::transport::Error,
+        source: supplyrisk_grpc::client::ChannelError,
     },
     /// The server failed.
     #[error(transparent)]

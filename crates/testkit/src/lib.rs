@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod fixtures;
 pub mod import;
 pub mod otlp;
+pub mod tls;
 pub mod webhook_receiver;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -542,11 +542,7 @@ mod tests {
     }
 
     fn scorer(capacity: usize) -> Scorer {
-        let upstream = supplyrisk_config::EndpointSettings {
-            endpoint: "http://127.0.0.1:9".into(),
-            token: "t".to_string().into(),
-            timeout_ms: 100,
-        };
+        let upstream = supplyrisk_config::EndpointSettings::plain("http://127.0.0.1:9", "t", 100);
         let (channel, auth) = supplyrisk_service::Upstream::ingest(&upstream)
             .connect()
             .expect("a lazy channel");

@@ -64,84 +64,14 @@ async fn reflection_v1_and_v1alpha_list_the_service() {
 
 #[tokio::test]
 async fn serves_tls_when_a_certificate_is_configured() {
-    // A test CA and a server certificate it signs (rustls refuses a CA as end entity).
-    let dir = tempfile::tempdir().unwrap();
-    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
-    let (ca_key, ca, key, csr, cert, ext) = (
-        p("ca.key"),
-        p("ca.pem"),
-        p("key.pem"),
-        p("s.csr"),
-        p("cert.pem"),
-        p("ext.cnf"),
-    );
-    std::fs::write(
-        &ext,
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&str]| {
-        let ok = std::process::Command::new("openssl")
-            .args(args)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("openssl is needed to make test certificates")
-            .success();
-        assert!(ok, "openssl {args:?}");
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=test-ca",
-        "-keyout",
-        &ca_key,
-        "-out",
-        &ca,
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        &key,
-        "-out",
-        &csr,
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &csr,
-        "-CA",
-        &ca,
-        "-CAkey",
-        &ca_key,
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        &ext,
-        "-out",
-        &cert,
-    ]);
-    let c = start_with(&[
-        ("SUPPLYRISK__GRPC__TLS_CERT", &cert),
-        ("SUPPLYRISK__GRPC__TLS_KEY", &key),
-    ]);
+    let pki = supplyrisk_testkit::tls::TestPki::new();
+    let (ca, cert, key) = (&pki.ca, &pki.server_cert, &pki.server_key);
+    let c = start_with(&[("SUPPLYRISK__GRPC__TLS_CERT", cert), ("SUPPLYRISK__GRPC__TLS_KEY", key)]);
     let channel = Channel::from_shared(format!("https://{}", c.ingest.addr()))
         .unwrap()
         .tls_config(
             ClientTlsConfig::new()
-                .ca_certificate(Certificate::from_pem(std::fs::read(&ca).unwrap()))
+                .ca_certificate(Certificate::from_pem(std::fs::read(ca).unwrap()))
                 .domain_name("localhost"),
         )
         .unwrap()

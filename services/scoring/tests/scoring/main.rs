@@ -7,4 +7,5 @@ mod foreign_paths;
 mod geopolrisk_reference;
 mod limits;
 mod scoring;
+mod tls;
 mod value_chain;
