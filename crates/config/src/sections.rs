@@ -141,14 +141,54 @@ pub struct RedisSettings {
     pub connect_timeout_ms: u64,
     /// Per-command response timeout, milliseconds.
     pub response_timeout_ms: u64,
+    /// PEM CA bundle the server's certificate chains to, for `rediss://`;
+    /// empty = the system's trust store.
+    #[serde(default)]
+    pub tls_ca: String,
+    /// PEM client certificate, when the server asks for one, with `tls_key`.
+    #[serde(default)]
+    pub tls_cert: String,
+    /// The key of `tls_cert`.
+    #[serde(default)]
+    pub tls_key: String,
 }
 
 impl RedisSettings {
+    /// Settings for `url` with the default timeouts and no TLS files (tests and tools).
+    pub fn at(url: &str) -> Self {
+        RedisSettings {
+            url: SecretString::from(url.to_string()),
+            connect_timeout_ms: 2000,
+            response_timeout_ms: 2000,
+            tls_ca: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+        }
+    }
+
+    /// True for a `rediss://` URL.
+    pub fn uses_tls(&self) -> bool {
+        self.url.expose_secret().starts_with("rediss://")
+    }
+
     /// Checks every field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let url = self.url.expose_secret();
         if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
             return Err(invalid("redis.url", "must start with redis://, rediss:// or unix://"));
+        }
+        let set = |v: &str| !v.trim().is_empty();
+        if !self.uses_tls() && [&self.tls_ca, &self.tls_cert, &self.tls_key].iter().any(|v| set(v)) {
+            return Err(invalid(
+                "redis.url",
+                "TLS files are given, so the URL must be rediss://",
+            ));
+        }
+        if set(&self.tls_cert) != set(&self.tls_key) {
+            return Err(invalid(
+                "redis.tls_cert",
+                "tls_cert and tls_key go together (the client certificate and its key)",
+            ));
         }
         if self.connect_timeout_ms == 0 || self.response_timeout_ms == 0 {
             return Err(invalid("redis.response_timeout_ms", "timeouts must be at least 1 ms"));

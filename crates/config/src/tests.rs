@@ -294,3 +294,26 @@ fn tls_settings_are_checked_together() {
         .is_ok()
     );
 }
+
+#[test]
+fn redis_tls_files_need_a_rediss_url() {
+    let with = |url: &str, ca: &str, cert: &str, key: &str| {
+        RedisSettings {
+            tls_ca: ca.into(),
+            tls_cert: cert.into(),
+            tls_key: key.into(),
+            ..RedisSettings::at(url)
+        }
+        .validate()
+        .map_err(|e| e.to_string())
+    };
+    assert!(
+        with("rediss://redis:6380", "", "", "").is_ok(),
+        "the system's trust store"
+    );
+    assert!(with("rediss://redis:6380", "/ca.pem", "/c.pem", "/k.pem").is_ok());
+    let plain = with("redis://redis:6379", "/ca.pem", "", "").expect_err("TLS files on redis://");
+    assert!(plain.contains("SUPPLYRISK__REDIS__URL"), "{plain}");
+    let half = with("rediss://redis:6380", "", "/c.pem", "").expect_err("no key");
+    assert!(half.contains("SUPPLYRISK__REDIS__TLS_CERT"), "{half}");
+}

@@ -134,6 +134,35 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// The Redis client for `settings`: plain, or TLS for `rediss://` with the
+/// configured CA (else the system's trust store) and client certificate.
+fn client(settings: &RedisSettings) -> StoreResult<redis::Client> {
+    let url = settings.url.expose_secret();
+    let refused = |variable: &str, e: &dyn std::fmt::Display| StoreError::Internal(format!("{variable}: {e}"));
+    let file = |variable: &str, path: &str| {
+        std::fs::read(path.trim()).map_err(|e| refused(variable, &format!("{}: {e}", path.trim())))
+    };
+    let set = |v: &str| !v.trim().is_empty();
+    if !settings.uses_tls() || !(set(&settings.tls_ca) || set(&settings.tls_cert)) {
+        return redis::Client::open(url).map_err(|e| refused("SUPPLYRISK__REDIS__URL", &e));
+    }
+    let root_cert = if set(&settings.tls_ca) {
+        Some(file("SUPPLYRISK__REDIS__TLS_CA", &settings.tls_ca)?)
+    } else {
+        None
+    };
+    let client_tls = if set(&settings.tls_cert) {
+        Some(redis::ClientTlsConfig {
+            client_cert: file("SUPPLYRISK__REDIS__TLS_CERT", &settings.tls_cert)?,
+            client_key: file("SUPPLYRISK__REDIS__TLS_KEY", &settings.tls_key)?,
+        })
+    } else {
+        None
+    };
+    redis::Client::build_with_tls(url, redis::TlsCertificates { client_tls, root_cert })
+        .map_err(|e| refused("SUPPLYRISK__REDIS__URL", &e))
+}
+
 struct Inner {
     client: redis::Client,
     config: ConnectionManagerConfig,
@@ -155,8 +184,7 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// A store for `settings`; does not connect yet.
     pub fn new(settings: &RedisSettings, options: StoreOptions) -> StoreResult<Store> {
-        let client = redis::Client::open(settings.url.expose_secret())
-            .map_err(|e| StoreError::Internal(format!("SUPPLYRISK__REDIS__URL: {e}")))?;
+        let client = client(settings)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)))
             .set_response_timeout(Some(Duration::from_millis(settings.response_timeout_ms)))

@@ -64,6 +64,8 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
     child: Option<Child>,
     fsync: &'static str,
+    /// The TLS port and the files it serves with, when TLS is on.
+    tls: Option<(u16, Vec<String>)>,
 }
 
 impl RedisServer {
@@ -81,13 +83,52 @@ impl RedisServer {
             dir,
             child: None,
             fsync: policy,
+            tls: None,
         };
         server.launch();
         server
     }
 
+    /// Starts a server that also listens for TLS ([`RedisServer::tls_url`])
+    /// with `pki`'s server certificate and requires a client certificate
+    /// signed by its CA there. The plain port stays open for the kit's own
+    /// checks (`redis-cli`, PING).
+    pub fn start_tls(pki: &tls::TestPki) -> RedisServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let args = [
+            "--tls-cert-file",
+            &pki.server_cert,
+            "--tls-key-file",
+            &pki.server_key,
+            "--tls-ca-cert-file",
+            &pki.ca,
+            "--tls-auth-clients",
+            "yes",
+        ]
+        .map(str::to_string)
+        .to_vec();
+        let mut server = RedisServer {
+            port: free_port(),
+            dir,
+            child: None,
+            fsync: "always",
+            tls: Some((free_port(), args)),
+        };
+        server.launch();
+        server
+    }
+
+    /// `rediss://127.0.0.1:PORT` of the TLS port, when TLS is on.
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls.as_ref().map(|(port, _)| format!("rediss://127.0.0.1:{port}"))
+    }
+
     fn launch(&mut self) {
-        let child = Command::new("redis-server")
+        let mut cmd = Command::new("redis-server");
+        if let Some((tls_port, files)) = &self.tls {
+            cmd.args(["--tls-port", &tls_port.to_string()]).args(files);
+        }
+        let child = cmd
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
             .args(["--appendonly", "yes", "--appendfsync", self.fsync])
             .arg("--dir")

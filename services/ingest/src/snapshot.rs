@@ -373,9 +373,9 @@ mod tests {
     fn a_full_cache_lets_go_of_the_least_recently_used_snapshot_only() {
         // The store connects on first use; this test never uses it.
         let settings = supplyrisk_config::RedisSettings {
-            url: "redis://127.0.0.1:9".to_string().into(),
             connect_timeout_ms: 100,
             response_timeout_ms: 100,
+            ..supplyrisk_config::RedisSettings::at("redis://127.0.0.1:9")
         };
         let store = Store::new(&settings, Default::default()).expect("a lazy store");
         let service = SnapshotService::new(store, 2);

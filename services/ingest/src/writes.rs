@@ -217,9 +217,9 @@ mod tests {
 
         // Never connected: the writes below are stand-ins.
         let settings = supplyrisk_config::RedisSettings {
-            url: "redis://127.0.0.1:1".to_string().into(),
             connect_timeout_ms: 10,
             response_timeout_ms: 10,
+            ..supplyrisk_config::RedisSettings::at("redis://127.0.0.1:1")
         };
         let store = Store::new(&settings, Default::default()).expect("store");
         let mut writes = OrderedWrites::new(store, "u".into());

@@ -4,19 +4,15 @@
 mod alerts;
 mod consumers;
 mod scores;
+mod tls;
 mod trim;
 
-use secrecy::SecretString;
 use supplyrisk_config::RedisSettings;
 use supplyrisk_store::{Store, StoreOptions};
 use supplyrisk_testkit::RedisServer;
 
 /// A store on `redis` with `options`.
 fn store(redis: &RedisServer, options: StoreOptions) -> Store {
-    let settings = RedisSettings {
-        url: SecretString::from(redis.url()),
-        connect_timeout_ms: 2000,
-        response_timeout_ms: 2000,
-    };
+    let settings = RedisSettings::at(&redis.url());
     Store::new(&settings, options).expect("store")
 }

@@ -130,11 +130,7 @@ async fn record_ree_licensing(c: &supplyrisk_testkit::Cluster) -> String {
 
 /// A store on the cluster's Redis, for writing what the API would refuse.
 fn store(c: &supplyrisk_testkit::Cluster) -> supplyrisk_store::Store {
-    let settings = supplyrisk_config::RedisSettings {
-        url: c.redis.url().into(),
-        connect_timeout_ms: 2000,
-        response_timeout_ms: 2000,
-    };
+    let settings = supplyrisk_config::RedisSettings::at(&c.redis.url());
     supplyrisk_store::Store::new(&settings, Default::default()).unwrap()
 }
 

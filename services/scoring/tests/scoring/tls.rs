@@ -1,7 +1,7 @@
-//! TLS between the services: ingest, scoring and alerting each serve TLS
-//! and ask every client for a certificate (mutual TLS); scoring and alerting
-//! call their upstreams over TLS with a configured CA and present their own
-//! certificate.
+//! TLS everywhere: ingest, scoring and alerting each serve TLS and ask
+//! every client for a certificate (mutual TLS); scoring and alerting call
+//! their upstreams over TLS with a configured CA and present their own
+//! certificate; every service reaches Redis over TLS with its certificate.
 #![allow(clippy::unwrap_used)]
 
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
@@ -61,9 +61,15 @@ fn spawn(name: &str, env: Vec<(String, String)>) -> ServiceProcess {
 #[tokio::test]
 async fn services_call_each_other_over_mutual_tls() {
     let pki = TestPki::new();
-    let redis = RedisServer::start();
+    // Redis over TLS too, asking each service for its certificate.
+    let redis = RedisServer::start_tls(&pki);
     let mut common = server_tls(&pki);
-    common.push(("SUPPLYRISK__REDIS__URL".into(), redis.url()));
+    common.extend([
+        ("SUPPLYRISK__REDIS__URL".into(), redis.tls_url().unwrap()),
+        ("SUPPLYRISK__REDIS__TLS_CA".into(), pki.ca.clone()),
+        ("SUPPLYRISK__REDIS__TLS_CERT".into(), pki.client_cert.clone()),
+        ("SUPPLYRISK__REDIS__TLS_KEY".into(), pki.client_key.clone()),
+    ]);
 
     let mut ingest_env = common.clone();
     ingest_env.push(("SUPPLYRISK__GRPC__HEALTH_LISTEN".into(), "127.0.0.1:0".into()));
