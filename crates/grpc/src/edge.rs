@@ -79,9 +79,14 @@ pub fn caller<T>(request: &tonic::Request<T>) -> crate::ServiceResult<Principal>
         .ok_or_else(|| crate::ServiceError::Internal("no caller: the request did not pass the edge".into()))
 }
 
+/// Health checks, which are never traced.
+fn is_health_path(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/")
+}
+
 /// Paths open to everyone: health checks and reflection.
 fn is_open_path(path: &str) -> bool {
-    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+    is_health_path(path) || path.starts_with("/grpc.reflection.")
 }
 
 #[derive(Clone)]
@@ -259,9 +264,16 @@ where
         let config = self.config.clone();
         let answer_piece = self.answer_piece;
         let path = req.uri().path().to_string();
-        let span = tracing::info_span!("rpc", otel.name = %path.trim_start_matches('/'), otel.kind = "server");
-        call_span::describe_call(&span, &path, &config.server_address, config.local_addr.port());
-        propagation::set_parent_from_headers(&span, req.headers());
+        // Probes call health every few seconds on every replica: tracing
+        // them would bury the calls worth reading (they are still counted).
+        let span = if is_health_path(&path) {
+            tracing::Span::none()
+        } else {
+            let span = tracing::info_span!("rpc", otel.name = %path.trim_start_matches('/'), otel.kind = "server");
+            call_span::describe_call(&span, &path, &config.server_address, config.local_addr.port());
+            propagation::set_parent_from_headers(&span, req.headers());
+            span
+        };
         // A permit is taken only by an authorised call: refusing a stranger
         // costs nothing. It is held until the answer's headers are out.
         let decision = config.authorise(&path, req.headers()).and_then(|caller| {

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attributes;
+mod json_logs;
 pub mod metrics;
 pub mod propagation;
 
@@ -137,7 +138,12 @@ pub fn init(settings: &TelemetrySettings, service_name: &'static str) -> Result<
     let (text, json) = if settings.log_format == "json" {
         (
             None,
-            Some(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)),
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .event_format(json_logs::JsonWithTrace::new())
+                    .with_writer(std::io::stderr),
+            ),
         )
     } else {
         (

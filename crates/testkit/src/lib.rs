@@ -229,6 +229,19 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// The address in a service's start-up line, text (`listening addr=…`) or
+/// JSON (`"message":"listening"` with `"addr":"…"`).
+fn listening_addr(line: &str) -> Option<String> {
+    if let Some(i) = line.find("listening addr=") {
+        return line[i + 15..].split_whitespace().next().map(str::to_string);
+    }
+    if !line.contains("\"message\":\"listening\"") {
+        return None;
+    }
+    let rest = &line[line.find("\"addr\":\"")? + 8..];
+    rest.split('"').next().map(str::to_string)
+}
+
 /// A running service binary.
 pub struct ServiceProcess {
     child: Option<Child>,
@@ -280,8 +293,7 @@ impl ServiceProcess {
         let logs = self.logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("listening addr=") {
-                    let addr = line[i + 15..].split_whitespace().next().unwrap_or("").to_string();
+                if let Some(addr) = listening_addr(&line) {
                     let _ = tx.send(addr);
                 }
                 if let Ok(mut l) = logs.lock() {

@@ -148,6 +148,7 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
     options.env.extend([
         ("SUPPLYRISK__TELEMETRY__OTLP_ENDPOINT".to_string(), receiver.endpoint()),
         ("SUPPLYRISK__TELEMETRY__SAMPLE_RATIO".to_string(), "1".to_string()),
+        ("SUPPLYRISK__TELEMETRY__LOG_FORMAT".to_string(), "json".to_string()),
         (
             "SUPPLYRISK__ALERTING__WEBHOOK_ALLOW".to_string(),
             "127.0.0.1".to_string(),
@@ -155,6 +156,9 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
     ]);
     let hooks = WebhookReceiver::start();
     let mut cluster = Cluster::start_with(options);
+    for service in [&cluster.ingest, &cluster.scoring, &cluster.alerting] {
+        supplyrisk_testkit::health(&service.endpoint(), "").await.unwrap();
+    }
     seed_ree(&cluster).await;
     assert!(first_score_published(&cluster).await, "the seed produced no score");
     let base = ree_score_for_japan(&cluster).await;
@@ -223,6 +227,10 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
     }
     let spans = receiver.spans();
     let metrics = receiver.metrics();
+    assert!(
+        !spans.iter().any(|s| s.span.name.starts_with("grpc.health.v1.Health")),
+        "health checks are not traced"
+    );
 
     // 1. The upload: the ingest server span, child of our caller span.
     let upload = spans
@@ -264,6 +272,15 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
                 .map(|e| (*r, e))
         })
         .expect("an alerting.evaluate span linked to the recompute");
+    // JSON log lines name their trace: the recompute's summary line leads to it.
+    let recompute_trace_id = format!("\"trace_id\":\"{}\"", hex(&recompute.span.trace_id));
+    let scoring_logs = cluster.scoring.logs();
+    assert!(
+        scoring_logs.lines().any(|l| l.contains("scores recomputed")
+            && l.contains(&recompute_trace_id)
+            && l.contains("\"span_id\":\"")),
+        "no JSON log line of the recompute carries its trace id {recompute_trace_id}:\n{scoring_logs}"
+    );
     let recompute_trace = Trace::of(&spans, &recompute.span.trace_id);
     assert_ne!(
         recompute.span.trace_id, trace_id,
