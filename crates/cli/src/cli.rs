@@ -51,6 +51,15 @@ pub struct Cli {
     /// Per-call timeout in seconds.
     #[arg(long, default_value_t = 30, global = true)]
     pub timeout: u64,
+    /// PEM CA the services' certificates chain to, for https:// endpoints.
+    #[arg(long, env = "SUPPLYRISK_CA_FILE", global = true)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// PEM client certificate, for services that require one (mutual TLS).
+    #[arg(long, env = "SUPPLYRISK_CERT_FILE", global = true, requires = "key_file")]
+    pub cert_file: Option<std::path::PathBuf>,
+    /// The key of --cert-file.
+    #[arg(long, env = "SUPPLYRISK_KEY_FILE", global = true, requires = "cert_file")]
+    pub key_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -17,7 +17,7 @@ use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_grpc::client::ClientInterceptor;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::cli::Cli;
 use crate::error::CliError;
@@ -67,22 +67,47 @@ pub async fn dead_letters(cli: &Cli, service: &'static str) -> Result<DeadLetter
     Ok(DeadLetterServiceClient::new(channel))
 }
 
+/// TLS for an `https://` endpoint: the CA of `--ca-file` and, for mutual
+/// TLS, the certificate of `--cert-file`/`--key-file`.
+fn client_tls(cli: &Cli) -> Result<ClientTlsConfig, CliError> {
+    let read = |flag: &str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| CliError::Invalid(format!("{flag} {}: {e}", path.display())))
+    };
+    let Some(ca) = &cli.ca_file else {
+        return Err(CliError::Invalid(
+            "an https:// endpoint needs --ca-file (SUPPLYRISK_CA_FILE): the CA its certificate chains to".into(),
+        ));
+    };
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read("--ca-file", ca)?));
+    if let (Some(cert), Some(key)) = (&cli.cert_file, &cli.key_file) {
+        tls = tls.identity(Identity::from_pem(read("--cert-file", cert)?, read("--key-file", key)?));
+    }
+    Ok(tls)
+}
+
 /// A connected channel to `endpoint` carrying the caller's bearer token;
 /// `service` names the service in the error when it cannot be reached.
 async fn authorised_channel(cli: &Cli, endpoint: &str, service: &'static str) -> Result<AuthorisedChannel, CliError> {
-    let channel = Channel::from_shared(endpoint.to_string())
+    let mut channel = Channel::from_shared(endpoint.to_string())
         .map_err(|source| CliError::BadEndpoint {
             endpoint: endpoint.to_string(),
             source,
         })?
-        .timeout(Duration::from_secs(cli.timeout))
-        .connect()
-        .await
-        .map_err(|source| CliError::Unreachable {
-            service,
-            endpoint: endpoint.to_string(),
-            source,
-        })?;
+        .timeout(Duration::from_secs(cli.timeout));
+    if endpoint.starts_with("https://") {
+        channel = channel
+            .tls_config(client_tls(cli)?)
+            .map_err(|source| CliError::Unreachable {
+                service,
+                endpoint: endpoint.to_string(),
+                source,
+            })?;
+    }
+    let channel = channel.connect().await.map_err(|source| CliError::Unreachable {
+        service,
+        endpoint: endpoint.to_string(),
+        source,
+    })?;
     let token = cli.token.clone().unwrap_or_default();
     // The interceptor quietly sends no token when it cannot be a header;
     // the caller should hear why instead of "not authenticated".

@@ -10,6 +10,7 @@ mod admin;
 mod imports;
 mod report;
 mod scores;
+mod tls;
 
 fn cli(endpoint: &str, token: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(supplyrisk_testkit::binary("supplyrisk"))
