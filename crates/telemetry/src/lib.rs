@@ -12,13 +12,14 @@ pub mod attributes;
 mod json_logs;
 pub mod metrics;
 pub mod propagation;
+mod sampler;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use supplyrisk_config::TelemetrySettings;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -119,9 +120,7 @@ pub fn init(settings: &TelemetrySettings, service_name: &'static str) -> Result<
             .build();
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
-            .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-                settings.sample_ratio,
-            ))))
+            .with_sampler(sampler::LinkedFlowSampler::new(settings.sample_ratio))
             .with_resource(resource.clone())
             .build();
         let meters = SdkMeterProvider::builder()

@@ -455,3 +455,93 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_upload_keeps_its_linked_recompute_and_evaluation_at_any_ratio() {
+    // Ratio 0: no new trace is kept on its own; the upload is kept only
+    // because its caller's traceparent says sampled.
+    let receiver = OtlpReceiver::start();
+    let mut options = ClusterOptions::default();
+    options.env.extend([
+        ("SUPPLYRISK__TELEMETRY__OTLP_ENDPOINT".to_string(), receiver.endpoint()),
+        ("SUPPLYRISK__TELEMETRY__SAMPLE_RATIO".to_string(), "0".to_string()),
+    ]);
+    let mut cluster = Cluster::start_with(options);
+    seed_ree(&cluster).await;
+    assert!(first_score_published(&cluster).await, "the seed produced no score");
+    let base = ree_score_for_japan(&cluster).await;
+    let mut alerting = AlertingServiceClient::with_interceptor(
+        supplyrisk_testkit::channel(&cluster.alerting.endpoint()).await,
+        Bearer(Some(INGESTER_TOKEN.into())),
+    );
+    let subscription = alerting
+        .create_subscription(apb::CreateSubscriptionRequest {
+            subscription: Some(ree_japan_subscription(
+                "REE for Japan",
+                apb::rule::Kind::Threshold(apb::ThresholdRule {
+                    value: base + 0.2,
+                    hysteresis: 0.3,
+                }),
+                None,
+            )),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    let (trace_id, caller_span_id) = test_trace_context();
+    let mut upload = tonic::Request::new(ree_production(90.0));
+    upload.metadata_mut().insert(
+        "traceparent",
+        format!("00-{}-{}-01", hex(&trace_id), hex(&caller_span_id))
+            .parse()
+            .unwrap(),
+    );
+    let mut ingest = ingest_client(&cluster.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    ingest.upsert_production(upload).await.unwrap();
+    let fired = eventually(Duration::from_secs(20), || {
+        let mut alerting = alerting.clone();
+        let id = subscription.id.clone();
+        async move {
+            let req = apb::ListAlertsRequest {
+                subscription_id: id,
+                ..Default::default()
+            };
+            !alerting.list_alerts(req).await.unwrap().into_inner().alerts.is_empty()
+        }
+    })
+    .await;
+    assert!(fired, "no alert");
+    drop((ingest, alerting));
+    let stopping = [
+        cluster.alerting.terminate_async(),
+        cluster.scoring.terminate_async(),
+        cluster.ingest.terminate_async(),
+    ];
+    for mut child in stopping {
+        assert!(child.wait().unwrap().success(), "a service failed to stop cleanly");
+    }
+    let spans = receiver.spans();
+
+    assert!(
+        spans.iter().any(|s| s.service == INGEST && s.span.trace_id == trace_id),
+        "the upload, sampled by its caller, is kept"
+    );
+    let recompute = named(&spans, SCORING, "scoring.recompute")
+        .into_iter()
+        .find(|s| s.links_to(&trace_id, None))
+        .expect("the recompute linked to the kept upload is kept");
+    assert!(
+        named(&spans, ALERTING, "alerting.evaluate")
+            .iter()
+            .any(|e| e.links_to(&recompute.span.trace_id, Some(&recompute.span.span_id))),
+        "the evaluation linked to the kept recompute is kept"
+    );
+    // Nothing else: the seed's recompute linked to no kept span.
+    assert!(
+        named(&spans, SCORING, "scoring.recompute")
+            .iter()
+            .all(|s| s.links_to(&trace_id, None)),
+        "a recompute of an unsampled write was kept at ratio 0"
+    );
+}
