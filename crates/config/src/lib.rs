@@ -98,6 +98,6 @@ mod tests;
 
 pub use layered::{Layered, RenamedSection};
 pub use sections::{
-    AuthSettings, COMMON_DEFAULTS, EndpointSettings, GrpcSettings, MAX_PRINCIPAL_NAME_LEN, Principal, RedisSettings,
-    Role, TelemetrySettings,
+    AuthSettings, COMMON_DEFAULTS, ClientTls, EndpointSettings, GrpcSettings, MAX_PRINCIPAL_NAME_LEN, Principal,
+    RedisSettings, Role, TelemetrySettings,
 };

@@ -141,16 +141,74 @@ pub struct RedisSettings {
     pub connect_timeout_ms: u64,
     /// Per-command response timeout, milliseconds.
     pub response_timeout_ms: u64,
-    /// PEM CA bundle the server's certificate chains to, for `rediss://`;
-    /// empty = the system's trust store.
+    /// TLS files for `rediss://` (`[redis.tls]`); without a CA, the server's
+    /// certificate is checked against the system's trust store.
     #[serde(default)]
-    pub tls_ca: String,
-    /// PEM client certificate, when the server asks for one, with `tls_key`.
-    #[serde(default)]
-    pub tls_cert: String,
-    /// The key of `tls_cert`.
-    #[serde(default)]
-    pub tls_key: String,
+    pub tls: ClientTls,
+}
+
+/// The files of a TLS client (`[<section>.tls]`): the CA the server's
+/// certificate chains to and, for mutual TLS, the client's own certificate.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientTls {
+    /// PEM CA bundle the server's certificate must chain to.
+    pub ca: String,
+    /// PEM certificate presented when the server asks for one, with `key`.
+    pub cert: String,
+    /// The key of `cert`.
+    pub key: String,
+    /// Name the server's certificate must carry, when not the host of the
+    /// address (gRPC endpoints only).
+    pub domain: String,
+}
+
+impl ClientTls {
+    /// The CA, certificate and key files (empty = not given).
+    pub fn files(ca: &str, cert: &str, key: &str) -> Self {
+        ClientTls {
+            ca: ca.to_string(),
+            cert: cert.to_string(),
+            key: key.to_string(),
+            domain: String::new(),
+        }
+    }
+
+    /// True when no file and no name is given.
+    pub fn is_empty(&self) -> bool {
+        [&self.ca, &self.cert, &self.key, &self.domain]
+            .iter()
+            .all(|v| v.trim().is_empty())
+    }
+
+    /// The client certificate and key, when given.
+    pub fn identity(&self) -> Option<(&str, &str)> {
+        (!self.cert.trim().is_empty()).then(|| (self.cert.trim(), self.key.trim()))
+    }
+
+    /// The CA file, when given.
+    pub fn ca(&self) -> Option<&str> {
+        let ca = self.ca.trim();
+        (!ca.is_empty()).then_some(ca)
+    }
+
+    /// Checks the TLS settings of `section` (e.g. `redis`), whose address
+    /// is `address_key`: only for a TLS address, certificate and key together.
+    fn validate(&self, section: &str, address_key: &str, uses_tls: bool, tls_scheme: &str) -> Result<(), ConfigError> {
+        if !uses_tls && !self.is_empty() {
+            return Err(invalid(
+                &format!("{section}.{address_key}"),
+                format!("TLS settings are given ({section}.tls), so the address must be {tls_scheme}"),
+            ));
+        }
+        if self.cert.trim().is_empty() != self.key.trim().is_empty() {
+            return Err(invalid(
+                &format!("{section}.tls.cert"),
+                "tls.cert and tls.key go together (the client certificate and its key)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl RedisSettings {
@@ -160,9 +218,7 @@ impl RedisSettings {
             url: SecretString::from(url.to_string()),
             connect_timeout_ms: 2000,
             response_timeout_ms: 2000,
-            tls_ca: String::new(),
-            tls_cert: String::new(),
-            tls_key: String::new(),
+            tls: ClientTls::default(),
         }
     }
 
@@ -177,18 +233,9 @@ impl RedisSettings {
         if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
             return Err(invalid("redis.url", "must start with redis://, rediss:// or unix://"));
         }
-        let set = |v: &str| !v.trim().is_empty();
-        if !self.uses_tls() && [&self.tls_ca, &self.tls_cert, &self.tls_key].iter().any(|v| set(v)) {
-            return Err(invalid(
-                "redis.url",
-                "TLS files are given, so the URL must be rediss://",
-            ));
-        }
-        if set(&self.tls_cert) != set(&self.tls_key) {
-            return Err(invalid(
-                "redis.tls_cert",
-                "tls_cert and tls_key go together (the client certificate and its key)",
-            ));
+        self.tls.validate("redis", "url", self.uses_tls(), "rediss://")?;
+        if !self.tls.domain.trim().is_empty() {
+            return Err(invalid("redis.tls.domain", "is not supported for Redis"));
         }
         if self.connect_timeout_ms == 0 || self.response_timeout_ms == 0 {
             return Err(invalid("redis.response_timeout_ms", "timeouts must be at least 1 ms"));
@@ -380,20 +427,10 @@ pub struct EndpointSettings {
     pub token: SecretString,
     /// Per-call deadline, milliseconds.
     pub timeout_ms: u64,
-    /// PEM CA bundle the server's certificate must chain to; required for
-    /// an `https://` endpoint.
+    /// TLS files for an `https://` endpoint (`[upstream.<name>.tls]`); the
+    /// CA is required there.
     #[serde(default)]
-    pub tls_ca: String,
-    /// PEM certificate this service presents when the server asks for one
-    /// (mutual TLS), with `tls_key`.
-    #[serde(default)]
-    pub tls_cert: String,
-    /// The key of `tls_cert`.
-    #[serde(default)]
-    pub tls_key: String,
-    /// Name the server's certificate must carry, when not the endpoint's host.
-    #[serde(default)]
-    pub tls_domain: String,
+    pub tls: ClientTls,
 }
 
 impl EndpointSettings {
@@ -403,10 +440,7 @@ impl EndpointSettings {
             endpoint: endpoint.to_string(),
             token: SecretString::from(token.to_string()),
             timeout_ms,
-            tls_ca: String::new(),
-            tls_cert: String::new(),
-            tls_key: String::new(),
-            tls_domain: String::new(),
+            tls: ClientTls::default(),
         }
     }
 
@@ -424,29 +458,13 @@ impl EndpointSettings {
                 "must be an http(s)://host:port URL",
             ));
         }
-        let set = |v: &str| !v.trim().is_empty();
-        if self.uses_tls() && !set(&self.tls_ca) {
+        if self.uses_tls() && self.tls.ca().is_none() {
             return Err(invalid(
-                &format!("{section}.tls_ca"),
+                &format!("{section}.tls.ca"),
                 "is required for an https:// endpoint (the CA that signs its certificate)",
             ));
         }
-        if !self.uses_tls()
-            && [&self.tls_ca, &self.tls_cert, &self.tls_key, &self.tls_domain]
-                .iter()
-                .any(|v| set(v))
-        {
-            return Err(invalid(
-                &format!("{section}.endpoint"),
-                "TLS settings are given, so the endpoint must be https://",
-            ));
-        }
-        if set(&self.tls_cert) != set(&self.tls_key) {
-            return Err(invalid(
-                &format!("{section}.tls_cert"),
-                "tls_cert and tls_key go together (the client certificate and its key)",
-            ));
-        }
+        self.tls.validate(section, "endpoint", self.uses_tls(), "https://")?;
         if self.timeout_ms == 0 {
             return Err(invalid(&format!("{section}.timeout_ms"), "must be at least 1"));
         }

@@ -271,21 +271,21 @@ fn tls_settings_are_checked_together() {
         for (k, v) in tls {
             let v = v.to_string();
             match *k {
-                "ca" => e.tls_ca = v,
-                "cert" => e.tls_cert = v,
-                "key" => e.tls_key = v,
-                _ => e.tls_domain = v,
+                "ca" => e.tls.ca = v,
+                "cert" => e.tls.cert = v,
+                "key" => e.tls.key = v,
+                _ => e.tls.domain = v,
             }
         }
         e.validate("upstream.ingest").map_err(|e| e.to_string())
     };
     assert!(upstream("http://ingest:50051", &[]).is_ok());
     let no_ca = upstream("https://ingest:50051", &[]).expect_err("an https endpoint needs its CA");
-    assert!(no_ca.contains("SUPPLYRISK__UPSTREAM__INGEST__TLS_CA"), "{no_ca}");
+    assert!(no_ca.contains("SUPPLYRISK__UPSTREAM__INGEST__TLS__CA"), "{no_ca}");
     let plain = upstream("http://ingest:50051", &[("ca", "/ca.pem")]).expect_err("TLS files on http://");
     assert!(plain.contains("SUPPLYRISK__UPSTREAM__INGEST__ENDPOINT"), "{plain}");
     let half = upstream("https://ingest:50051", &[("ca", "/ca.pem"), ("cert", "/c.pem")]).expect_err("no key");
-    assert!(half.contains("SUPPLYRISK__UPSTREAM__INGEST__TLS_CERT"), "{half}");
+    assert!(half.contains("SUPPLYRISK__UPSTREAM__INGEST__TLS__CERT"), "{half}");
     assert!(
         upstream(
             "https://ingest:50051",
@@ -299,9 +299,7 @@ fn tls_settings_are_checked_together() {
 fn redis_tls_files_need_a_rediss_url() {
     let with = |url: &str, ca: &str, cert: &str, key: &str| {
         RedisSettings {
-            tls_ca: ca.into(),
-            tls_cert: cert.into(),
-            tls_key: key.into(),
+            tls: ClientTls::files(ca, cert, key),
             ..RedisSettings::at(url)
         }
         .validate()
@@ -315,5 +313,5 @@ fn redis_tls_files_need_a_rediss_url() {
     let plain = with("redis://redis:6379", "/ca.pem", "", "").expect_err("TLS files on redis://");
     assert!(plain.contains("SUPPLYRISK__REDIS__URL"), "{plain}");
     let half = with("rediss://redis:6380", "", "/c.pem", "").expect_err("no key");
-    assert!(half.contains("SUPPLYRISK__REDIS__TLS_CERT"), "{half}");
+    assert!(half.contains("SUPPLYRISK__REDIS__TLS__CERT"), "{half}");
 }

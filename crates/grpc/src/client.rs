@@ -107,7 +107,7 @@ pub enum ChannelError {
     /// The endpoint or the TLS material was refused by the transport.
     #[error("{0}")]
     Transport(#[from] tonic::transport::Error),
-    /// A TLS file could not be read; `setting` names it (e.g. `tls_ca`).
+    /// A TLS file could not be read; `setting` names it (e.g. `tls.ca`).
     #[error("{setting} {path}: {reason}")]
     TlsFile {
         /// The setting within the endpoint's section.
@@ -140,15 +140,16 @@ fn read_tls_file(setting: &'static str, path: &str) -> Result<Vec<u8>, ChannelEr
 /// The client TLS of an `https://` endpoint: its CA and, for mutual TLS,
 /// this service's certificate.
 fn client_tls(settings: &EndpointSettings) -> Result<ClientTlsConfig, ChannelError> {
-    let mut tls =
-        ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read_tls_file("tls_ca", &settings.tls_ca)?));
-    if !settings.tls_cert.trim().is_empty() {
-        let cert = read_tls_file("tls_cert", &settings.tls_cert)?;
-        let key = read_tls_file("tls_key", &settings.tls_key)?;
-        tls = tls.identity(Identity::from_pem(cert, key));
+    let files = &settings.tls;
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read_tls_file("tls.ca", &files.ca)?));
+    if let Some((cert, key)) = files.identity() {
+        tls = tls.identity(Identity::from_pem(
+            read_tls_file("tls.cert", cert)?,
+            read_tls_file("tls.key", key)?,
+        ));
     }
-    if !settings.tls_domain.trim().is_empty() {
-        tls = tls.domain_name(settings.tls_domain.trim());
+    if !files.domain.trim().is_empty() {
+        tls = tls.domain_name(files.domain.trim());
     }
     Ok(tls)
 }

@@ -142,22 +142,17 @@ fn client(settings: &RedisSettings) -> StoreResult<redis::Client> {
     let file = |variable: &str, path: &str| {
         std::fs::read(path.trim()).map_err(|e| refused(variable, &format!("{}: {e}", path.trim())))
     };
-    let set = |v: &str| !v.trim().is_empty();
-    if !settings.uses_tls() || !(set(&settings.tls_ca) || set(&settings.tls_cert)) {
+    let tls = &settings.tls;
+    if !settings.uses_tls() || (tls.ca().is_none() && tls.identity().is_none()) {
         return redis::Client::open(url).map_err(|e| refused("SUPPLYRISK__REDIS__URL", &e));
     }
-    let root_cert = if set(&settings.tls_ca) {
-        Some(file("SUPPLYRISK__REDIS__TLS_CA", &settings.tls_ca)?)
-    } else {
-        None
-    };
-    let client_tls = if set(&settings.tls_cert) {
-        Some(redis::ClientTlsConfig {
-            client_cert: file("SUPPLYRISK__REDIS__TLS_CERT", &settings.tls_cert)?,
-            client_key: file("SUPPLYRISK__REDIS__TLS_KEY", &settings.tls_key)?,
-        })
-    } else {
-        None
+    let root_cert = tls.ca().map(|ca| file("SUPPLYRISK__REDIS__TLS__CA", ca)).transpose()?;
+    let client_tls = match tls.identity() {
+        Some((cert, key)) => Some(redis::ClientTlsConfig {
+            client_cert: file("SUPPLYRISK__REDIS__TLS__CERT", cert)?,
+            client_key: file("SUPPLYRISK__REDIS__TLS__KEY", key)?,
+        }),
+        None => None,
     };
     redis::Client::build_with_tls(url, redis::TlsCertificates { client_tls, root_cert })
         .map_err(|e| refused("SUPPLYRISK__REDIS__URL", &e))

@@ -131,14 +131,23 @@ pub async fn ree_score_for_japan(cluster: &Cluster) -> f64 {
         crate::channel(&cluster.scoring.endpoint()).await,
         Bearer(Some(READER_TOKEN.into())),
     );
-    let req = spb::GetRiskScoreRequest {
+    client
+        .get_risk_score(ree_japan_score_request())
+        .await
+        .expect("score")
+        .into_inner()
+        .score
+}
+
+/// A request for Japan's latest eu-crm score for rare earths.
+pub fn ree_japan_score_request() -> spb::GetRiskScoreRequest {
+    spb::GetRiskScoreRequest {
         mineral: "REE".into(),
         importer: "JPN".into(),
         year: 0,
         methodology: spb::Methodology::EuCrm as i32,
         ..Default::default()
-    };
-    client.get_risk_score(req).await.expect("score").into_inner().score
+    }
 }
 
 /// Waits up to 20 s for scoring's first `ScoreChanged` (the score of the

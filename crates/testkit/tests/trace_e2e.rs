@@ -23,6 +23,8 @@ use supplyrisk_testkit::otlp::{
 };
 use supplyrisk_testkit::webhook_receiver::WebhookReceiver;
 use supplyrisk_testkit::{Bearer, Cluster, ClusterOptions, INGESTER_TOKEN, eventually, ingest_client};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
 
 const INGEST: &str = "supplyrisk-ingest";
 const SCORING: &str = "supplyrisk-scoring";
@@ -141,6 +143,82 @@ fn has_point(points: &[Point], wanted: &[(&str, AttrValue)]) -> bool {
     })
 }
 
+/// SIGTERM to every service at once; each drains, then flushes its spans
+/// and a last metric reading before it exits.
+fn stop_all(cluster: &mut Cluster) {
+    let stopping = [
+        cluster.alerting.terminate_async(),
+        cluster.scoring.terminate_async(),
+        cluster.ingest.terminate_async(),
+    ];
+    for mut child in stopping {
+        assert!(child.wait().unwrap().success(), "a service failed to stop cleanly");
+    }
+}
+
+/// An ingester's alerting client and a new subscription whose threshold
+/// Japan's REE score crosses once the upload raises it above `base`.
+async fn subscribe_above(
+    cluster: &Cluster,
+    base: f64,
+    webhook: Option<apb::Webhook>,
+) -> (
+    AlertingServiceClient<InterceptedService<Channel, Bearer>>,
+    apb::Subscription,
+) {
+    let mut alerting = AlertingServiceClient::with_interceptor(
+        supplyrisk_testkit::channel(&cluster.alerting.endpoint()).await,
+        Bearer(Some(INGESTER_TOKEN.into())),
+    );
+    let subscription = alerting
+        .create_subscription(apb::CreateSubscriptionRequest {
+            subscription: Some(ree_japan_subscription(
+                "REE for Japan",
+                apb::rule::Kind::Threshold(apb::ThresholdRule {
+                    value: base + 0.2,
+                    hysteresis: 0.3,
+                }),
+                webhook,
+            )),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    (alerting, subscription)
+}
+
+/// Sends the upload that moves Japan's REE score inside a trace of the
+/// test's own (sampled), returning that trace's id and the caller span's id.
+async fn upload_in_a_trace_of_our_own(cluster: &Cluster) -> ([u8; 16], [u8; 8]) {
+    let (trace_id, caller_span_id) = test_trace_context();
+    let mut upload = tonic::Request::new(ree_production(90.0));
+    upload.metadata_mut().insert(
+        "traceparent",
+        format!("00-{}-{}-01", hex(&trace_id), hex(&caller_span_id))
+            .parse()
+            .unwrap(),
+    );
+    let mut ingest = ingest_client(&cluster.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
+    ingest.upsert_production(upload).await.unwrap();
+    (trace_id, caller_span_id)
+}
+
+/// Waits up to 20 s for the first alert of `subscription`.
+async fn alert_fired(
+    alerting: &AlertingServiceClient<InterceptedService<Channel, Bearer>>,
+    subscription: &str,
+) -> bool {
+    eventually(Duration::from_secs(20), || {
+        let mut alerting = alerting.clone();
+        let req = apb::ListAlertsRequest {
+            subscription_id: subscription.to_string(),
+            ..Default::default()
+        };
+        async move { !alerting.list_alerts(req).await.unwrap().into_inner().alerts.is_empty() }
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
     let receiver = OtlpReceiver::start();
@@ -165,66 +243,22 @@ async fn an_upload_is_traced_through_ingest_scoring_and_alerting() {
     // The same request again is answered from memory.
     assert_eq!(ree_score_for_japan(&cluster).await, base);
 
-    let mut alerting = AlertingServiceClient::with_interceptor(
-        supplyrisk_testkit::channel(&cluster.alerting.endpoint()).await,
-        Bearer(Some(INGESTER_TOKEN.into())),
-    );
-    let subscription = alerting
-        .create_subscription(apb::CreateSubscriptionRequest {
-            subscription: Some(ree_japan_subscription(
-                "REE for Japan",
-                apb::rule::Kind::Threshold(apb::ThresholdRule {
-                    value: base + 0.2,
-                    hysteresis: 0.3,
-                }),
-                Some(apb::Webhook {
-                    url: hooks.url("/alerts"),
-                    secret: "whsec_dHJhY2UtdGVzdC13ZWJob29rLXNlY3JldC0zMmI=".into(),
-                    ..Default::default()
-                }),
-            )),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let webhook = apb::Webhook {
+        url: hooks.url("/alerts"),
+        secret: "whsec_dHJhY2UtdGVzdC13ZWJob29rLXNlY3JldC0zMmI=".into(),
+        ..Default::default()
+    };
+    let (alerting, subscription) = subscribe_above(&cluster, base, Some(webhook)).await;
 
     // The upload that moves the score, sent inside a trace of our own.
-    let (trace_id, caller_span_id) = test_trace_context();
-    let mut upload = tonic::Request::new(ree_production(90.0));
-    upload.metadata_mut().insert(
-        "traceparent",
-        format!("00-{}-{}-01", hex(&trace_id), hex(&caller_span_id))
-            .parse()
-            .unwrap(),
-    );
-    let mut ingest = ingest_client(&cluster.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
-    ingest.upsert_production(upload).await.unwrap();
-    let fired = eventually(Duration::from_secs(20), || {
-        let mut alerting = alerting.clone();
-        let id = subscription.id.clone();
-        async move {
-            let req = apb::ListAlertsRequest {
-                subscription_id: id,
-                ..Default::default()
-            };
-            !alerting.list_alerts(req).await.unwrap().into_inner().alerts.is_empty()
-        }
-    })
-    .await;
-    assert!(fired, "no alert");
+    let (trace_id, caller_span_id) = upload_in_a_trace_of_our_own(&cluster).await;
+    assert!(alert_fired(&alerting, &subscription.id).await, "no alert");
     assert_eq!(hooks.wait_for(1, Duration::from_secs(10)).len(), 1, "no webhook");
-    drop((ingest, alerting));
+    drop(alerting);
 
     // SIGTERM: each service drains, then flushes its spans and a last metric reading.
     let ingest_port = port_of(cluster.ingest.addr());
-    let stopping = [
-        cluster.alerting.terminate_async(),
-        cluster.scoring.terminate_async(),
-        cluster.ingest.terminate_async(),
-    ];
-    for mut child in stopping {
-        assert!(child.wait().unwrap().success(), "a service failed to stop cleanly");
-    }
+    stop_all(&mut cluster);
     let spans = receiver.spans();
     let metrics = receiver.metrics();
     assert!(
@@ -470,57 +504,12 @@ async fn a_kept_upload_keeps_its_linked_recompute_and_evaluation_at_any_ratio() 
     seed_ree(&cluster).await;
     assert!(first_score_published(&cluster).await, "the seed produced no score");
     let base = ree_score_for_japan(&cluster).await;
-    let mut alerting = AlertingServiceClient::with_interceptor(
-        supplyrisk_testkit::channel(&cluster.alerting.endpoint()).await,
-        Bearer(Some(INGESTER_TOKEN.into())),
-    );
-    let subscription = alerting
-        .create_subscription(apb::CreateSubscriptionRequest {
-            subscription: Some(ree_japan_subscription(
-                "REE for Japan",
-                apb::rule::Kind::Threshold(apb::ThresholdRule {
-                    value: base + 0.2,
-                    hysteresis: 0.3,
-                }),
-                None,
-            )),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let (alerting, subscription) = subscribe_above(&cluster, base, None).await;
 
-    let (trace_id, caller_span_id) = test_trace_context();
-    let mut upload = tonic::Request::new(ree_production(90.0));
-    upload.metadata_mut().insert(
-        "traceparent",
-        format!("00-{}-{}-01", hex(&trace_id), hex(&caller_span_id))
-            .parse()
-            .unwrap(),
-    );
-    let mut ingest = ingest_client(&cluster.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
-    ingest.upsert_production(upload).await.unwrap();
-    let fired = eventually(Duration::from_secs(20), || {
-        let mut alerting = alerting.clone();
-        let id = subscription.id.clone();
-        async move {
-            let req = apb::ListAlertsRequest {
-                subscription_id: id,
-                ..Default::default()
-            };
-            !alerting.list_alerts(req).await.unwrap().into_inner().alerts.is_empty()
-        }
-    })
-    .await;
-    assert!(fired, "no alert");
-    drop((ingest, alerting));
-    let stopping = [
-        cluster.alerting.terminate_async(),
-        cluster.scoring.terminate_async(),
-        cluster.ingest.terminate_async(),
-    ];
-    for mut child in stopping {
-        assert!(child.wait().unwrap().success(), "a service failed to stop cleanly");
-    }
+    let (trace_id, _) = upload_in_a_trace_of_our_own(&cluster).await;
+    assert!(alert_fired(&alerting, &subscription.id).await, "no alert");
+    drop(alerting);
+    stop_all(&mut cluster);
     let spans = receiver.spans();
 
     assert!(

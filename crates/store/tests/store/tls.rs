@@ -1,15 +1,13 @@
 //! Redis over TLS (`rediss://`) with a configured CA and client certificate.
 
-use supplyrisk_config::RedisSettings;
+use supplyrisk_config::{ClientTls, RedisSettings};
 use supplyrisk_store::{Store, StoreOptions};
 use supplyrisk_testkit::RedisServer;
 use supplyrisk_testkit::tls::TestPki;
 
 fn settings(url: &str, ca: &str, cert: &str, key: &str) -> RedisSettings {
     RedisSettings {
-        tls_ca: ca.into(),
-        tls_cert: cert.into(),
-        tls_key: key.into(),
+        tls: ClientTls::files(ca, cert, key),
         ..RedisSettings::at(url)
     }
 }
@@ -49,5 +47,5 @@ async fn a_store_talks_tls_with_its_ca_and_certificate() {
     // A missing file is named at once.
     let err = Store::new(&settings(&url, "/nonexistent/ca.pem", "", ""), StoreOptions::default())
         .expect_err("no such CA file");
-    assert!(err.to_string().contains("SUPPLYRISK__REDIS__TLS_CA"), "{err}");
+    assert!(err.to_string().contains("SUPPLYRISK__REDIS__TLS__CA"), "{err}");
 }

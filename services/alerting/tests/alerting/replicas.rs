@@ -12,7 +12,7 @@ use supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient
 use supplyrisk_api::scoring::v1 as spb;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_testkit::webhook_receiver::WebhookReceiver;
-use supplyrisk_testkit::{Bearer, Cluster, ClusterOptions, INGESTER_TOKEN, READER_TOKEN, ServiceProcess, eventually};
+use supplyrisk_testkit::{Bearer, Cluster, INGESTER_TOKEN, READER_TOKEN, ServiceProcess, eventually};
 
 use crate::common::*;
 
@@ -41,12 +41,7 @@ async fn recorded_and_fresh(scoring: &ServiceProcess) -> (f64, f64) {
         .unwrap()
         .into_inner();
     let fresh = client
-        .get_risk_score(spb::GetRiskScoreRequest {
-            mineral: "REE".into(),
-            importer: "JPN".into(),
-            methodology: spb::Methodology::EuCrm as i32,
-            ..Default::default()
-        })
+        .get_risk_score(supplyrisk_testkit::fixtures::ree_japan_score_request())
         .await
         .unwrap()
         .into_inner();
@@ -81,14 +76,7 @@ async fn alerts_in_event_order(client: &mut Alerting, sub: &str) -> Vec<pb::Aler
 
 #[tokio::test]
 async fn two_replicas_of_each_with_one_killed_repeat_and_lose_nothing() {
-    let mut options = ClusterOptions::default();
-    options
-        .env
-        .push(("SUPPLYRISK__ALERTING__WEBHOOK_ALLOW".into(), "127.0.0.1".into()));
-    options
-        .env
-        .push(("SUPPLYRISK__ALERTING__WEBHOOK_INITIAL_BACKOFF_MS".into(), "200".into()));
-    let mut c = Cluster::start_with(options);
+    let mut c = Cluster::start_with(webhook_options(&[]));
     seed(&c).await;
     assert!(first_score_published(&c).await);
     let scoring2 = c.scoring.replica();

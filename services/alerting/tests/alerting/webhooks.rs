@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_testkit::webhook_receiver::{Received, WebhookReceiver};
-use supplyrisk_testkit::{Cluster, ClusterOptions, INGESTER_TOKEN, READER_TOKEN, eventually};
+use supplyrisk_testkit::{Cluster, INGESTER_TOKEN, READER_TOKEN, eventually};
 use tonic::Code;
 
 use crate::common::*;
@@ -18,20 +18,7 @@ use crate::common::*;
 const SECRET: &str = "whsec_c3VwcGx5cmlzay13ZWJob29rLXRlc3Qtc2VjcmV0LTMyYg==";
 
 fn cluster(extra: &[(&str, &str)]) -> Cluster {
-    let mut options = ClusterOptions::default();
-    options
-        .env
-        .push(("SUPPLYRISK__ALERTING__WEBHOOK_ALLOW".into(), "127.0.0.1".into()));
-    options
-        .env
-        .push(("SUPPLYRISK__ALERTING__WEBHOOK_INITIAL_BACKOFF_MS".into(), "200".into()));
-    options
-        .env
-        .push(("SUPPLYRISK__ALERTING__WEBHOOK_MAX_BACKOFF_MS".into(), "1000".into()));
-    for (k, v) in extra {
-        options.env.push((k.to_string(), v.to_string()));
-    }
-    Cluster::start_with(options)
+    Cluster::start_with(webhook_options(extra))
 }
 
 /// Verifies a request the way a Standard Webhooks receiver does, written

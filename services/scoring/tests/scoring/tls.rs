@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
-use supplyrisk_api::scoring::v1 as spb;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
 use supplyrisk_testkit::fixtures::{governance, ree_production};
 use supplyrisk_testkit::tls::TestPki;
@@ -47,9 +46,9 @@ fn upstream_tls(name: &str, addr: &str, pki: &TestPki) -> Vec<(String, String)> 
     vec![
         (key("ENDPOINT"), format!("https://{addr}")),
         (key("TOKEN"), READER_TOKEN.into()),
-        (key("TLS_CA"), pki.ca.clone()),
-        (key("TLS_CERT"), pki.client_cert.clone()),
-        (key("TLS_KEY"), pki.client_key.clone()),
+        (key("TLS__CA"), pki.ca.clone()),
+        (key("TLS__CERT"), pki.client_cert.clone()),
+        (key("TLS__KEY"), pki.client_key.clone()),
     ]
 }
 
@@ -66,9 +65,9 @@ async fn services_call_each_other_over_mutual_tls() {
     let mut common = server_tls(&pki);
     common.extend([
         ("SUPPLYRISK__REDIS__URL".into(), redis.tls_url().unwrap()),
-        ("SUPPLYRISK__REDIS__TLS_CA".into(), pki.ca.clone()),
-        ("SUPPLYRISK__REDIS__TLS_CERT".into(), pki.client_cert.clone()),
-        ("SUPPLYRISK__REDIS__TLS_KEY".into(), pki.client_key.clone()),
+        ("SUPPLYRISK__REDIS__TLS__CA".into(), pki.ca.clone()),
+        ("SUPPLYRISK__REDIS__TLS__CERT".into(), pki.client_cert.clone()),
+        ("SUPPLYRISK__REDIS__TLS__KEY".into(), pki.client_key.clone()),
     ]);
 
     let mut ingest_env = common.clone();
@@ -115,12 +114,7 @@ async fn services_call_each_other_over_mutual_tls() {
         Bearer(Some(READER_TOKEN.into())),
     );
     let score = scoring_client
-        .get_risk_score(spb::GetRiskScoreRequest {
-            mineral: "REE".into(),
-            importer: "JPN".into(),
-            methodology: spb::Methodology::EuCrm as i32,
-            ..Default::default()
-        })
+        .get_risk_score(supplyrisk_testkit::fixtures::ree_japan_score_request())
         .await
         .unwrap()
         .into_inner();

@@ -84,3 +84,20 @@ pub async fn next_alert(stream: &mut tonic::Streaming<pb::Alert>) -> pb::Alert {
         .unwrap()
         .unwrap()
 }
+
+/// Cluster options letting alerting post webhooks to loopback receivers,
+/// with short retry backoffs, plus `extra` settings.
+pub fn webhook_options(extra: &[(&str, &str)]) -> supplyrisk_testkit::ClusterOptions {
+    let mut options = supplyrisk_testkit::ClusterOptions::default();
+    options.env.extend(
+        [
+            ("SUPPLYRISK__ALERTING__WEBHOOK_ALLOW", "127.0.0.1"),
+            ("SUPPLYRISK__ALERTING__WEBHOOK_INITIAL_BACKOFF_MS", "200"),
+            ("SUPPLYRISK__ALERTING__WEBHOOK_MAX_BACKOFF_MS", "1000"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    options
+}
