@@ -1,7 +1,6 @@
 //! `supplyrisk admin dead-letters`: an operator sees what a consumer group
 //! gave up on and sends it back.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use supplyrisk_testkit::{ADMIN_TOKEN, Cluster, ClusterOptions, READER_TOKEN};
@@ -18,21 +17,13 @@ fn dead_letters_are_listed_and_redriven_by_an_admin_only() {
         ],
         ..Default::default()
     });
-    let run = |token: &str, args: &[&str]| {
-        let out = Command::new(supplyrisk_testkit::binary("supplyrisk"))
-            .env("SUPPLYRISK_INGEST_ENDPOINT", cluster.ingest.endpoint())
-            .env("SUPPLYRISK_SCORING_ENDPOINT", cluster.scoring.endpoint())
-            .env("SUPPLYRISK_ALERTING_ENDPOINT", cluster.alerting.endpoint())
-            .env("SUPPLYRISK_TOKEN", token)
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let (ingest_endpoint, scoring_endpoint, alerting_endpoint) = (
+        cluster.ingest.endpoint(),
+        cluster.scoring.endpoint(),
+        cluster.alerting.endpoint(),
+    );
+    let env = crate::endpoints(&ingest_endpoint, &scoring_endpoint, &alerting_endpoint);
+    let run = |token: &str, args: &[&str]| crate::cli_with(&env, token, args);
     // A policy write whose event no ingest call can read: the policy
     // watcher fails on it for a reason of its own (field 1: kind 4, policy
     // events; field 2: the mineral; field 7: the event id).

@@ -13,8 +13,22 @@ mod scores;
 mod tls;
 
 fn cli(endpoint: &str, token: &str, args: &[&str]) -> (bool, String, String) {
+    cli_with(&[("SUPPLYRISK_INGEST_ENDPOINT", endpoint)], token, args)
+}
+
+/// The three services' endpoints, as the CLI's variables name them.
+fn endpoints<'a>(ingest: &'a str, scoring: &'a str, alerting: &'a str) -> [(&'static str, &'a str); 3] {
+    [
+        ("SUPPLYRISK_INGEST_ENDPOINT", ingest),
+        ("SUPPLYRISK_SCORING_ENDPOINT", scoring),
+        ("SUPPLYRISK_ALERTING_ENDPOINT", alerting),
+    ]
+}
+
+/// Runs the CLI with `env` and `token`: (success, stdout, stderr).
+fn cli_with(env: &[(&str, &str)], token: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(supplyrisk_testkit::binary("supplyrisk"))
-        .env("SUPPLYRISK_INGEST_ENDPOINT", endpoint)
+        .envs(env.iter().copied())
         .env("SUPPLYRISK_TOKEN", token)
         .args(args)
         .output()

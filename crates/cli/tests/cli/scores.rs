@@ -25,21 +25,10 @@ fn scores_scenarios_history_and_a_watched_alert() {
         })
     };
     write(50.0);
-    let run = |token: &str, args: &[&str]| {
-        let out = Command::new(supplyrisk_testkit::binary("supplyrisk"))
-            .env("SUPPLYRISK_INGEST_ENDPOINT", &ie)
-            .env("SUPPLYRISK_SCORING_ENDPOINT", scoring.endpoint())
-            .env("SUPPLYRISK_ALERTING_ENDPOINT", alerting.endpoint())
-            .env("SUPPLYRISK_TOKEN", token)
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let (ingest_endpoint, scoring_endpoint, alerting_endpoint) =
+        (ie.to_string(), scoring.endpoint(), alerting.endpoint());
+    let env = crate::endpoints(&ingest_endpoint, &scoring_endpoint, &alerting_endpoint);
+    let run = |token: &str, args: &[&str]| crate::cli_with(&env, token, args);
     let (ok, out, err) = run(READER_TOKEN, &["score", "rare earths", "JPN"]);
     assert!(ok && out.starts_with("REE for JPN:"), "{out}{err}");
     let (ok, out, _) = run(READER_TOKEN, &["score", "REE", "JPN", "--output", "json"]);

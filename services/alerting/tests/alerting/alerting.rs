@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use supplyrisk_api::alerting::v1 as pb;
 use supplyrisk_api::common::v1 as cpb;
-use supplyrisk_api::ingest::v1 as ipb;
-use supplyrisk_testkit::{Cluster, INGESTER_TOKEN, READER_TOKEN, eventually, ingest_client};
+use supplyrisk_testkit::{INGESTER_TOKEN, READER_TOKEN, eventually};
 use tonic::Code;
 
 use crate::common::*;
@@ -235,37 +234,6 @@ async fn create_subscription(writer: &Alerting, subscription: pb::Subscription) 
         .await
         .unwrap()
         .into_inner()
-}
-
-/// Records export licensing by `country` on rare earths from 2025-04-04; returns the event id.
-async fn record_ree_licensing(c: &Cluster, country: &str, summary: &str) -> String {
-    let from = cpb::Date {
-        year: 2025,
-        month: 4,
-        day: 4,
-    };
-    record_ree_licensing_from(c, country, summary, from).await
-}
-
-/// Records export licensing by `country` on rare earths from `from`; returns the event id.
-async fn record_ree_licensing_from(c: &Cluster, country: &str, summary: &str, from: cpb::Date) -> String {
-    let mut ingest = ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
-    let event = ipb::PolicyEvent {
-        country: country.into(),
-        minerals: vec!["REE".into()],
-        measure: ipb::PolicyMeasure::Licensing as i32,
-        effective_from: Some(from),
-        severity: 0.5,
-        source_reference: "test notice".into(),
-        summary: summary.into(),
-        ..Default::default()
-    };
-    let recorded = ingest
-        .record_policy_event(ipb::RecordPolicyEventRequest { event: Some(event) })
-        .await
-        .unwrap()
-        .into_inner();
-    recorded.event.unwrap().id
 }
 
 fn policy_subscription(mineral: &str, importer: Option<&str>, min_share: f64) -> pb::Subscription {

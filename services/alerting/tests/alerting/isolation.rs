@@ -101,33 +101,6 @@ async fn importers_scoring_would_refuse_are_refused_at_save_time() {
     assert_eq!(fields[0].0, "subscription.filter.importers[1]");
 }
 
-/// Records export licensing by China on rare earths; returns the event id.
-async fn record_ree_licensing(c: &supplyrisk_testkit::Cluster) -> String {
-    use supplyrisk_api::common::v1 as cpb;
-    use supplyrisk_api::ingest::v1 as ipb;
-    let mut ingest = supplyrisk_testkit::ingest_client(&c.ingest.endpoint(), Some(INGESTER_TOKEN)).await;
-    let event = ipb::PolicyEvent {
-        country: "CHN".into(),
-        minerals: vec!["REE".into()],
-        measure: ipb::PolicyMeasure::Licensing as i32,
-        effective_from: Some(cpb::Date {
-            year: 2025,
-            month: 4,
-            day: 4,
-        }),
-        severity: 0.5,
-        source_reference: "test notice".into(),
-        summary: "Licensing of rare earths".into(),
-        ..Default::default()
-    };
-    let recorded = ingest
-        .record_policy_event(ipb::RecordPolicyEventRequest { event: Some(event) })
-        .await
-        .unwrap()
-        .into_inner();
-    recorded.event.unwrap().id
-}
-
 /// A store on the cluster's Redis, for writing what the API would refuse.
 fn store(c: &supplyrisk_testkit::Cluster) -> supplyrisk_store::Store {
     let settings = supplyrisk_config::RedisSettings::at(&c.redis.url());
@@ -155,7 +128,7 @@ async fn a_stored_subscription_scoring_refuses_costs_only_itself() {
     };
     store(&c).put_subscription(&bad).await.unwrap();
 
-    record_ree_licensing(&c).await;
+    record_ree_licensing(&c, "CHN", "Licensing of rare earths").await;
 
     let mut reader = alerting(&c, READER_TOKEN).await;
     let n = first_alerts(&mut reader, &good.id, Duration::from_secs(20)).await;
@@ -260,7 +233,7 @@ async fn a_poison_entry_is_dead_lettered_alone_and_can_be_redriven() {
         .await
         .unwrap()
         .into_inner();
-    let policy_id = record_ree_licensing(&c).await;
+    let policy_id = record_ree_licensing(&c, "CHN", "Licensing of rare earths").await;
     let mut reader = alerting(&c, READER_TOKEN).await;
     assert_eq!(first_alerts(&mut reader, &sub.id, Duration::from_secs(20)).await, 1);
 

@@ -101,3 +101,40 @@ pub fn webhook_options(extra: &[(&str, &str)]) -> supplyrisk_testkit::ClusterOpt
     );
     options
 }
+
+/// Records export licensing by `country` on rare earths from 2025-04-04; returns the event id.
+pub async fn record_ree_licensing(c: &Cluster, country: &str, summary: &str) -> String {
+    let from = supplyrisk_api::common::v1::Date {
+        year: 2025,
+        month: 4,
+        day: 4,
+    };
+    record_ree_licensing_from(c, country, summary, from).await
+}
+
+/// Records export licensing by `country` on rare earths from `from`; returns the event id.
+pub async fn record_ree_licensing_from(
+    c: &Cluster,
+    country: &str,
+    summary: &str,
+    from: supplyrisk_api::common::v1::Date,
+) -> String {
+    let mut ingest =
+        supplyrisk_testkit::ingest_client(&c.ingest.endpoint(), Some(supplyrisk_testkit::INGESTER_TOKEN)).await;
+    let event = supplyrisk_api::ingest::v1::PolicyEvent {
+        country: country.into(),
+        minerals: vec!["REE".into()],
+        measure: supplyrisk_api::ingest::v1::PolicyMeasure::Licensing as i32,
+        effective_from: Some(from),
+        severity: 0.5,
+        source_reference: "test notice".into(),
+        summary: summary.into(),
+        ..Default::default()
+    };
+    let recorded = ingest
+        .record_policy_event(supplyrisk_api::ingest::v1::RecordPolicyEventRequest { event: Some(event) })
+        .await
+        .unwrap()
+        .into_inner();
+    recorded.event.unwrap().id
+}
