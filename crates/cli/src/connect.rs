@@ -14,10 +14,12 @@ use supplyrisk_api::admin::v1::dead_letter_service_client::DeadLetterServiceClie
 use supplyrisk_api::alerting::v1::alerting_service_client::AlertingServiceClient;
 use supplyrisk_api::ingest::v1::ingest_service_client::IngestServiceClient;
 use supplyrisk_api::scoring::v1::scoring_service_client::ScoringServiceClient;
+use supplyrisk_config::ClientTls;
+use supplyrisk_grpc::client::ChannelError;
 use supplyrisk_grpc::client::ClientInterceptor;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::transport::{Channel, ClientTlsConfig};
 
 use crate::cli::Cli;
 use crate::error::CliError;
@@ -70,19 +72,17 @@ pub async fn dead_letters(cli: &Cli, service: &'static str) -> Result<DeadLetter
 /// TLS for an `https://` endpoint: the CA of `--ca-file` and, for mutual
 /// TLS, the certificate of `--cert-file`/`--key-file`.
 fn client_tls(cli: &Cli) -> Result<ClientTlsConfig, CliError> {
-    let read = |flag: &str, path: &std::path::Path| {
-        std::fs::read(path).map_err(|e| CliError::Invalid(format!("{flag} {}: {e}", path.display())))
-    };
     let Some(ca) = &cli.ca_file else {
         return Err(CliError::Invalid(
             "an https:// endpoint needs --ca-file (SUPPLYRISK_CA_FILE): the CA its certificate chains to".into(),
         ));
     };
-    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read("--ca-file", ca)?));
-    if let (Some(cert), Some(key)) = (&cli.cert_file, &cli.key_file) {
-        tls = tls.identity(Identity::from_pem(read("--cert-file", cert)?, read("--key-file", key)?));
-    }
-    Ok(tls)
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let files = ClientTls::files(&ca.display().to_string(), &path(&cli.cert_file), &path(&cli.key_file));
+    supplyrisk_grpc::client::client_tls(&files).map_err(|e| match e {
+        ChannelError::TlsFile(file) => CliError::Invalid(format!("--{}-file {file}", file.setting)),
+        other => CliError::Invalid(other.to_string()),
+    })
 }
 
 /// A connected channel to `endpoint` carrying the caller's bearer token;

@@ -99,5 +99,5 @@ mod tests;
 pub use layered::{Layered, RenamedSection};
 pub use sections::{
     AuthSettings, COMMON_DEFAULTS, ClientTls, EndpointSettings, GrpcSettings, MAX_PRINCIPAL_NAME_LEN, Principal,
-    RedisSettings, Role, TelemetrySettings,
+    RedisSettings, Role, TelemetrySettings, TlsFileError, TlsMaterial,
 };

@@ -147,6 +147,27 @@ pub struct RedisSettings {
     pub tls: ClientTls,
 }
 
+/// The PEM contents of a [`ClientTls`]'s files.
+#[derive(Debug, Clone, Default)]
+pub struct TlsMaterial {
+    /// The CA bundle, when given.
+    pub ca: Option<Vec<u8>>,
+    /// The client certificate and its key, when given.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// A TLS file that could not be read.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct TlsFileError {
+    /// Which file of the `tls` section: `ca`, `cert` or `key`.
+    pub setting: &'static str,
+    /// The path given.
+    pub path: String,
+    /// Why it could not be read.
+    pub reason: String,
+}
+
 /// The files of a TLS client (`[<section>.tls]`): the CA the server's
 /// certificate chains to and, for mutual TLS, the client's own certificate.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -190,6 +211,28 @@ impl ClientTls {
     pub fn ca(&self) -> Option<&str> {
         let ca = self.ca.trim();
         (!ca.is_empty()).then_some(ca)
+    }
+
+    /// Reads the files given: the one place TLS files are read, so every
+    /// client (gRPC upstreams, Redis, the CLI) reports a missing one alike.
+    pub fn read(&self) -> Result<TlsMaterial, TlsFileError> {
+        let read = |setting: &'static str, path: &str| {
+            let path = path.trim();
+            if path.is_empty() {
+                return Ok(None);
+            }
+            std::fs::read(path).map(Some).map_err(|e| TlsFileError {
+                setting,
+                path: path.to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let ca = read("ca", &self.ca)?;
+        let identity = match (read("cert", &self.cert)?, read("key", &self.key)?) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            _ => None,
+        };
+        Ok(TlsMaterial { ca, identity })
     }
 
     /// Checks the TLS settings of `section` (e.g. `redis`), whose address

@@ -315,3 +315,22 @@ fn redis_tls_files_need_a_rediss_url() {
     let half = with("rediss://redis:6380", "", "/c.pem", "").expect_err("no key");
     assert!(half.contains("SUPPLYRISK__REDIS__TLS__CERT"), "{half}");
 }
+
+#[test]
+fn tls_files_are_read_together_and_a_missing_one_is_named() {
+    let dir = std::env::temp_dir().join(format!("sr-tls-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("utf-8").to_string()
+    };
+    let (ca, cert, key) = (file("ca.pem", "CA"), file("c.pem", "CERT"), file("k.pem", "KEY"));
+    let material = ClientTls::files(&ca, &cert, &key).read().expect("readable");
+    assert_eq!(material.ca.as_deref(), Some(&b"CA"[..]));
+    assert_eq!(material.identity, Some((b"CERT".to_vec(), b"KEY".to_vec())));
+    let none = ClientTls::default().read().expect("nothing to read");
+    assert!(none.ca.is_none() && none.identity.is_none());
+    let missing = ClientTls::files(&ca, "/nonexistent/c.pem", &key).read().expect_err("no such file");
+    assert_eq!((missing.setting, missing.path.as_str()), ("cert", "/nonexistent/c.pem"));
+}

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use supplyrisk_config::EndpointSettings;
+use supplyrisk_config::{ClientTls, EndpointSettings, TlsFileError};
 use supplyrisk_telemetry::metrics::RpcTimer;
 use supplyrisk_telemetry::{SpanExt, SpanStatus, propagation};
 use tonic::metadata::MetadataValue;
@@ -107,46 +107,31 @@ pub enum ChannelError {
     /// The endpoint or the TLS material was refused by the transport.
     #[error("{0}")]
     Transport(#[from] tonic::transport::Error),
-    /// A TLS file could not be read; `setting` names it (e.g. `tls.ca`).
-    #[error("{setting} {path}: {reason}")]
-    TlsFile {
-        /// The setting within the endpoint's section.
-        setting: &'static str,
-        /// The path it gave.
-        path: String,
-        /// Why the file could not be read.
-        reason: String,
-    },
+    /// A TLS file could not be read.
+    #[error("{0}")]
+    TlsFile(#[from] TlsFileError),
 }
 
 impl ChannelError {
-    /// The setting of the endpoint's section to fix.
-    pub fn setting(&self) -> &'static str {
+    /// The setting of the endpoint's section to fix, e.g. `endpoint` or `tls.ca`.
+    pub fn setting(&self) -> String {
         match self {
-            ChannelError::Transport(_) => "endpoint",
-            ChannelError::TlsFile { setting, .. } => setting,
+            ChannelError::Transport(_) => "endpoint".into(),
+            ChannelError::TlsFile(e) => format!("tls.{}", e.setting),
         }
     }
 }
 
-fn read_tls_file(setting: &'static str, path: &str) -> Result<Vec<u8>, ChannelError> {
-    std::fs::read(path.trim()).map_err(|e| ChannelError::TlsFile {
-        setting,
-        path: path.trim().to_string(),
-        reason: e.to_string(),
-    })
-}
-
-/// The client TLS of an `https://` endpoint: its CA and, for mutual TLS,
-/// this service's certificate.
-fn client_tls(settings: &EndpointSettings) -> Result<ClientTlsConfig, ChannelError> {
-    let files = &settings.tls;
-    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read_tls_file("tls.ca", &files.ca)?));
-    if let Some((cert, key)) = files.identity() {
-        tls = tls.identity(Identity::from_pem(
-            read_tls_file("tls.cert", cert)?,
-            read_tls_file("tls.key", key)?,
-        ));
+/// Client TLS from `files`: the CA to trust and, for mutual TLS, the
+/// certificate to present; a `domain`, when given, is the name checked.
+pub fn client_tls(files: &ClientTls) -> Result<ClientTlsConfig, ChannelError> {
+    let material = files.read()?;
+    let mut tls = ClientTlsConfig::new();
+    if let Some(ca) = material.ca {
+        tls = tls.ca_certificate(Certificate::from_pem(ca));
+    }
+    if let Some((cert, key)) = material.identity {
+        tls = tls.identity(Identity::from_pem(cert, key));
     }
     if !files.domain.trim().is_empty() {
         tls = tls.domain_name(files.domain.trim());
@@ -164,7 +149,7 @@ pub fn channel(settings: &EndpointSettings) -> Result<Channel, ChannelError> {
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
     if settings.uses_tls() {
-        endpoint = endpoint.tls_config(client_tls(settings)?)?;
+        endpoint = endpoint.tls_config(client_tls(&settings.tls)?)?;
     }
     let layer = ClientSpanLayer::new(endpoint.uri());
     Ok(layer.layer(endpoint.connect_lazy()))

@@ -61,7 +61,7 @@ impl<'a> Upstream<'a> {
     /// service's token, for a generated client's `with_interceptor`.
     pub fn connect(&self) -> Result<(Channel, ClientInterceptor), StartupError> {
         let channel = supplyrisk_grpc::client::channel(self.settings).map_err(|source| StartupError::Endpoint {
-            variable: self.variable(source.setting()),
+            variable: self.variable(&source.setting()),
             source,
         })?;
         Ok((channel, ClientInterceptor::new(&self.settings.token)))

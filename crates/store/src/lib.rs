@@ -139,23 +139,24 @@ pub struct Store {
 fn client(settings: &RedisSettings) -> StoreResult<redis::Client> {
     let url = settings.url.expose_secret();
     let refused = |variable: &str, e: &dyn std::fmt::Display| StoreError::Internal(format!("{variable}: {e}"));
-    let file = |variable: &str, path: &str| {
-        std::fs::read(path.trim()).map_err(|e| refused(variable, &format!("{}: {e}", path.trim())))
-    };
-    let tls = &settings.tls;
-    if !settings.uses_tls() || (tls.ca().is_none() && tls.identity().is_none()) {
+    if !settings.uses_tls() || settings.tls.is_empty() {
         return redis::Client::open(url).map_err(|e| refused("SUPPLYRISK__REDIS__URL", &e));
     }
-    let root_cert = tls.ca().map(|ca| file("SUPPLYRISK__REDIS__TLS__CA", ca)).transpose()?;
-    let client_tls = match tls.identity() {
-        Some((cert, key)) => Some(redis::ClientTlsConfig {
-            client_cert: file("SUPPLYRISK__REDIS__TLS__CERT", cert)?,
-            client_key: file("SUPPLYRISK__REDIS__TLS__KEY", key)?,
-        }),
-        None => None,
+    let material = settings
+        .tls
+        .read()
+        .map_err(|e| refused(&supplyrisk_config::env_name(&format!("redis.tls.{}", e.setting)), &e))?;
+    let client_tls = material
+        .identity
+        .map(|(client_cert, client_key)| redis::ClientTlsConfig {
+            client_cert,
+            client_key,
+        });
+    let certificates = redis::TlsCertificates {
+        client_tls,
+        root_cert: material.ca,
     };
-    redis::Client::build_with_tls(url, redis::TlsCertificates { client_tls, root_cert })
-        .map_err(|e| refused("SUPPLYRISK__REDIS__URL", &e))
+    redis::Client::build_with_tls(url, certificates).map_err(|e| refused("SUPPLYRISK__REDIS__URL", &e))
 }
 
 struct Inner {
