@@ -331,6 +331,8 @@ fn tls_files_are_read_together_and_a_missing_one_is_named() {
     assert_eq!(material.identity, Some((b"CERT".to_vec(), b"KEY".to_vec())));
     let none = ClientTls::default().read().expect("nothing to read");
     assert!(none.ca.is_none() && none.identity.is_none());
-    let missing = ClientTls::files(&ca, "/nonexistent/c.pem", &key).read().expect_err("no such file");
+    let missing = ClientTls::files(&ca, "/nonexistent/c.pem", &key)
+        .read()
+        .expect_err("no such file");
     assert_eq!((missing.setting, missing.path.as_str()), ("cert", "/nonexistent/c.pem"));
 }
